@@ -1,0 +1,1 @@
+"""konomi's application: the Discord face, the CLI, the service and the worker."""

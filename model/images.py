@@ -1,0 +1,109 @@
+"""Guarded image decoding: every failure is an ImageError with a message fit for a user."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Pillow's global decompression-bomb guard is replaced by ImageLimits.max_pixels,
+# checked on the header of every decoded file, so its message can name the size.
+Image.MAX_IMAGE_PIXELS = None
+
+
+class ImageError(Exception):
+    """An image konomi cannot use. `str(error)` is safe to show to the user."""
+
+
+class EmptyImage(ImageError):
+    pass
+
+
+class NotAnImage(ImageError):
+    pass
+
+
+class ImageTooLarge(ImageError):
+    pass
+
+
+class CorruptImage(ImageError):
+    pass
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int = 10_000_000
+    max_pixels: int = 40_000_000
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Any mode (RGBA, P, L, CMYK, 16-bit) to 8-bit RGB; transparency becomes white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        pixels = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or pixels.max() > 255 else 255.0
+        gray = np.clip(pixels / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if image.mode == "F":
+        pixels = np.asarray(image, dtype=np.float64)
+        span = max(float(pixels.max() - pixels.min()), 1e-12)
+        gray = ((pixels - pixels.min()) / span * 255.0).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> np.ndarray:
+    """Decode the first frame of an image file to an HxWx3 uint8 RGB array.
+
+    Size limits are checked on the bytes and on the header before any pixel is
+    decoded, so a small file that declares a huge canvas costs nothing.
+    """
+    if not data:
+        raise EmptyImage("the file is empty (0 bytes)")
+    if len(data) > limits.max_bytes:
+        raise ImageTooLarge(
+            f"the file is {len(data) / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.1f} MB"
+        )
+    try:
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > limits.max_pixels:
+            raise ImageTooLarge(
+                f"the image is {width}x{height} pixels; the limit is "
+                f"{limits.max_pixels / 1e6:.0f} megapixels"
+            )
+        if width < 1 or height < 1:
+            raise CorruptImage("the image has no pixels")
+        image.seek(0)  # first frame of an animation
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        rgb = _to_rgb(image)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise NotAnImage(
+            "this is not an image konomi can read (JPEG, PNG, WebP, GIF, ...)"
+        ) from None
+    except Exception as error:  # Pillow raises many kinds on hostile input
+        raise CorruptImage(f"the image is damaged or truncated ({error})") from None
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """Decode a crop konomi stored itself (trusted PNG bytes)."""
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)

@@ -1,0 +1,199 @@
+"""The training job queue of the embedded worker.
+
+A job is claimed by flipping it to 'running' with the worker's pid inside one
+IMMEDIATE transaction, so two workers never take the same job. A worker that
+dies leaves 'running' rows behind; `requeue_orphans` puts them back.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.db import transaction
+from storage.pool import ensure_guild
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    guild_id: int
+    user_id: int | None
+    kind: str
+    state: str
+    attempts: int
+    error: str | None
+    model_id: int | None
+    worker_pid: int | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    notify_channel_id: int | None
+    interaction_token: str | None
+    token_expires_at: float | None
+    notified_at: float | None
+
+
+_COLUMNS = ", ".join(Job.__dataclass_fields__)
+
+
+async def get_job(db: aiosqlite.Connection, job_id: int) -> Job | None:
+    async with db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)) as cursor:
+        row = await cursor.fetchone()
+    return Job(*row) if row else None
+
+
+async def enqueue(
+    db: aiosqlite.Connection,
+    guild_id: int,
+    user_id: int | None,
+    *,
+    notify_channel_id: int | None = None,
+    interaction_token: str | None = None,
+    token_expires_at: float | None = None,
+) -> tuple[Job, bool]:
+    """Queue a job, or join the one already queued for this (guild, user).
+
+    Returns the job and whether it is new. Joining refreshes where to tell the
+    user, so the latest request is the one answered.
+    """
+    kind = "guild" if user_id is None else "personal"
+    async with transaction(db):
+        await ensure_guild(db, guild_id)
+        async with db.execute(
+            "SELECT id FROM jobs WHERE guild_id = ? AND user_id IS ? AND state = 'queued'",
+            (guild_id, user_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is not None:
+            job_id, created = row[0], False
+            if notify_channel_id is not None:
+                await db.execute(
+                    "UPDATE jobs SET notify_channel_id = ?, interaction_token = ?,"
+                    " token_expires_at = ? WHERE id = ?",
+                    (notify_channel_id, interaction_token, token_expires_at, job_id),
+                )
+        else:
+            cursor = await db.execute(
+                "INSERT INTO jobs (guild_id, user_id, kind, notify_channel_id, interaction_token,"
+                " token_expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (guild_id, user_id, kind, notify_channel_id, interaction_token, token_expires_at),
+            )
+            job_id, created = cursor.lastrowid, True
+    job = await get_job(db, job_id)
+    assert job is not None
+    return job, created
+
+
+async def queue_position(db: aiosqlite.Connection, job: Job) -> int:
+    """1 for the next job to run; 0 when it is already running or finished."""
+    if job.state != "queued":
+        return 0
+    async with db.execute(
+        "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND id <= ?", (job.id,)
+    ) as cursor:
+        (count,) = await cursor.fetchone()
+    return int(count)
+
+
+async def claim_next(db: aiosqlite.Connection, worker_pid: int) -> Job | None:
+    """Take the oldest queued job, or None when the queue is empty."""
+    async with transaction(db):
+        async with db.execute(
+            "SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1"
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        await db.execute(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_pid = ?,"
+            " started_at = ? WHERE id = ?",
+            (worker_pid, time.time(), row[0]),
+        )
+    return await get_job(db, row[0])
+
+
+async def finish(db: aiosqlite.Connection, job_id: int, model_id: int | None) -> None:
+    await db.execute(
+        "UPDATE jobs SET state = 'done', model_id = ?, finished_at = ?, error = NULL,"
+        " worker_pid = NULL WHERE id = ?",
+        (model_id, time.time(), job_id),
+    )
+
+
+async def fail(db: aiosqlite.Connection, job_id: int, error: str) -> None:
+    """A job that cannot succeed (bad data, too few votes): failed at once, error kept."""
+    await db.execute(
+        "UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, worker_pid = NULL"
+        " WHERE id = ?",
+        (error, time.time(), job_id),
+    )
+
+
+async def requeue_orphans(
+    db: aiosqlite.Connection, max_attempts: int, alive_pids: set[int] | frozenset[int] = frozenset()
+) -> list[int]:
+    """Put back running jobs whose worker is gone; fail those out of attempts.
+
+    A job whose (guild, user) already has a newer queued job is folded into it.
+    Returns the ids that were re-queued.
+    """
+    requeued = []
+    async with transaction(db):
+        async with db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE state = 'running'") as cursor:
+            running = [Job(*row) for row in await cursor.fetchall()]
+        for job in running:
+            if job.worker_pid in alive_pids:
+                continue
+            if job.attempts >= max_attempts:
+                await db.execute(
+                    "UPDATE jobs SET state = 'failed', finished_at = ?, worker_pid = NULL,"
+                    " error = ? WHERE id = ?",
+                    (time.time(), f"the worker died {job.attempts} times running this job", job.id),
+                )
+                continue
+            async with db.execute(
+                "SELECT id FROM jobs WHERE guild_id = ? AND user_id IS ? AND state = 'queued'",
+                (job.guild_id, job.user_id),
+            ) as cursor:
+                newer = await cursor.fetchone()
+            if newer is not None:
+                await db.execute(
+                    "UPDATE jobs SET state = 'failed', finished_at = ?, worker_pid = NULL,"
+                    " error = 'superseded by a newer request', notified_at = ? WHERE id = ?",
+                    (time.time(), time.time(), job.id),
+                )
+                continue
+            await db.execute(
+                "UPDATE jobs SET state = 'queued', worker_pid = NULL, error = ? WHERE id = ?",
+                (f"the worker stopped during attempt {job.attempts}; queued again", job.id),
+            )
+            requeued.append(job.id)
+    return requeued
+
+
+async def jobs_to_notify(db: aiosqlite.Connection) -> list[Job]:
+    """Finished jobs someone asked for and has not been told about yet."""
+    async with db.execute(
+        f"SELECT {_COLUMNS} FROM jobs WHERE state IN ('done', 'failed') AND notified_at IS NULL"
+        " AND notify_channel_id IS NOT NULL ORDER BY finished_at"
+    ) as cursor:
+        return [Job(*row) for row in await cursor.fetchall()]
+
+
+async def mark_notified(db: aiosqlite.Connection, job_id: int) -> bool:
+    """True for the one caller that marks it first: users are told exactly once."""
+    cursor = await db.execute(
+        "UPDATE jobs SET notified_at = ?, interaction_token = NULL"
+        " WHERE id = ? AND notified_at IS NULL",
+        (time.time(), job_id),
+    )
+    return cursor.rowcount > 0
+
+
+async def count_jobs(db: aiosqlite.Connection, state: str) -> int:
+    async with db.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (state,)) as cursor:
+        (count,) = await cursor.fetchone()
+    return int(count)

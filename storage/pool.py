@@ -1,0 +1,167 @@
+"""Guild pools: source images and the face crops taken from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.db import transaction
+
+_SIGN_BIT = 1 << 63
+
+
+def _to_signed(value: int) -> int:
+    """SQLite integers are signed 64-bit; hashes are unsigned 64-bit."""
+    return value - (1 << 64) if value & _SIGN_BIT else value
+
+
+def _to_unsigned(value: int) -> int:
+    return value & ((1 << 64) - 1)
+
+
+@dataclass(frozen=True)
+class NewFace:
+    crop_png: bytes
+    box: tuple[int, int, int, int]
+    phash: int
+    frame_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Face:
+    id: int
+    guild_id: int
+    source_id: int | None
+    box: tuple[int, int, int, int]
+    phash: int
+    hidden: bool
+    origin: str | None
+
+
+async def ensure_guild(db: aiosqlite.Connection, guild_id: int) -> None:
+    await db.execute("INSERT OR IGNORE INTO guild_pools (guild_id) VALUES (?)", (guild_id,))
+
+
+async def source_exists(db: aiosqlite.Connection, guild_id: int, content_hash: str) -> bool:
+    async with db.execute(
+        "SELECT 1 FROM sources WHERE guild_id = ? AND content_hash = ?", (guild_id, content_hash)
+    ) as cursor:
+        return await cursor.fetchone() is not None
+
+
+async def add_source(
+    db: aiosqlite.Connection, guild_id: int, content_hash: str, origin: str, faces: list[NewFace]
+) -> list[int]:
+    """Store a source and its faces in one transaction; returns the new face ids."""
+    async with transaction(db):
+        await ensure_guild(db, guild_id)
+        cursor = await db.execute(
+            "INSERT INTO sources (guild_id, content_hash, origin) VALUES (?, ?, ?)",
+            (guild_id, content_hash, origin),
+        )
+        source_id = cursor.lastrowid
+        ids = []
+        for face in faces:
+            cursor = await db.execute(
+                "INSERT INTO faces (guild_id, source_id, crop_png, box_x, box_y, box_w, box_h,"
+                " frame_s, phash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    source_id,
+                    face.crop_png,
+                    *face.box,
+                    face.frame_s,
+                    _to_signed(face.phash),
+                ),
+            )
+            ids.append(cursor.lastrowid)
+    return ids
+
+
+async def guild_phashes(db: aiosqlite.Connection, guild_id: int) -> list[int]:
+    """Hashes of every face in the pool, hidden ones included (they are still duplicates)."""
+    async with db.execute("SELECT phash FROM faces WHERE guild_id = ?", (guild_id,)) as cursor:
+        return [_to_unsigned(row[0]) for row in await cursor.fetchall()]
+
+
+def _face(row: aiosqlite.Row) -> Face:
+    return Face(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        source_id=row["source_id"],
+        box=(row["box_x"], row["box_y"], row["box_w"], row["box_h"]),
+        phash=_to_unsigned(row["phash"]),
+        hidden=bool(row["hidden"]),
+        origin=row["origin"],
+    )
+
+
+_FACE_COLUMNS = (
+    "faces.id, faces.guild_id, faces.source_id, box_x, box_y, box_w, box_h, phash, hidden,"
+    " sources.origin"
+)
+
+
+async def list_faces(
+    db: aiosqlite.Connection, guild_id: int, *, include_hidden: bool = False
+) -> list[Face]:
+    sql = (
+        f"SELECT {_FACE_COLUMNS} FROM faces LEFT JOIN sources ON sources.id = faces.source_id"
+        " WHERE faces.guild_id = ?"
+    )
+    if not include_hidden:
+        sql += " AND hidden = 0"
+    async with db.execute(sql + " ORDER BY faces.id", (guild_id,)) as cursor:
+        return [_face(row) for row in await cursor.fetchall()]
+
+
+async def get_face(db: aiosqlite.Connection, guild_id: int, face_id: int) -> Face | None:
+    """A face of this guild; another guild's id reads as absent."""
+    async with db.execute(
+        f"SELECT {_FACE_COLUMNS} FROM faces LEFT JOIN sources ON sources.id = faces.source_id"
+        " WHERE faces.guild_id = ? AND faces.id = ?",
+        (guild_id, face_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _face(row) if row else None
+
+
+async def face_crops(
+    db: aiosqlite.Connection, guild_id: int, face_ids: list[int]
+) -> dict[int, bytes]:
+    """PNG crops by face id, only for faces of this guild."""
+    crops: dict[int, bytes] = {}
+    for start in range(0, len(face_ids), 500):
+        chunk = face_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with db.execute(
+            f"SELECT id, crop_png FROM faces WHERE guild_id = ? AND id IN ({marks})",
+            (guild_id, *chunk),
+        ) as cursor:
+            crops.update({row[0]: row[1] for row in await cursor.fetchall()})
+    return crops
+
+
+async def count_faces(db: aiosqlite.Connection, guild_id: int) -> int:
+    async with db.execute(
+        "SELECT COUNT(*) FROM faces WHERE guild_id = ? AND hidden = 0", (guild_id,)
+    ) as cursor:
+        (count,) = await cursor.fetchone()
+    return int(count)
+
+
+async def set_hidden(db: aiosqlite.Connection, guild_id: int, face_id: int, hidden: bool) -> bool:
+    cursor = await db.execute(
+        "UPDATE faces SET hidden = ? WHERE guild_id = ? AND id = ?",
+        (int(hidden), guild_id, face_id),
+    )
+    return cursor.rowcount > 0
+
+
+async def delete_face(db: aiosqlite.Connection, guild_id: int, face_id: int) -> bool:
+    """Delete a face; its pairs and the votes naming it go with it (foreign keys)."""
+    cursor = await db.execute(
+        "DELETE FROM faces WHERE guild_id = ? AND id = ?", (guild_id, face_id)
+    )
+    return cursor.rowcount > 0

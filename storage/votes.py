@@ -1,0 +1,126 @@
+"""Posted pairs and the votes cast on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.db import transaction
+from storage.pool import ensure_guild
+
+
+@dataclass(frozen=True)
+class Pair:
+    message_id: int
+    guild_id: int
+    channel_id: int
+    face_a: int
+    face_b: int
+    posted_for: int | None
+
+
+@dataclass(frozen=True)
+class Vote:
+    user_id: int
+    face_a: int
+    face_b: int
+    outcome: float  # 1: A wins, 0: B wins, 0.5: tie
+    voted_at: float
+
+
+async def record_pair(
+    db: aiosqlite.Connection,
+    *,
+    message_id: int,
+    guild_id: int,
+    channel_id: int,
+    face_a: int,
+    face_b: int,
+    posted_for: int | None = None,
+) -> None:
+    await ensure_guild(db, guild_id)
+    await db.execute(
+        "INSERT INTO pairs (message_id, guild_id, channel_id, face_a, face_b, posted_for)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (message_id, guild_id, channel_id, face_a, face_b, posted_for),
+    )
+
+
+async def get_pair(db: aiosqlite.Connection, message_id: int) -> Pair | None:
+    async with db.execute(
+        "SELECT message_id, guild_id, channel_id, face_a, face_b, posted_for FROM pairs"
+        " WHERE message_id = ?",
+        (message_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return Pair(*row) if row else None
+
+
+async def cast_vote(db: aiosqlite.Connection, pair: Pair, user_id: int, outcome: float) -> None:
+    """The user's latest reaction on a pair is their one live vote."""
+    await db.execute(
+        "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (user_id, message_id) DO UPDATE SET outcome = excluded.outcome,"
+        " voted_at = excluded.voted_at",
+        (pair.guild_id, user_id, pair.message_id, pair.face_a, pair.face_b, outcome),
+    )
+
+
+async def withdraw_vote(
+    db: aiosqlite.Connection, pair: Pair, user_id: int, outcome: float | None = None
+) -> bool:
+    """Remove the user's vote on a pair (only if it is still `outcome`, when given)."""
+    sql = "DELETE FROM votes WHERE user_id = ? AND message_id = ?"
+    args: tuple = (user_id, pair.message_id)
+    if outcome is not None:
+        sql += " AND outcome = ?"
+        args += (outcome,)
+    cursor = await db.execute(sql, args)
+    return cursor.rowcount > 0
+
+
+async def add_votes(
+    db: aiosqlite.Connection, guild_id: int, user_id: int, votes: list[tuple[int, int, float]]
+) -> None:
+    """Votes that came without a posted pair (imports, the CLI, benchmarks)."""
+    async with transaction(db):
+        await ensure_guild(db, guild_id)
+        await db.executemany(
+            "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome)"
+            " VALUES (?, ?, NULL, ?, ?, ?)",
+            [(guild_id, user_id, a, b, float(o)) for a, b, o in votes],
+        )
+
+
+async def _votes(db: aiosqlite.Connection, sql: str, args: tuple) -> list[Vote]:
+    async with db.execute(
+        "SELECT votes.user_id, votes.face_a, votes.face_b, votes.outcome, votes.voted_at"
+        " FROM votes JOIN faces fa ON fa.id = votes.face_a JOIN faces fb ON fb.id = votes.face_b"
+        f" WHERE fa.hidden = 0 AND fb.hidden = 0 AND {sql} ORDER BY votes.id",
+        args,
+    ) as cursor:
+        return [Vote(*row) for row in await cursor.fetchall()]
+
+
+async def guild_votes(db: aiosqlite.Connection, guild_id: int) -> list[Vote]:
+    """Every vote in the guild on faces that are not hidden."""
+    return await _votes(db, "votes.guild_id = ?", (guild_id,))
+
+
+async def user_votes(db: aiosqlite.Connection, guild_id: int, user_id: int) -> list[Vote]:
+    return await _votes(db, "votes.guild_id = ? AND votes.user_id = ?", (guild_id, user_id))
+
+
+async def count_votes(
+    db: aiosqlite.Connection, guild_id: int, user_id: int | None = None, since: float = 0.0
+) -> int:
+    sql = "SELECT COUNT(*) FROM votes WHERE guild_id = ? AND voted_at > ?"
+    args: tuple = (guild_id, since)
+    if user_id is not None:
+        sql += " AND user_id = ?"
+        args += (user_id,)
+    async with db.execute(sql, args) as cursor:
+        (count,) = await cursor.fetchone()
+    return int(count)
