@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -99,6 +101,91 @@ def _cmd_pool(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.logs import setup_logging
+    from bot.worker import run_worker
+
+    setup_logging(settings.logging.level, [settings.discord.token])
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def _cmd_train(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from bot.service import KonomiService, NotEnoughVotes
+    from storage import open_database
+
+    async def go() -> int:
+        db = await open_database(settings.database_path)
+        bar = tqdm(total=settings.training.max_epochs, desc="train", unit="epoch")
+
+        def progress(epoch: int, total: int, loss: float | None) -> None:
+            if epoch == 1:
+                bar.reset(total)
+            bar.n = epoch
+            bar.set_postfix(held_out_loss=f"{loss:.3f}" if loss is not None else "-")
+            bar.refresh()
+
+        try:
+            model = await KonomiService(db, settings).train_now(args.guild, args.user, progress)
+        except NotEnoughVotes as error:
+            print(f"cannot train: {error}", file=sys.stderr)
+            return 1
+        finally:
+            bar.close()
+            await db.close()
+        who = f"user {args.user}" if args.user else "the guild"
+        print(f"model v{model.version} for {who} in guild {args.guild}")
+        print(json.dumps(model.metrics, indent=2))
+        return 0
+
+    return asyncio.run(go())
+
+
+def _cmd_rank(settings: Settings, args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from bot.service import KonomiService
+    from model.images import ImageError
+    from storage import open_database
+
+    async def go() -> int:
+        db = await open_database(settings.database_path)
+        try:
+            service = KonomiService(db, settings)
+            names, crops = [], []
+            for name in args.files:
+                try:
+                    upload = service.prepare_upload(Path(name).read_bytes())
+                except (OSError, ImageError) as error:
+                    print(f"{name}: skipped: {getattr(error, 'strerror', None) or error}")
+                    continue
+                note = "" if upload.face_found else " (no face found: whole image)"
+                names.append(name + note)
+                crops.append(upload.crop)
+            if not crops:
+                print("nothing to rank", file=sys.stderr)
+                return 1
+            ranking = await service.rank(args.guild, args.user, np.stack(crops))
+            if ranking is None:
+                print(f"guild {args.guild} has no model yet: vote, then train", file=sys.stderr)
+                return 1
+            who = "personal" if ranking.personal else "guild"
+            print(f"ranked by the {who} model v{ranking.model.version}")
+            order = np.argsort(-ranking.scores, kind="stable")
+            for place, i in enumerate(order, 1):
+                print(
+                    f"{place:>2}. {ranking.scores[i]:+.3f}  "
+                    f"P(beats median)={ranking.beats_median[i]:.2f}  {names[i]}"
+                )
+            return 0
+        finally:
+            await db.close()
+
+    return asyncio.run(go())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="konomi: a Discord bot that learns your taste in faces."
@@ -131,10 +218,29 @@ def build_parser() -> argparse.ArgumentParser:
     pool_cmd.add_argument("--guild", type=int, required=True)
     pool_cmd.set_defaults(handler=_cmd_pool)
 
+    worker = commands.add_parser("worker", help="run the training worker alone")
+    _add_config(worker)
+    worker.set_defaults(handler=_cmd_worker)
+
+    train = commands.add_parser("train", help="train a model now, in the foreground")
+    _add_config(train)
+    train.add_argument("--guild", type=int, required=True)
+    train.add_argument("--user", type=int, default=None, help="a person (default: the guild model)")
+    train.set_defaults(handler=_cmd_train)
+
+    rank = commands.add_parser(
+        "rank", help="order image files by a person's (or the guild's) taste"
+    )
+    _add_config(rank)
+    rank.add_argument("--guild", type=int, required=True)
+    rank.add_argument("--user", type=int, default=None)
+    rank.add_argument("files", nargs="+")
+    rank.set_defaults(handler=_cmd_rank)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

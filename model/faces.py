@@ -85,9 +85,7 @@ def crop_square(
     if pad:
         rgb = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         left, top = left + pad, top + pad
-    square = rgb[top : top + side_px, left : left + side_px]
-    interpolation = cv2.INTER_AREA if side_px > size else cv2.INTER_CUBIC
-    return cv2.resize(square, (size, size), interpolation=interpolation)
+    return resize_square(rgb[top : top + side_px, left : left + side_px], size)
 
 
 def extract_faces(rgb: np.ndarray, settings: DetectorSettings) -> list[FaceCrop]:
@@ -96,6 +94,14 @@ def extract_faces(rgb: np.ndarray, settings: DetectorSettings) -> list[FaceCrop]
     if not boxes:
         raise NoFaceFound("no face was found in this image")
     return [FaceCrop(crop_square(rgb, b, settings.margin, settings.crop_size), b) for b in boxes]
+
+
+def resize_square(pixels: np.ndarray, size: int) -> np.ndarray:
+    """A square crop at size x size (unchanged when it already is)."""
+    if pixels.shape[0] == size and pixels.shape[1] == size:
+        return pixels
+    interpolation = cv2.INTER_AREA if pixels.shape[0] > size else cv2.INTER_CUBIC
+    return cv2.resize(pixels, (size, size), interpolation=interpolation)
 
 
 def whole_image(rgb: np.ndarray, size: int) -> np.ndarray:

@@ -197,3 +197,10 @@ async def count_jobs(db: aiosqlite.Connection, state: str) -> int:
     async with db.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (state,)) as cursor:
         (count,) = await cursor.fetchone()
     return int(count)
+
+
+async def running_worker_pids(db: aiosqlite.Connection) -> set[int]:
+    async with db.execute(
+        "SELECT DISTINCT worker_pid FROM jobs WHERE state = 'running' AND worker_pid IS NOT NULL"
+    ) as cursor:
+        return {row[0] for row in await cursor.fetchall()}

@@ -124,3 +124,20 @@ async def count_votes(
     async with db.execute(sql, args) as cursor:
         (count,) = await cursor.fetchone()
     return int(count)
+
+
+async def new_vote_counts(db: aiosqlite.Connection) -> list[tuple[int, int | None, int]]:
+    """(guild, user, votes since that user's latest model) for every voter, and
+    (guild, None, votes since the guild's latest model) for every guild with votes."""
+    async with db.execute(
+        "SELECT v.guild_id, v.user_id, COUNT(*) FROM votes v"
+        " WHERE v.voted_at > IFNULL((SELECT MAX(created_at) FROM models m"
+        "   WHERE m.guild_id = v.guild_id AND m.user_id = v.user_id), 0)"
+        " GROUP BY v.guild_id, v.user_id"
+        " UNION ALL"
+        " SELECT v.guild_id, NULL, COUNT(*) FROM votes v"
+        " WHERE v.voted_at > IFNULL((SELECT MAX(created_at) FROM models m"
+        "   WHERE m.guild_id = v.guild_id AND m.user_id IS NULL), 0)"
+        " GROUP BY v.guild_id"
+    ) as cursor:
+        return [(row[0], row[1], int(row[2])) for row in await cursor.fetchall()]

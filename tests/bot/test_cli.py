@@ -44,3 +44,41 @@ def test_bad_config_stops_with_the_key_name(tmp_path):
     result = run_cli("run", "--config", str(config))
     assert result.returncode == 2
     assert "worker.max_attempts" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_train_then_rank_from_the_command_line(tmp_path):
+    from tests.bot.conftest import ALICE, GUILD, lfw_crop_list, populate, write_config
+    from tests.images import astronaut, encode
+
+    config = write_config(tmp_path)
+    await populate(tmp_path / "k.sqlite3")
+    result = run_cli("train", "--config", config, "--guild", str(GUILD), "--user", str(ALICE))
+    assert result.returncode == 0, result.stderr
+    assert '"uses"' in result.stdout and "model v1 for user 42" in result.stdout
+
+    files = []
+    for index, crop in enumerate(lfw_crop_list()[:3]):
+        files.append(tmp_path / f"face{index}.png")
+        files[-1].write_bytes(encode(crop))
+    (tmp_path / "person.jpg").write_bytes(encode(astronaut(), "JPEG"))
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    names = [str(f) for f in files] + [str(tmp_path / "person.jpg"), str(tmp_path / "broken.jpg")]
+    ranked = run_cli(
+        "rank", "--config", config, "--guild", str(GUILD), "--user", str(ALICE), *names
+    )
+    assert ranked.returncode == 0, ranked.stderr
+    lines = ranked.stdout.splitlines()
+    assert any("broken.jpg: skipped: this is not an image" in line for line in lines)
+    places = [line for line in lines if "P(beats median)=" in line]
+    assert len(places) == 4 and places[0].lstrip().startswith("1.")
+    assert "model v1" in ranked.stdout
+
+
+def test_rank_without_any_model_says_so(tmp_path):
+    from tests.images import astronaut, encode
+
+    (tmp_path / "a.png").write_bytes(encode(astronaut()))
+    config = tmp_path / "c.toml"
+    config.write_text('[storage]\ndatabase = "k.sqlite3"\n')
+    result = run_cli("rank", "--config", str(config), "--guild", "5", str(tmp_path / "a.png"))
+    assert result.returncode == 1 and "no model yet" in result.stderr

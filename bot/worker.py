@@ -1,0 +1,94 @@
+"""The embedded training worker: takes jobs from the SQLite queue and trains, one at a time.
+
+It runs in its own process (TensorFlow holds GPU memory for a process's
+lifetime): spawned by `python -m bot run`, or alone with `python -m bot worker`.
+A worker killed mid-job leaves the job 'running'; the next start re-queues it
+(the attempt counted) and nothing half-trained was ever stored, because a model
+is written in one transaction after training ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+
+import aiosqlite
+
+from bot.config import Settings
+from bot.service import KonomiService, NotEnoughVotes
+from storage import jobs, open_database
+
+log = logging.getLogger(__name__)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def run_job(service: KonomiService, job: jobs.Job) -> None:
+    """Train one claimed job and record how it ended."""
+    try:
+        model = await service.train_now(job.guild_id, job.user_id)
+    except NotEnoughVotes as error:
+        await jobs.fail(service.db, job.id, str(error))
+        log.info("job %d not run: %s", job.id, error)
+    except Exception as error:
+        await jobs.fail(service.db, job.id, f"training failed: {error}")
+        log.exception("job %d failed", job.id)
+    else:
+        await jobs.finish(service.db, job.id, model.id)
+        log.info("job %d done: model %d", job.id, model.id)
+
+
+async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Work the queue until `stop` is set (or SIGTERM / SIGINT arrives)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    db = await open_database(settings.database_path)
+    service = KonomiService(db, settings)
+    try:
+        requeued = await _requeue(db, settings)
+        if requeued:
+            log.info("re-queued %d jobs left running by a stopped worker", len(requeued))
+        last_schedule = 0.0
+        while not stop.is_set():
+            job = await jobs.claim_next(db, os.getpid())
+            if job is not None:
+                log.info(
+                    "job %d: %s model, guild %s (attempt %d)",
+                    job.id,
+                    job.kind,
+                    job.guild_id,
+                    job.attempts,
+                )
+                await run_job(service, job)
+                continue
+            if time.monotonic() - last_schedule >= settings.worker.poll_interval_s * 10:
+                last_schedule = time.monotonic()
+                await service.enqueue_due_retrains()
+                await _requeue(db, settings)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.worker.poll_interval_s)
+    finally:
+        await db.close()
+
+
+async def _requeue(db: aiosqlite.Connection, settings: Settings) -> list[int]:
+    """Re-queue jobs whose worker process is gone (this one counts as alive)."""
+    pids = await jobs.running_worker_pids(db)
+    alive = {pid for pid in pids if pid != os.getpid() and pid_alive(pid)}
+    alive.add(os.getpid())
+    return await jobs.requeue_orphans(db, settings.worker.max_attempts, alive)

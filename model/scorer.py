@@ -1,0 +1,110 @@
+"""The scorer: a small CNN from a face crop to one appeal score, in the Keras 3 API only.
+
+Split into a trunk (convolutions -> embedding) shared by everyone in a guild
+and a head (dense -> score) that a person's model may replace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import keras
+import numpy as np
+
+ARCHITECTURE = "konomi-cnn-v1"
+HEAD_LAYERS = ("head_dense", "score")
+
+
+@dataclass(frozen=True)
+class ScorerConfig:
+    input_size: int = 80
+    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 64])
+    dense_units: int = 64
+    dropout: float = 0.2
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> ScorerConfig:
+        known = {k: data[k] for k in ("input_size", "widths", "dense_units", "dropout")}
+        return cls(**known)
+
+
+def build_trunk(config: ScorerConfig) -> keras.Model:
+    """Crop (uint8 values as float, 0-255) -> embedding."""
+    size = config.input_size
+    inputs = keras.Input((size, size, 3), name="crop")
+    x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
+    for index, width in enumerate(config.widths):
+        x = keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv_{index}")(
+            x
+        )
+        if index < len(config.widths) - 1:
+            x = keras.layers.MaxPooling2D(2, name=f"pool_{index}")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="embedding")(x)
+    return keras.Model(inputs, x, name="trunk")
+
+
+def build_head(config: ScorerConfig, regularizers: dict | None = None) -> keras.Model:
+    """Embedding -> score; `regularizers` maps "head_dense/kernel"-style names to regularizers."""
+    regularizers = regularizers or {}
+    inputs = keras.Input((config.widths[-1],), name="embedding_in")
+    x = keras.layers.Dense(
+        config.dense_units,
+        activation="relu",
+        name="head_dense",
+        kernel_regularizer=regularizers.get("head_dense/kernel"),
+        bias_regularizer=regularizers.get("head_dense/bias"),
+    )(inputs)
+    x = keras.layers.Dropout(config.dropout, name="dropout")(x)
+    score = keras.layers.Dense(
+        1,
+        name="score",
+        kernel_regularizer=regularizers.get("score/kernel"),
+        bias_regularizer=regularizers.get("score/bias"),
+    )(x)
+    return keras.Model(inputs, score, name="head")
+
+
+def build_scorer(config: ScorerConfig) -> keras.Model:
+    """The whole scorer: crop -> score, with the trunk and head as its two layers."""
+    trunk, head = build_trunk(config), build_head(config)
+    inputs = keras.Input((config.input_size, config.input_size, 3), name="crop")
+    return keras.Model(inputs, head(trunk(inputs)), name="scorer")
+
+
+def _layer_weights(model: keras.Model) -> dict[str, keras.Variable]:
+    found = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found.update(_layer_weights(layer))
+        for variable in layer.weights:
+            found.setdefault(f"{layer.name}/{variable.name}", variable)
+    return found
+
+
+def named_weights(model: keras.Model) -> dict[str, keras.Variable]:
+    """Variables keyed by "layer/weight" (e.g. "conv_0/kernel"), nested models flattened."""
+    return _layer_weights(model)
+
+
+def get_weights(model: keras.Model, only_head: bool = False) -> dict[str, np.ndarray]:
+    arrays = {}
+    for name, variable in named_weights(model).items():
+        if only_head and name.split("/")[0] not in HEAD_LAYERS:
+            continue
+        arrays[name] = np.array(keras.ops.convert_to_numpy(variable), dtype=np.float32)
+    return arrays
+
+
+def set_weights(model: keras.Model, arrays: dict[str, np.ndarray]) -> None:
+    """Assign named arrays; every name must exist with the same shape."""
+    variables = named_weights(model)
+    for name, value in arrays.items():
+        if name not in variables:
+            raise ValueError(f"weights name an unknown variable: {name}")
+        variable = variables[name]
+        if tuple(variable.shape) != tuple(value.shape):
+            raise ValueError(f"{name}: expected shape {tuple(variable.shape)}, got {value.shape}")
+        variable.assign(value)

@@ -1,0 +1,103 @@
+"""Models as plain data: an architecture name, a JSON config, and named arrays in an .npz.
+
+Loading builds the architecture from code and assigns arrays; nothing stored is
+ever executed (np.load with allow_pickle=False, no Lambda layers, no Keras files).
+"""
+
+from __future__ import annotations
+
+import io
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from model.faces import resize_square
+from model.scorer import ARCHITECTURE, ScorerConfig, build_scorer, set_weights
+from model.training import predict
+
+_OFFSET_IDS = "__offset_face_ids"
+_OFFSET_VALUES = "__offset_values"
+
+
+class UnknownArchitecture(ValueError):
+    pass
+
+
+def pack(weights: dict[str, np.ndarray], face_ids: np.ndarray, offsets: np.ndarray) -> bytes:
+    """Weights and per-face offsets (by face id) as compressed .npz bytes."""
+    buffer = io.BytesIO()
+    arrays = {name: np.asarray(value, np.float32) for name, value in weights.items()}
+    arrays[_OFFSET_IDS] = np.asarray(face_ids, np.int64)
+    arrays[_OFFSET_VALUES] = np.asarray(offsets, np.float32)
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def unpack(data: bytes) -> tuple[dict[str, np.ndarray], dict[int, float]]:
+    """(weights, offsets by face id) from .npz bytes; pickled objects are refused."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    ids, values = arrays.pop(_OFFSET_IDS), arrays.pop(_OFFSET_VALUES)
+    return arrays, {int(i): float(v) for i, v in zip(ids, values, strict=True)}
+
+
+@dataclass
+class LoadedScorer:
+    """A ready scorer: the CNN and the per-face offsets of the faces with votes."""
+
+    model: keras.Model
+    offsets: dict[int, float]
+    input_size: int
+
+    def score_crops(self, crops: np.ndarray) -> np.ndarray:
+        """Content scores of new faces (uint8 crops, any size): the CNN alone."""
+        crops = np.stack([resize_square(crop, self.input_size) for crop in crops])
+        return predict(self.model, crops.astype(np.float32))
+
+    def score_pool(self, face_ids: list[int], crops: np.ndarray) -> np.ndarray:
+        """Scores of pool faces: content score plus what votes taught about each face."""
+        offsets = np.array([self.offsets.get(face_id, 0.0) for face_id in face_ids])
+        return self.score_crops(crops) + offsets
+
+
+def load_scorer(
+    architecture: str,
+    config: dict,
+    weights_npz: bytes,
+    base_weights_npz: bytes | None = None,
+) -> LoadedScorer:
+    """Build a stored model. A personal model stores only its head: its guild
+    model's weights come as `base_weights_npz`."""
+    if architecture != ARCHITECTURE:
+        raise UnknownArchitecture(f"unknown model architecture {architecture!r}")
+    scorer_config = ScorerConfig.from_json(config)
+    model = build_scorer(scorer_config)
+    weights, offsets = unpack(weights_npz)
+    if base_weights_npz is not None:
+        base, _ = unpack(base_weights_npz)
+        set_weights(model, base)
+    set_weights(model, weights)
+    return LoadedScorer(model, offsets, scorer_config.input_size)
+
+
+class ScorerCache:
+    """Least-recently-used loaded scorers, so /rank does not rebuild one per request."""
+
+    def __init__(self, capacity: int = 16) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[Hashable, LoadedScorer] = OrderedDict()
+        self.loads = 0
+
+    def get(self, key: Hashable, load: Callable[[], LoadedScorer]) -> LoadedScorer:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        scorer = load()
+        self.loads += 1
+        self._items[key] = scorer
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+        return scorer

@@ -1,0 +1,227 @@
+"""Training jobs, pure: crops, vote pairs and settings in; weights, offsets and metrics out.
+
+No database and no Discord here: the bot's service assembles a job from storage
+and stores the result. Each step scores every unique image of its batch once and
+takes the RankNet loss over the vote pairs among them (not a Siamese network
+that runs the CNN twice per pair).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+from model.augment import AugmentSettings, augment
+from model.bradley_terry import fit_offsets
+from model.losses import RankNetLoss
+from model.metrics import pairwise_metrics
+from model.pairs import Pairs, plan_batches
+from model.regularizers import PullTowards
+from model.scorer import (
+    ScorerConfig,
+    build_head,
+    build_scorer,
+    get_weights,
+    set_weights,
+)
+
+Progress = Callable[[int, int, float | None], None]
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    seed: int = 0
+    batch_images: int = 64
+    max_epochs: int = 30
+    patience: int = 4
+    learning_rate: float = 0.002
+    validation_fraction: float = 0.2
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+    personal_pull: float = 0.01
+    offset_prior: float = 1.0
+    personal_offset_prior: float = 2.0
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """crops: (N, S, S, 3) uint8; pairs index into them. A personal job carries the
+    guild model's weights and per-face offsets as its starting point."""
+
+    kind: str  # "guild" or "personal"
+    crops: np.ndarray
+    pairs: Pairs
+    scorer: ScorerConfig
+    settings: TrainSettings
+    base_weights: dict[str, np.ndarray] | None = None
+    base_offsets: np.ndarray | None = None
+
+
+@dataclass
+class TrainingResult:
+    weights: dict[str, np.ndarray]  # the whole scorer (guild) or only its head (personal)
+    offsets: np.ndarray  # (N,) per-face vote offsets
+    scores: np.ndarray  # (N,) final scores of the job's crops (content score + offset)
+    metrics: dict
+    timings: dict
+
+
+def predict(model: keras.Model, items: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Scores (or outputs) of a model for many items, as a flat float64 array when 1-wide."""
+    outputs = [
+        np.asarray(model.predict_on_batch(items[start : start + batch_size].astype(np.float32)))
+        for start in range(0, len(items), batch_size)
+    ]
+    result = np.concatenate(outputs).astype(np.float64)
+    return result[:, 0] if result.shape[1] == 1 else result
+
+
+def _fit_ranknet(
+    model: keras.Model,
+    items: np.ndarray,
+    train: Pairs,
+    held_out: Pairs,
+    settings: TrainSettings,
+    rng: np.random.Generator,
+    make_batch: Callable[[np.ndarray, np.random.Generator], np.ndarray],
+    progress: Progress | None,
+) -> dict:
+    """Epochs of RankNet steps with early stopping on the held-out votes' log-loss."""
+    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss=RankNetLoss())
+    best_weights, best_loss, stale, epochs = None, np.inf, 0, 0
+    pairs_seen, step_seconds = 0, 0.0
+    for epoch in range(settings.max_epochs):
+        epochs = epoch + 1
+        for batch in plan_batches(train, len(items), settings.batch_images, rng):
+            x = make_batch(batch.items, rng)
+            started = time.perf_counter()
+            model.train_on_batch(x, batch.targets)
+            step_seconds += time.perf_counter() - started
+            pairs_seen += batch.pair_count
+        if len(held_out):
+            loss = pairwise_metrics(predict(model, items), held_out)["log_loss"]
+        else:
+            loss = pairwise_metrics(predict(model, items), train)["log_loss"]
+        if progress:
+            progress(epochs, settings.max_epochs, loss)
+        if loss < best_loss - 1e-4:
+            best_weights, best_loss, stale = get_weights(model), loss, 0
+        else:
+            stale += 1
+            if stale >= settings.patience:
+                break
+    if best_weights is not None:
+        set_weights(model, best_weights)
+    return {
+        "epochs": epochs,
+        "train_pairs_per_s": pairs_seen / step_seconds if step_seconds else None,
+        "train_seconds": step_seconds,
+    }
+
+
+def _bt_baseline(train: Pairs, held_out: Pairs, count: int, settings: TrainSettings) -> dict:
+    """Bradley-Terry on the same training votes alone: knows seen faces, ties on unseen."""
+    return pairwise_metrics(fit_offsets(train, count, strength=settings.offset_prior), held_out)
+
+
+def train_guild(job: TrainingJob, progress: Progress | None = None) -> TrainingResult:
+    started = time.perf_counter()
+    settings = job.settings
+    keras.utils.set_random_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    train, held_out = job.pairs.split(settings.validation_fraction, rng)
+    crops = job.crops.astype(np.float32)
+    model = build_scorer(job.scorer)
+    if job.base_weights:
+        set_weights(model, job.base_weights)
+
+    def make_batch(items: np.ndarray, batch_rng: np.random.Generator) -> np.ndarray:
+        return augment(crops[items], settings.augment, batch_rng)
+
+    fit = _fit_ranknet(model, crops, train, held_out, settings, rng, make_batch, progress)
+    scores = predict(model, crops)
+    offsets = fit_offsets(train, len(crops), base=scores, strength=settings.offset_prior)
+    metrics = {
+        "kind": "guild",
+        "train_votes": len(train),
+        "held_out_votes": len(held_out),
+        "cnn": pairwise_metrics(scores, held_out),
+        "final": pairwise_metrics(scores + offsets, held_out),
+        "bradley_terry": _bt_baseline(train, held_out, len(crops), settings),
+    }
+    # The stored offsets learn from every vote; the metrics above never saw the held-out ones.
+    offsets = fit_offsets(job.pairs, len(crops), base=scores, strength=settings.offset_prior)
+    timings = {**fit, "total_seconds": time.perf_counter() - started}
+    return TrainingResult(get_weights(model), offsets, scores + offsets, metrics, timings)
+
+
+def train_personal(job: TrainingJob, progress: Progress | None = None) -> TrainingResult:
+    """A personal head on the guild's trunk, pulled towards the guild's head.
+
+    Used only where it beats the guild head on the person's held-out votes; the
+    person's per-face offsets are shrunk towards the guild's either way.
+    """
+    if job.base_weights is None:
+        raise ValueError("a personal model starts from the guild model's weights")
+    started = time.perf_counter()
+    settings = job.settings
+    keras.utils.set_random_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    train, held_out = job.pairs.split(settings.validation_fraction, rng)
+    count = len(job.crops)
+    prior = np.zeros(count) if job.base_offsets is None else job.base_offsets
+
+    guild = build_scorer(job.scorer)
+    set_weights(guild, job.base_weights)
+    trunk = guild.get_layer("trunk")
+    crops = job.crops.astype(np.float32)
+    # Two views of every face (as is and mirrored): the head's augmentation.
+    views = np.stack([predict(trunk, crops), predict(trunk, crops[:, :, ::-1])])
+    guild_head = get_weights(guild, only_head=True)
+    pull = {name: PullTowards(value, settings.personal_pull) for name, value in guild_head.items()}
+    head = build_head(job.scorer, pull)
+    set_weights(head, guild_head)
+
+    def make_batch(items: np.ndarray, batch_rng: np.random.Generator) -> np.ndarray:
+        flip = batch_rng.integers(0, 2, size=len(items))
+        return views[flip, items].astype(np.float32)
+
+    fit = _fit_ranknet(head, views[0], train, held_out, settings, rng, make_batch, progress)
+    personal_scores = predict(head, views[0])
+    guild_scores = predict(guild.get_layer("head"), views[0])
+
+    def with_offsets(scores: np.ndarray, pairs: Pairs) -> np.ndarray:
+        return scores + fit_offsets(
+            pairs, count, base=scores, prior=prior, strength=settings.personal_offset_prior
+        )
+
+    personal = pairwise_metrics(with_offsets(personal_scores, train), held_out)
+    guild_final = pairwise_metrics(with_offsets(guild_scores, train), held_out)
+    use_personal = (personal["accuracy"] or 0.0) >= (guild_final["accuracy"] or 0.0)
+    metrics = {
+        "kind": "personal",
+        "train_votes": len(train),
+        "held_out_votes": len(held_out),
+        "uses": "personal" if use_personal else "guild",
+        "cnn": pairwise_metrics(personal_scores, held_out),
+        "guild_cnn": pairwise_metrics(guild_scores, held_out),
+        "final": personal,
+        "guild_final": guild_final,
+        "bradley_terry": _bt_baseline(train, held_out, count, settings),
+    }
+    chosen_scores = personal_scores if use_personal else guild_scores
+    weights = get_weights(head) if use_personal else guild_head
+    offsets = with_offsets(chosen_scores, job.pairs) - chosen_scores
+    timings = {**fit, "total_seconds": time.perf_counter() - started}
+    return TrainingResult(weights, offsets, chosen_scores + offsets, metrics, timings)
+
+
+def train(job: TrainingJob, progress: Progress | None = None) -> TrainingResult:
+    if job.kind == "guild":
+        return train_guild(job, progress)
+    if job.kind == "personal":
+        return train_personal(job, progress)
+    raise ValueError(f"unknown job kind: {job.kind!r}")

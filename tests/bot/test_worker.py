@@ -1,0 +1,120 @@
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bot.config import load_settings
+from bot.service import KonomiService, NotEnoughVotes
+from storage import jobs, models, open_database
+from tests.bot.conftest import ALICE, GUILD, populate, write_config
+
+
+def start_worker(config: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "worker", "--config", config],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+async def wait_for_state(db, job_id: int, states: set[str], timeout: float = 120) -> jobs.Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = await jobs.get_job(db, job_id)
+        if job.state in states:
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {states}: {job}")
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
+
+
+async def test_a_job_goes_queued_running_done_and_requests_coalesce(tmp_path):
+    config = write_config(tmp_path)
+    await populate(tmp_path / "k.sqlite3")
+    db = await open_database(tmp_path / "k.sqlite3")
+    service = KonomiService(db, load_settings(config, environ={}))
+    try:
+        job, created, position = await service.request_training(GUILD, ALICE, notify_channel_id=5)
+        again, created_again, _ = await service.request_training(GUILD, ALICE, notify_channel_id=6)
+        assert created and not created_again and again.id == job.id and position == 1
+        worker = start_worker(config)
+        try:
+            await wait_for_state(db, job.id, {"running"})
+            done = await wait_for_state(db, job.id, {"done", "failed"})
+        finally:
+            output = stop(worker)
+        assert done.state == "done", (done.error, output)
+        personal = await models.get_model(db, done.model_id)
+        assert personal.user_id == ALICE and personal.config["base_model_id"] is not None
+        assert personal.metrics["held_out_votes"] > 0 and "guild_final" in personal.metrics
+        assert await models.latest_model(db, GUILD, None) is not None  # trained first
+        assert worker.returncode == 0
+    finally:
+        await db.close()
+
+
+async def test_a_worker_killed_mid_job_leaves_it_queued_and_no_partial_model(tmp_path):
+    config = write_config(tmp_path, max_epochs=200, patience=200)
+    await populate(tmp_path / "k.sqlite3", crowd_votes=150)
+    db = await open_database(tmp_path / "k.sqlite3")
+    try:
+        job, _ = await jobs.enqueue(db, GUILD, None)
+        worker = start_worker(config)
+        await wait_for_state(db, job.id, {"running"})
+        await asyncio.sleep(1.0)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        killed = await jobs.get_job(db, job.id)
+        assert killed.state == "running" and killed.attempts == 1
+        assert await models.latest_model(db, GUILD, None) is None
+
+        # Restarted with a short schedule, the worker re-queues it and completes it.
+        quick = write_config(tmp_path)
+        worker = start_worker(quick)
+        try:
+            done = await wait_for_state(db, job.id, {"done", "failed"})
+        finally:
+            output = stop(worker)
+        assert done.state == "done" and done.attempts == 2, output
+        assert (await models.latest_model(db, GUILD, None)).version == 1
+    finally:
+        await db.close()
+
+
+async def test_too_few_votes_is_a_clear_message(tmp_path):
+    await populate(tmp_path / "k.sqlite3", alice_votes=3)
+    db = await open_database(tmp_path / "k.sqlite3")
+    try:
+        service = KonomiService(db, load_settings(write_config(tmp_path), environ={}))
+        with pytest.raises(
+            NotEnoughVotes, match=r"you have \d votes; .* at least 10: vote \d+ more"
+        ):
+            await service.build_job(GUILD, ALICE)
+    finally:
+        await db.close()
+
+
+async def test_new_votes_schedule_retrains(tmp_path):
+    await populate(tmp_path / "k.sqlite3", alice_votes=60)
+    db = await open_database(tmp_path / "k.sqlite3")
+    try:
+        service = KonomiService(db, load_settings(write_config(tmp_path), environ={}))
+        due = await service.enqueue_due_retrains()
+        assert (GUILD, None) in due and (GUILD, ALICE) in due
+        assert await jobs.count_jobs(db, "queued") == len(due)
+    finally:
+        await db.close()

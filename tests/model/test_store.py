@@ -1,0 +1,51 @@
+import io
+
+import numpy as np
+import pytest
+
+from model.scorer import ScorerConfig, build_scorer, get_weights
+from model.store import ScorerCache, UnknownArchitecture, load_scorer, pack, unpack
+
+
+def test_pack_round_trip():
+    weights = {"score/kernel": np.ones((64, 1), np.float32)}
+    data = pack(weights, np.array([5, 7]), np.array([0.5, -0.25]))
+    back, offsets = unpack(data)
+    np.testing.assert_array_equal(back["score/kernel"], weights["score/kernel"])
+    assert offsets == {5: 0.5, 7: -0.25}
+
+
+def test_pickled_arrays_are_refused():
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        evil=np.array([object()], dtype=object),
+        __offset_face_ids=np.array([1]),
+        __offset_values=np.array([0.0]),
+    )
+    with pytest.raises(ValueError, match="pickle"):
+        unpack(buffer.getvalue())
+
+
+def test_unknown_architecture_is_refused():
+    data = pack(get_weights(build_scorer(ScorerConfig())), np.array([]), np.array([]))
+    with pytest.raises(UnknownArchitecture):
+        load_scorer("lambda-layer-net", ScorerConfig().to_json(), data)
+
+
+def test_weights_of_the_wrong_shape_are_refused():
+    data = pack({"score/kernel": np.ones((3, 1), np.float32)}, np.array([]), np.array([]))
+    with pytest.raises(ValueError, match="score/kernel"):
+        load_scorer("konomi-cnn-v1", ScorerConfig().to_json(), data)
+
+
+def test_cache_loads_once_and_evicts_the_least_recently_used():
+    cache = ScorerCache(capacity=2)
+    made = []
+
+    def loader(key):
+        return lambda: made.append(key) or key
+
+    for key in ["a", "b", "a", "c", "a", "b"]:
+        assert cache.get(key, loader(key)) == key
+    assert made == ["a", "b", "c", "b"]

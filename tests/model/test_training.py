@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+
+from model.metrics import pairwise_metrics
+from model.pairs import Pairs
+from model.scorer import ScorerConfig, build_scorer, set_weights
+from model.store import load_scorer, pack
+from model.training import TrainingJob, TrainSettings, predict, train
+
+FAST = TrainSettings(max_epochs=20, patience=4)
+
+
+def planted_votes(taste: np.ndarray, items: np.ndarray, count: int, seed: int) -> Pairs:
+    """A voter who always picks the face with more `taste` among `items`."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.choice(items, count), rng.choice(items, count)
+    keep = a != b
+    a, b = a[keep], b[keep]
+    return Pairs.of(a, b, (taste[a] > taste[b]).astype(float))
+
+
+@pytest.fixture(scope="module")
+def split(lfw_crops):
+    count = len(lfw_crops)
+    order = np.random.default_rng(0).permutation(count)
+    return order[: int(count * 0.7)], order[int(count * 0.7) :]
+
+
+@pytest.fixture(scope="module")
+def guild_result(lfw_crops, split):
+    seen, _ = split
+    brightness = lfw_crops.mean(axis=(1, 2, 3))
+    job = TrainingJob(
+        "guild", lfw_crops, planted_votes(brightness, seen, 700, 1), ScorerConfig(), FAST
+    )
+    return train(job)
+
+
+def test_learns_a_planted_preference_that_holds_on_faces_it_never_saw(
+    lfw_crops, split, guild_result
+):
+    _, unseen = split
+    brightness = lfw_crops.mean(axis=(1, 2, 3))
+    model = build_scorer(ScorerConfig())
+    set_weights(model, guild_result.weights)
+    scores = predict(model, lfw_crops)
+    test = planted_votes(brightness, unseen, 2000, 2)
+    assert pairwise_metrics(scores, test)["accuracy"] >= 0.85
+    metrics = guild_result.metrics
+    assert metrics["held_out_votes"] > 0 and metrics["cnn"]["accuracy"] >= 0.8
+    assert guild_result.timings["train_pairs_per_s"] > 0
+
+
+def test_same_seed_same_model(lfw_crops, split, guild_result):
+    seen, _ = split
+    brightness = lfw_crops.mean(axis=(1, 2, 3))
+    again = train(
+        TrainingJob(
+            "guild", lfw_crops, planted_votes(brightness, seen, 700, 1), ScorerConfig(), FAST
+        )
+    )
+    for name, value in guild_result.weights.items():
+        np.testing.assert_allclose(again.weights[name], value, rtol=1e-4, atol=1e-5)
+
+
+def test_a_personal_model_beats_the_guild_model_for_a_contrary_taste(
+    lfw_crops, split, guild_result
+):
+    seen, _ = split
+    # The crowd likes bright faces; this person likes faces with a bright left half
+    # and a dark right half, which the crowd's taste barely predicts.
+    left = lfw_crops[:, :, :40].mean(axis=(1, 2, 3))
+    right = lfw_crops[:, :, 40:].mean(axis=(1, 2, 3))
+    taste = left - right
+    votes = planted_votes(taste, np.arange(len(lfw_crops)), 300, 3)
+    job = TrainingJob(
+        "personal",
+        lfw_crops,
+        votes,
+        ScorerConfig(),
+        FAST,
+        base_weights=guild_result.weights,
+        base_offsets=guild_result.offsets,
+    )
+    result = train(job)
+    metrics = result.metrics
+    assert metrics["uses"] == "personal"
+    assert metrics["final"]["accuracy"] > metrics["guild_final"]["accuracy"]
+    assert set(result.weights) == {
+        "head_dense/kernel",
+        "head_dense/bias",
+        "score/kernel",
+        "score/bias",
+    }
+
+
+def test_save_and_load_give_identical_scores(lfw_crops, guild_result):
+    face_ids = np.arange(100, 100 + len(lfw_crops))
+    data = pack(guild_result.weights, face_ids, guild_result.offsets)
+    loaded = load_scorer("konomi-cnn-v1", ScorerConfig().to_json(), data)
+    model = build_scorer(ScorerConfig())
+    set_weights(model, guild_result.weights)
+    np.testing.assert_array_equal(loaded.score_crops(lfw_crops), predict(model, lfw_crops))
+    pool_scores = loaded.score_pool(list(face_ids), lfw_crops)
+    np.testing.assert_allclose(
+        pool_scores - loaded.score_crops(lfw_crops), guild_result.offsets, atol=1e-5
+    )
