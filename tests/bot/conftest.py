@@ -1,22 +1,12 @@
 import numpy as np
 import pytest
 
-from model.faces import DetectorSettings, NoFaceFound, extract_faces, phash
+from model.faces import phash
 from model.images import encode_png
 from storage import open_database, pool, votes
-from tests.images import lfw_faces
+from tests.images import lfw_crops
 
 GUILD, CROWD, ALICE = 1, range(100, 110), 42
-
-
-def lfw_crop_list() -> list[np.ndarray]:
-    crops = []
-    for image in lfw_faces():
-        try:
-            crops.append(extract_faces(image, DetectorSettings())[0].pixels)
-        except NoFaceFound:
-            pass
-    return crops
 
 
 def write_config(tmp_path, **training) -> str:
@@ -35,7 +25,7 @@ async def populate(path, crowd_votes: int = 40, alice_votes: int = 60, seed: int
     Returns the face ids in pool order and each face's brightness."""
     db = await open_database(path)
     try:
-        crops = lfw_crop_list()
+        crops = lfw_crops()
         face_ids = []
         for index, crop in enumerate(crops):
             face_ids += await pool.add_source(

@@ -47,8 +47,8 @@ def test_bad_config_stops_with_the_key_name(tmp_path):
 
 
 async def test_train_then_rank_from_the_command_line(tmp_path):
-    from tests.bot.conftest import ALICE, GUILD, lfw_crop_list, populate, write_config
-    from tests.images import astronaut, encode
+    from tests.bot.conftest import ALICE, GUILD, populate, write_config
+    from tests.images import astronaut, encode, lfw_crops
 
     config = write_config(tmp_path)
     await populate(tmp_path / "k.sqlite3")
@@ -57,7 +57,7 @@ async def test_train_then_rank_from_the_command_line(tmp_path):
     assert '"uses"' in result.stdout and "model v1 for user 42" in result.stdout
 
     files = []
-    for index, crop in enumerate(lfw_crop_list()[:3]):
+    for index, crop in enumerate(lfw_crops()[:3]):
         files.append(tmp_path / f"face{index}.png")
         files[-1].write_bytes(encode(crop))
     (tmp_path / "person.jpg").write_bytes(encode(astronaut(), "JPEG"))
