@@ -70,7 +70,9 @@ class ModelSettings:
 @dataclass(frozen=True)
 class TrainingSettings:
     seed: int = 0
-    batch_images: int = 64
+    batch_images: int = 512
+    batch_pairs: int = 2048
+    min_steps_per_epoch: int = 8
     max_epochs: int = 30
     patience: int = 4
     learning_rate: float = 0.002

@@ -57,6 +57,8 @@ def train_settings(settings: Settings) -> TrainSettings:
     return TrainSettings(
         seed=t.seed,
         batch_images=t.batch_images,
+        batch_pairs=t.batch_pairs,
+        min_steps_per_epoch=t.min_steps_per_epoch,
         max_epochs=t.max_epochs,
         patience=t.patience,
         learning_rate=t.learning_rate,

@@ -43,42 +43,76 @@ class Batch:
     pair_count: int
 
 
-def plan_batches(
-    pairs: Pairs, item_count: int, batch_items: int, rng: np.random.Generator
-) -> list[Batch]:
-    """Pack shuffled pairs into batches of exactly `batch_items` unique items.
+def _pack(
+    pairs: Pairs, order: np.ndarray, item_count: int, batch_items: int, batch_pairs: int,
+    rng: np.random.Generator,
+) -> tuple[Batch, np.ndarray]:
+    """One batch from the pairs in `order`; returns it and the pairs left over.
 
-    Each step then scores every item once and takes the loss over every vote pair
-    among them; batches are padded with other items (weight 0) to one fixed shape,
-    so the compiled step is traced once.
+    Pairs are taken in order while their items fit; then every other pair whose two
+    items are already in the batch joins it (up to `batch_pairs`): those cost nothing,
+    since each item is scored once however many pairs it is in.
+    """
+    slots: dict[int, int] = {}
+    taken = np.zeros(len(order), bool)
+    count = 0
+    for position, pair in enumerate(order):
+        if count >= batch_pairs:
+            break
+        a, b = int(pairs.a[pair]), int(pairs.b[pair])
+        new = {a, b} - slots.keys()
+        if len(slots) + len(new) > batch_items:
+            break
+        for item in sorted(new):
+            slots[item] = len(slots)
+        taken[position] = True
+        count += 1
+    inside = np.zeros(item_count, bool)
+    inside[list(slots)] = True
+    free = np.flatnonzero(~taken & inside[pairs.a[order]] & inside[pairs.b[order]])
+    taken[free[: max(0, batch_pairs - count)]] = True
+    chosen = order[taken]
+
+    filler = rng.permutation(item_count)
+    filler = filler[~inside[filler]][: batch_items - len(slots)]
+    items = np.concatenate([np.fromiter(slots, np.int64, len(slots)), filler]).astype(np.int64)
+    position_of = np.full(item_count, -1)
+    position_of[items] = np.arange(len(items))
+    rows, cols = position_of[pairs.a[chosen]], position_of[pairs.b[chosen]]
+    y = pairs.y[chosen]
+    # Each vote enters as (a beats b, y) and (b beats a, 1 - y); repeated pairs average.
+    weight = np.zeros((batch_items, batch_items), np.float32)
+    total = np.zeros((batch_items, batch_items), np.float32)
+    np.add.at(weight, (rows, cols), 1.0)
+    np.add.at(weight, (cols, rows), 1.0)
+    np.add.at(total, (rows, cols), y)
+    np.add.at(total, (cols, rows), 1.0 - y)
+    targets = np.stack([np.divide(total, weight, out=np.zeros_like(total), where=weight > 0),
+                        weight], axis=-1)
+    return Batch(items, targets, len(chosen)), order[~taken]
+
+
+def plan_batches(
+    pairs: Pairs,
+    item_count: int,
+    batch_items: int,
+    rng: np.random.Generator,
+    *,
+    batch_pairs: int = 1024,
+    min_batches: int = 1,
+) -> list[Batch]:
+    """One epoch: every vote once, in batches of exactly `batch_items` unique items.
+
+    Each step scores every item of its batch once and takes the loss over every
+    vote pair among them; batches are padded with other items (weight 0) to one
+    fixed shape, so the compiled step is traced once. Small vote sets are
+    repeated (reshuffled) until the epoch has `min_batches` steps.
     """
     batch_items = min(batch_items, item_count)
-    batches = []
-    order = rng.permutation(len(pairs))
-    position = 0
-    while position < len(order):
-        slots: dict[int, int] = {}
-        chosen = []
-        while position < len(order):
-            pair = order[position]
-            a, b = int(pairs.a[pair]), int(pairs.b[pair])
-            new = {a, b} - slots.keys()
-            if len(slots) + len(new) > batch_items:
-                break
-            for item in sorted(new):
-                slots[item] = len(slots)
-            chosen.append(pair)
-            position += 1
-        filler = rng.permutation(item_count)
-        filler = filler[~np.isin(filler, list(slots))][: batch_items - len(slots)]
-        items = np.concatenate([np.fromiter(slots, np.int64, len(slots)), filler]).astype(np.int64)
-        targets = np.zeros((batch_items, batch_items, 2), np.float32)
-        for pair in chosen:
-            i, j, y = slots[int(pairs.a[pair])], slots[int(pairs.b[pair])], pairs.y[pair]
-            # Each vote enters as (i beats j, y) and (j beats i, 1 - y), averaged by weight.
-            for row, col, target in ((i, j, y), (j, i, 1.0 - y)):
-                weight = targets[row, col, 1]
-                targets[row, col, 0] = (targets[row, col, 0] * weight + target) / (weight + 1)
-                targets[row, col, 1] = weight + 1
-        batches.append(Batch(items, targets, len(chosen)))
+    batches: list[Batch] = []
+    while len(pairs) and (not batches or len(batches) < min_batches):
+        order = rng.permutation(len(pairs))
+        while len(order):
+            batch, order = _pack(pairs, order, item_count, batch_items, batch_pairs, rng)
+            batches.append(batch)
     return batches

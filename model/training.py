@@ -35,7 +35,9 @@ Progress = Callable[[int, int, float | None], None]
 @dataclass(frozen=True)
 class TrainSettings:
     seed: int = 0
-    batch_images: int = 64
+    batch_images: int = 512
+    batch_pairs: int = 2048
+    min_steps_per_epoch: int = 8
     max_epochs: int = 30
     patience: int = 4
     learning_rate: float = 0.002
@@ -95,7 +97,15 @@ def _fit_ranknet(
     pairs_seen, step_seconds = 0, 0.0
     for epoch in range(settings.max_epochs):
         epochs = epoch + 1
-        for batch in plan_batches(train, len(items), settings.batch_images, rng):
+        plan = plan_batches(
+            train,
+            len(items),
+            settings.batch_images,
+            rng,
+            batch_pairs=settings.batch_pairs,
+            min_batches=settings.min_steps_per_epoch,
+        )
+        for batch in plan:
             x = make_batch(batch.items, rng)
             started = time.perf_counter()
             model.train_on_batch(x, batch.targets)

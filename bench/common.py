@@ -1,0 +1,37 @@
+"""Shared by the benchmark scripts: the machine's description and face crops from files."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def machine() -> str:
+    import keras
+
+    cpu = platform.processor() or platform.machine()
+    return (f"{platform.system()} {cpu}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, Keras {keras.__version__} on {keras.backend.backend()}")
+
+
+def crops_from_files(paths: list[Path], size: int = 80) -> tuple[list[Path], np.ndarray]:
+    """The largest face of each file (files without one are left out)."""
+    from model.faces import DetectorSettings, NoFaceFound, extract_faces
+    from model.images import decode_image
+
+    kept, crops = [], []
+    for path in paths:
+        try:
+            face = extract_faces(decode_image(path.read_bytes()), DetectorSettings(crop_size=size))
+        except NoFaceFound:
+            continue
+        kept.append(path)
+        crops.append(face[0].pixels)
+    return kept, np.stack(crops)
