@@ -17,8 +17,10 @@ def machine() -> str:
     import keras
 
     cpu = platform.processor() or platform.machine()
-    return (f"{platform.system()} {cpu}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, Keras {keras.__version__} on {keras.backend.backend()}")
+    return (
+        f"{platform.system()} {cpu}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, Keras {keras.__version__} on {keras.backend.backend()}"
+    )
 
 
 def crops_from_files(paths: list[Path], size: int = 80) -> tuple[list[Path], np.ndarray]:

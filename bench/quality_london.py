@@ -27,8 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEFAULT_DATA, crops_from_files, machine  # noqa: E402
 
-METHODS = ["per-person CNN (original)", "Bradley-Terry, own votes", "guild model",
-           "personal model", "konomi final scorer", "consensus oracle", "chance"]
+METHODS = [
+    "per-person CNN (original)",
+    "Bradley-Terry, own votes",
+    "guild model",
+    "personal model",
+    "konomi final scorer",
+    "consensus oracle",
+    "chance",
+]
 
 
 def load(data: Path):
@@ -61,7 +68,9 @@ def random_pairs(items: np.ndarray, count: int, rng: np.random.Generator):
 def all_pairs(items: np.ndarray, exclude: set[tuple[int, int]] = frozenset()):
     a, b = np.triu_indices(len(items), 1)
     a, b = items[a], items[b]
-    keep = np.array([(x, y) not in exclude and (y, x) not in exclude for x, y in zip(a, b)])
+    keep = np.array(
+        [(x, y) not in exclude and (y, x) not in exclude for x, y in zip(a, b, strict=True)]
+    )
     return a[keep], b[keep]
 
 
@@ -95,46 +104,63 @@ def main() -> None:
     config = ScorerConfig()
     folds = np.array_split(rng.permutation(count), args.folds)
     # results[method][votes][split] -> per-rater lists (averaged over folds later)
-    results = {m: {n: {"unseen": defaultdict(list), "seen": defaultdict(list)}
-                   for n in args.votes} for m in METHODS}
+    results = {
+        m: {n: {"unseen": defaultdict(list), "seen": defaultdict(list)} for n in args.votes}
+        for m in METHODS
+    }
 
     for fold, unseen in enumerate(folds):
         seen = np.setdiff1d(np.arange(count), unseen)
         crowd = rng.choice(crowd_pool, args.guild_raters, replace=False)
         guild_pairs = [answer(table[r], *random_pairs(seen, args.guild_votes, rng)) for r in crowd]
-        guild_votes = Pairs.of(np.concatenate([p.a for p in guild_pairs]),
-                               np.concatenate([p.b for p in guild_pairs]),
-                               np.concatenate([p.y for p in guild_pairs]))
+        guild_votes = Pairs.of(
+            np.concatenate([p.a for p in guild_pairs]),
+            np.concatenate([p.b for p in guild_pairs]),
+            np.concatenate([p.y for p in guild_pairs]),
+        )
         guild = train(TrainingJob("guild", crops, guild_votes, config, settings))
         guild_model = build_scorer(config)
         set_weights(guild_model, guild.weights)
         guild_cnn = predict(guild_model, crops)
-        print(f"fold {fold}: guild model on {len(guild_votes)} votes, held-out accuracy "
-              f"{guild.metrics['final']['accuracy']:.3f} ({time.time() - began:.0f} s)",
-              flush=True)
+        print(
+            f"fold {fold}: guild model on {len(guild_votes)} votes, held-out accuracy "
+            f"{guild.metrics['final']['accuracy']:.3f} ({time.time() - began:.0f} s)",
+            flush=True,
+        )
         others = np.setdiff1d(np.arange(len(raters)), held)
         for rater in held:
             rating = table[rater]
             consensus = np.nanmean(table[np.setdiff1d(others, [rater])], axis=0)
             for n in args.votes:
                 own = answer(rating, *random_pairs(seen, n, rng))
-                voted = set(zip(own.a.tolist(), own.b.tolist()))
-                tests = {"unseen": answer(rating, *all_pairs(unseen)),
-                         "seen": answer(rating, *all_pairs(seen, voted))}
+                voted = set(zip(own.a.tolist(), own.b.tolist(), strict=True))
+                tests = {
+                    "unseen": answer(rating, *all_pairs(unseen)),
+                    "seen": answer(rating, *all_pairs(seen, voted)),
+                }
                 scratch = train(TrainingJob("guild", crops, own, config, person_settings))
                 scratch_model = build_scorer(config)
                 set_weights(scratch_model, scratch.weights)
                 scratch_cnn = predict(scratch_model, crops)
-                personal = train_personal(TrainingJob(
-                    "personal", crops, own, config, person_settings,
-                    base_weights=guild.weights, base_offsets=guild.offsets))
+                personal = train_personal(
+                    TrainingJob(
+                        "personal",
+                        crops,
+                        own,
+                        config,
+                        person_settings,
+                        base_weights=guild.weights,
+                        base_offsets=guild.offsets,
+                    )
+                )
                 final = personal.scores  # chosen head + the person's offsets
                 head_scores = personal.scores - personal.offsets
                 bt = fit_offsets(own, count)
                 scores = {
                     "per-person CNN (original)": scratch_cnn,
-                    "Bradley-Terry, own votes": np.where(np.isin(np.arange(count), own.items()),
-                                                         bt, 0.0),
+                    "Bradley-Terry, own votes": np.where(
+                        np.isin(np.arange(count), own.items()), bt, 0.0
+                    ),
                     "guild model": guild_cnn + guild.offsets,
                     "personal model": head_scores,
                     "konomi final scorer": final,
@@ -142,8 +168,11 @@ def main() -> None:
                     "chance": np.zeros(count),
                 }
                 # New faces have no votes: on them only content scores apply.
-                on_unseen = {"guild model": guild_cnn, "konomi final scorer": head_scores,
-                             "Bradley-Terry, own votes": np.zeros(count)}
+                on_unseen = {
+                    "guild model": guild_cnn,
+                    "konomi final scorer": head_scores,
+                    "Bradley-Terry, own votes": np.zeros(count),
+                }
                 for method, values in scores.items():
                     for split, pairs in tests.items():
                         used = on_unseen.get(method, values) if split == "unseen" else values
@@ -151,13 +180,17 @@ def main() -> None:
                         results[method][n][split][rater].append(accuracy)
         print(f"fold {fold} done ({time.time() - began:.0f} s)", flush=True)
 
-    lines = [f"machine: {machine()}",
-             f"London set: {count} faces, {len(raters)} raters; {args.folds} folds; guild: "
-             f"{args.guild_raters} other raters x {args.guild_votes} votes on seen faces; "
-             f"{len(held)} held-out raters; {time.time() - began:.0f} s",
-             "", "| method | " + " | ".join(
-                 f"{s} @ {n}" for n in args.votes for s in ("unseen", "seen not compared")) + " |",
-             "|---|" + "---|" * (2 * len(args.votes))]
+    lines = [
+        f"machine: {machine()}",
+        f"London set: {count} faces, {len(raters)} raters; {args.folds} folds; guild: "
+        f"{args.guild_raters} other raters x {args.guild_votes} votes on seen faces; "
+        f"{len(held)} held-out raters; {time.time() - began:.0f} s",
+        "",
+        "| method | "
+        + " | ".join(f"{s} @ {n}" for n in args.votes for s in ("unseen", "seen not compared"))
+        + " |",
+        "|---|" + "---|" * (2 * len(args.votes)),
+    ]
     summary = {}
     for method in METHODS:
         cells = []
@@ -182,12 +215,14 @@ def plot(summary, votes, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
-    for axis, split, title in zip(axes, ("unseen", "seen"),
-                                  ("unseen faces (/rank uploads)", "pool faces not compared"),
-                                  strict=True):
+    for axis, split, title in zip(
+        axes,
+        ("unseen", "seen"),
+        ("unseen faces (/rank uploads)", "pool faces not compared"),
+        strict=True,
+    ):
         for method in METHODS:
-            axis.plot(votes, [summary[(method, n, split)] for n in votes], marker="o",
-                      label=method)
+            axis.plot(votes, [summary[(method, n, split)] for n in votes], marker="o", label=method)
         axis.set_title(title)
         axis.set_xlabel("votes by the rater")
         axis.grid(alpha=0.3)

@@ -95,9 +95,10 @@ def main() -> None:
 
     print(f"machine: {machine()}")
     print(f"data: {len(crops)} face crops {crops.shape[1]}x{crops.shape[2]}, {len(pairs)} pairs")
-    print(f"konomi trainer (unique images, in-batch pairs): {ours['train_pairs_per_s']:8.0f} pairs/s")
+    ours_rate = ours["train_pairs_per_s"]
+    print(f"konomi trainer (unique images, in-batch pairs): {ours_rate:8.0f} pairs/s")
     print(f"naive Siamese reference (CNN twice per pair):   {reference:8.0f} pairs/s")
-    print(f"ratio: {ours['train_pairs_per_s'] / reference:.1f}x")
+    print(f"ratio: {ours_rate / reference:.1f}x")
     print(f"inference: {faces_per_s:.0f} faces/s")
 
 
