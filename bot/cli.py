@@ -41,7 +41,24 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     from bot.app import run_bot
 
-    return run_bot(settings)
+    return run_bot(settings, _config_path(args))
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    """The config file in use (for the worker process), or None on the embedded defaults."""
+    from bot.config import DEFAULT_CONFIG_PATH
+
+    path = getattr(args, "config", None) or DEFAULT_CONFIG_PATH
+    return Path(path).resolve() if Path(path).is_file() else None
+
+
+def _cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.discord.token:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    from bot.app import run_bot
+
+    return run_bot(settings, _config_path(args), sync_only=True)
 
 
 def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
@@ -217,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     pool_cmd.add_argument("face", type=int, nargs="?", help="face id (not for list)")
     pool_cmd.add_argument("--guild", type=int, required=True)
     pool_cmd.set_defaults(handler=_cmd_pool)
+
+    sync = commands.add_parser("sync", help="sync the slash commands with Discord now")
+    _add_config(sync)
+    sync.set_defaults(handler=_cmd_sync)
 
     worker = commands.add_parser("worker", help="run the training worker alone")
     _add_config(worker)

@@ -94,6 +94,7 @@ class WorkerSettings:
     guild_retrain_votes: int = 50
     guild_retrain_interval_s: float = 3600.0
     user_retrain_votes: int = 30
+    retrain_cooldown_s: float = 60.0
 
 
 @dataclass(frozen=True)

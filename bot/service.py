@@ -22,7 +22,7 @@ from model.pairs import Pairs
 from model.scorer import ARCHITECTURE, ScorerConfig
 from model.store import LoadedScorer, ScorerCache, load_scorer, pack, unpack
 from model.training import Progress, TrainingJob, TrainSettings, train
-from storage import jobs, models, pool, votes
+from storage import jobs, models, pool, privacy, votes
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +210,11 @@ class KonomiService:
         for guild_id, user_id in due:
             await jobs.enqueue(self.db, guild_id, user_id)
         return due
+
+    async def may_vote(self, pair: votes.Pair, user_id: int) -> bool:
+        """False for reactions on pairs posted before the person asked to be forgotten."""
+        forgotten = await privacy.forgotten_at(self.db, pair.guild_id, user_id)
+        return forgotten is None or pair.created_at > forgotten
 
     # -- ranking ----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ class Pair:
     face_a: int
     face_b: int
     posted_for: int | None
+    created_at: float
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ async def record_pair(
 
 async def get_pair(db: aiosqlite.Connection, message_id: int) -> Pair | None:
     async with db.execute(
-        "SELECT message_id, guild_id, channel_id, face_a, face_b, posted_for FROM pairs"
+        "SELECT message_id, guild_id, channel_id, face_a, face_b, posted_for, created_at FROM pairs"
         " WHERE message_id = ?",
         (message_id,),
     ) as cursor:
@@ -141,3 +142,21 @@ async def new_vote_counts(db: aiosqlite.Connection) -> list[tuple[int, int | Non
         " GROUP BY v.guild_id"
     ) as cursor:
         return [(row[0], row[1], int(row[2])) for row in await cursor.fetchall()]
+
+
+async def seen_pairs(db: aiosqlite.Connection, guild_id: int, user_id: int) -> set[frozenset[int]]:
+    """Face pairs this user already voted on or was shown (posted for them)."""
+    async with db.execute(
+        "SELECT face_a, face_b FROM votes WHERE guild_id = ? AND user_id = ?"
+        " UNION SELECT face_a, face_b FROM pairs WHERE guild_id = ? AND posted_for = ?",
+        (guild_id, user_id, guild_id, user_id),
+    ) as cursor:
+        return {frozenset(row) for row in await cursor.fetchall()}
+
+
+async def get_vote(db: aiosqlite.Connection, message_id: int, user_id: int) -> float | None:
+    async with db.execute(
+        "SELECT outcome FROM votes WHERE message_id = ? AND user_id = ?", (message_id, user_id)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return row[0] if row else None

@@ -622,6 +622,8 @@ class FakeDiscord:
                 raise DiscordError(400, 50035, "Invalid Form Body: description too long")
             stored.append(
                 {
+                    "description": "",
+                    "options": [],
                     **command,
                     "id": str(snowflake()),
                     "application_id": str(self.application_id),

@@ -1,0 +1,210 @@
+"""The Discord bot: a Bot subclass whose setup_hook opens the database, starts the
+local worker and loads one cog per feature."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.logs import setup_logging
+from bot.service import KonomiService
+from storage import open_database, state
+
+log = logging.getLogger(__name__)
+
+COGS = ("bot.cogs.voting", "bot.cogs.ranking", "bot.cogs.training")
+SYNC_HASH_KEY = "command_sync_hash"
+
+
+class KonomiTree(app_commands.CommandTree):
+    """One error handler for every app command: the user gets a clear, safe reply,
+    even when the interaction already expired."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(error, app_commands.CommandOnCooldown):
+            text = f"Slow down: try again in {error.retry_after:.0f} s."
+        elif isinstance(error, app_commands.CheckFailure):
+            text = str(error) or "You can't use this command here."
+        elif isinstance(original, discord.Forbidden) and original.code == 50013:
+            text = (
+                "I'm missing a permission in this channel (Send Messages, Attach Files, "
+                "Add Reactions or Read Message History). Ask an admin to grant it."
+            )
+            log.warning(
+                "missing permission in channel %s: %s", interaction.channel_id, original.text
+            )
+        else:
+            text = "Something went wrong on my side; it has been logged."
+            log.error(
+                "command %s failed",
+                interaction.command and interaction.command.name,
+                exc_info=original,
+            )
+        await send_safely(interaction, text)
+
+
+async def send_safely(interaction: discord.Interaction, text: str, **kwargs) -> None:
+    """Reply by response, else followup; a dead interaction (expired, 10062/50027) is logged."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, **kwargs)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, **kwargs)
+    except (discord.NotFound, discord.HTTPException) as error:
+        log.info("could not answer interaction %s: %s", interaction.id, error)
+
+
+class KonomiBot(commands.Bot):
+    def __init__(self, settings: Settings, *, force_sync: bool = False) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = False
+        intents.members = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            tree_cls=KonomiTree,
+            chunk_guilds_at_startup=False,
+            guild_ready_timeout=settings.discord.guild_ready_timeout_s,
+            allowed_mentions=discord.AllowedMentions(users=True, everyone=False, roles=False),
+        )
+        self.settings = settings
+        self.force_sync = force_sync
+        self.service: KonomiService | None = None
+        self.worker: subprocess.Popen | None = None
+        self.config_path: Path | None = None
+        self._shutdown: asyncio.Future | None = None
+
+    async def setup_hook(self) -> None:
+        db = await open_database(self.settings.database_path)
+        self.service = KonomiService(db, self.settings)
+        if self.settings.worker.embedded:
+            command = [sys.executable, "-m", "bot", "worker"]
+            if self.config_path is not None:
+                command += ["--config", str(self.config_path)]
+            self.worker = subprocess.Popen(command)
+            log.info("started the training worker (pid %d)", self.worker.pid)
+        for extension in COGS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> bool:
+        """Sync only when the command definitions changed since the last sync (or forced)."""
+        dev_guild = self.settings.discord.dev_guild_id
+        target = discord.Object(dev_guild) if dev_guild else None
+        if target is not None:
+            self.tree.copy_global_to(guild=target)
+        definitions = [c.to_dict(self.tree) for c in self.tree.get_commands(guild=target)]
+        digest = hashlib.sha256(
+            json.dumps([dev_guild, definitions], sort_keys=True).encode()
+        ).hexdigest()
+        if not self.force_sync and await state.get_value(self.db, SYNC_HASH_KEY) == digest:
+            log.info("commands unchanged since the last sync; not syncing")
+            return False
+        synced = await self.tree.sync(guild=target)
+        await state.set_value(self.db, SYNC_HASH_KEY, digest)
+        log.info(
+            "synced %d commands %s",
+            len(synced),
+            f"to guild {dev_guild}" if dev_guild else "globally",
+        )
+        return True
+
+    async def on_ready(self) -> None:
+        log.info("konomi is ready as %s in %d guilds", self.user, len(self.guilds))
+
+    async def report_missing_permission(self, row: state.VoteChannel, channel) -> None:
+        """Pause a channel the bot cannot post in and tell the admin who enabled it, once."""
+        await state.disable_channel(self.db, row.guild_id, row.channel_id)
+        text = (
+            f"konomi paused scheduled pairs in #{getattr(channel, 'name', row.channel_id)}: "
+            "it needs View Channel, Send Messages, Attach Files, Add Reactions and Read "
+            "Message History there. Grant them, then run `/konomi channel enable` again."
+        )
+        log.warning("missing permission in channel %s; scheduled pairs paused", row.channel_id)
+        try:
+            admin = await self.fetch_user(row.enabled_by)
+            await admin.send(text)
+        except discord.HTTPException:
+            log.warning("could not tell the admin (user %s) by DM", row.enabled_by)
+
+    @property
+    def db(self):
+        assert self.service is not None
+        return self.service.db
+
+    async def close(self) -> None:
+        """Idempotent: a SIGTERM handler and the end of start() may both call it."""
+        if self._shutdown is None:
+            self._shutdown = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._shutdown)
+
+    async def _close(self) -> None:
+        log.info("shutting down")
+        await super().close()
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.terminate()
+            try:
+                await asyncio.to_thread(self.worker.wait, 30)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait()
+        if self.service is not None:
+            await self.service.db.close()
+            self.service = None
+
+
+def point_at(settings: Settings) -> None:
+    """Use the configured API and gateway (Discord's own by default, or a proxy)."""
+    discord.http.Route.BASE = settings.discord.api_base_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord.gateway_url)
+
+
+async def _main(settings: Settings, config_path: Path | None, sync_only: bool) -> int:
+    point_at(settings)
+    bot = KonomiBot(settings, force_sync=sync_only)
+    bot.config_path = config_path
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+    try:
+        if sync_only:
+            await bot.login(settings.discord.token)  # runs setup_hook, which syncs
+            return 0
+        await bot.start(settings.discord.token)
+    except discord.LoginFailure:
+        log.error("Discord refused the token: check DISCORD_TOKEN or [discord] token")
+        return 2
+    finally:
+        await bot.close()  # waits for a shutdown a signal began
+    return 0
+
+
+def run_bot(settings: Settings, config_path: Path | None = None, sync_only: bool = False) -> int:
+    setup_logging(settings.logging.level, [settings.discord.token])
+    if sync_only:
+        settings = _without_worker(settings)
+    return asyncio.run(_main(settings, config_path, sync_only))
+
+
+def _without_worker(settings: Settings) -> Settings:
+    import dataclasses
+
+    return dataclasses.replace(
+        settings, worker=dataclasses.replace(settings.worker, embedded=False)
+    )

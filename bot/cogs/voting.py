@@ -1,0 +1,226 @@
+"""Voting: pairs posted as one image with three reactions; votes from raw reaction events.
+
+Raw events (not on_reaction_add) so that votes count on pairs posted before a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import random
+import time
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.render import pair_image
+from model.images import decode_png
+from storage import pool, state, votes
+
+log = logging.getLogger(__name__)
+
+A, B, TIE = (
+    "\N{NEGATIVE SQUARED LATIN CAPITAL LETTER A}\ufe0f",
+    "\N{NEGATIVE SQUARED LATIN CAPITAL LETTER B}\ufe0f",
+    "\N{HANDSHAKE}",
+)
+OUTCOMES = {A: 1.0, B: 0.0, TIE: 0.5}
+HOW_TO_VOTE = f"Which face do you find more appealing? {A} for A, {B} for B, {TIE} if equal."
+
+
+def outcome_of(emoji: discord.PartialEmoji) -> float | None:
+    """The vote a reaction means; the variation selector is optional in clients."""
+    if emoji.id is not None:
+        return None
+    name = emoji.name or ""
+    return OUTCOMES.get(name, OUTCOMES.get(name + "\ufe0f"))
+
+
+class NoPair(Exception):
+    """Why no pair can be posted; the message is for the user."""
+
+
+class Voting(commands.Cog):
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self._pending: set[asyncio.Task] = set()
+
+    async def cog_load(self) -> None:
+        self.scheduled_pairs.start()
+
+    async def cog_unload(self) -> None:
+        self.scheduled_pairs.cancel()
+        if self._pending:  # finish the vote writes already under way
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    @property
+    def db(self):
+        return self.bot.db
+
+    async def choose_pair(self, guild_id: int, user_id: int | None) -> tuple[int, int]:
+        """A random pair of visible pool faces this user has not seen together yet."""
+        faces = [face.id for face in await pool.list_faces(self.db, guild_id)]
+        if len(faces) < 2:
+            raise NoPair(
+                "The face pool is empty or has a single face: an admin can add faces with "
+                "`/pool add` (or `python -m bot ingest`)."
+                if not faces
+                else "The face pool has only one face: pairs need at least two."
+            )
+        seen = await votes.seen_pairs(self.db, guild_id, user_id) if user_id else set()
+        total = len(faces) * (len(faces) - 1) // 2
+        if len(seen) >= total:
+            raise NoPair("You have voted on every pair in this pool. Thank you!")
+        for _ in range(200):
+            a, b = random.sample(faces, 2)
+            if frozenset((a, b)) not in seen:
+                return a, b
+        unseen = [
+            (a, b)
+            for i, a in enumerate(faces)
+            for b in faces[i + 1 :]
+            if frozenset((a, b)) not in seen
+        ]
+        return random.choice(unseen)
+
+    async def render_pair(self, guild_id: int, a: int, b: int) -> discord.File:
+        crops = await pool.face_crops(self.db, guild_id, [a, b])
+        png = await asyncio.to_thread(
+            lambda: pair_image(decode_png(crops[a]), decode_png(crops[b]), a, b)
+        )
+        return discord.File(io.BytesIO(png), filename=f"pair-{a}-{b}.png")
+
+    async def post_pair(
+        self, channel: discord.abc.Messageable, guild_id: int, user: discord.abc.User | None
+    ) -> discord.Message:
+        """Post a pair, store it the moment it exists, then add the three reactions."""
+        a, b = await self.choose_pair(guild_id, user.id if user else None)
+        intro = f"{user.mention} " if user else ""
+        message = await channel.send(
+            intro + HOW_TO_VOTE, file=await self.render_pair(guild_id, a, b)
+        )
+        await self.remember(message, guild_id, a, b, user)
+        await self.add_reactions(message)
+        return message
+
+    async def remember(
+        self, message: discord.Message, guild_id: int, a: int, b: int, user: discord.abc.User | None
+    ) -> None:
+        await votes.record_pair(
+            self.db,
+            message_id=message.id,
+            guild_id=guild_id,
+            channel_id=message.channel.id,
+            face_a=a,
+            face_b=b,
+            posted_for=user.id if user else None,
+        )
+
+    async def add_reactions(self, message: discord.Message) -> None:
+        for emoji in (A, B, TIE):
+            await message.add_reaction(emoji)
+
+    @app_commands.command(
+        name="vote", description="Vote on pairs of faces; a new pair follows each vote"
+    )
+    @app_commands.guild_only()
+    async def vote(self, interaction: discord.Interaction) -> None:
+        try:
+            a, b = await self.choose_pair(interaction.guild_id, interaction.user.id)
+        except NoPair as reason:
+            await interaction.response.send_message(str(reason), ephemeral=True)
+            return
+        file = await self.render_pair(interaction.guild_id, a, b)
+        callback = await interaction.response.send_message(HOW_TO_VOTE, file=file)
+        message = callback.resource
+        if not isinstance(message, discord.InteractionMessage):
+            message = await interaction.original_response()
+        await self.remember(message, interaction.guild_id, a, b, interaction.user)
+        await self.add_reactions(message)
+
+    # -- votes from reactions ------------------------------------------------------
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        if payload.user_id == self.bot.user.id or payload.guild_id is None:
+            return
+        outcome = outcome_of(payload.emoji)
+        if outcome is not None:
+            self._spawn(self.record_vote(payload, outcome))
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        if payload.user_id == self.bot.user.id or payload.guild_id is None:
+            return
+        outcome = outcome_of(payload.emoji)
+        if outcome is not None:
+            self._spawn(self.withdraw_vote(payload, outcome))
+
+    async def record_vote(self, payload: discord.RawReactionActionEvent, outcome: float) -> None:
+        pair = await votes.get_pair(self.db, payload.message_id)
+        if pair is None or pair.guild_id != payload.guild_id:
+            return  # not a konomi pair
+        if not await self.bot.service.may_vote(pair, payload.user_id):
+            return
+        first = await votes.get_vote(self.db, pair.message_id, payload.user_id) is None
+        await votes.cast_vote(self.db, pair, payload.user_id, outcome)
+        log.debug("vote recorded on pair %s", pair.message_id)
+        if first and pair.posted_for == payload.user_id:
+            channel = self.bot.get_channel(pair.channel_id)
+            member = payload.member
+            if channel is not None and member is not None:
+                try:
+                    await self.post_pair(channel, pair.guild_id, member)
+                except NoPair as reason:
+                    await channel.send(f"{member.mention} {reason}")
+                except discord.Forbidden:
+                    log.warning(
+                        "cannot post the next pair in channel %s: missing permission",
+                        pair.channel_id,
+                    )
+
+    async def withdraw_vote(self, payload: discord.RawReactionActionEvent, outcome: float) -> None:
+        pair = await votes.get_pair(self.db, payload.message_id)
+        if pair is not None:
+            await votes.withdraw_vote(self.db, pair, payload.user_id, outcome)
+
+    # -- scheduled pairs -----------------------------------------------------------
+
+    @tasks.loop(seconds=5)
+    async def scheduled_pairs(self) -> None:
+        now = time.time()
+        for channel_row in await state.vote_channels(self.db):
+            if now - channel_row.last_posted_at < channel_row.interval_s:
+                continue
+            await state.mark_posted(self.db, channel_row.channel_id, now)
+            channel = self.bot.get_channel(channel_row.channel_id)
+            if channel is None:
+                continue
+            try:
+                await self.post_pair(channel, channel_row.guild_id, None)
+            except NoPair:
+                continue
+            except discord.Forbidden:
+                await self.bot.report_missing_permission(channel_row, channel)
+
+    @scheduled_pairs.before_loop
+    async def _wait_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    @scheduled_pairs.error
+    async def _scheduled_error(self, error: BaseException) -> None:
+        log.error("scheduled pairs stopped", exc_info=error)
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(Voting(bot))
+
+
+__all__ = ["A", "B", "TIE", "Voting"]

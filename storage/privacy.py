@@ -1,0 +1,39 @@
+"""Forgetting a person: their votes, models and jobs in a guild go; only the fact stays."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.db import transaction
+from storage.pool import ensure_guild
+
+
+async def forgotten_at(db: aiosqlite.Connection, guild_id: int, user_id: int) -> float | None:
+    """When this person asked konomi to forget them here, if they did."""
+    async with db.execute(
+        "SELECT forgotten_at FROM forgotten_users WHERE guild_id = ? AND user_id = ?",
+        (guild_id, user_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return row[0] if row else None
+
+
+async def forget_user(db: aiosqlite.Connection, guild_id: int, user_id: int) -> dict[str, int]:
+    """Delete everything about a person in a guild; returns how many rows of each kind went."""
+    deleted = {}
+    async with transaction(db):
+        await ensure_guild(db, guild_id)
+        for table in ("votes", "models", "jobs"):
+            cursor = await db.execute(
+                f"DELETE FROM {table} WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+            )
+            deleted[table] = cursor.rowcount
+        cursor = await db.execute(
+            "UPDATE pairs SET posted_for = NULL WHERE guild_id = ? AND posted_for = ?",
+            (guild_id, user_id),
+        )
+        await db.execute(
+            "INSERT OR REPLACE INTO forgotten_users (guild_id, user_id) VALUES (?, ?)",
+            (guild_id, user_id),
+        )
+    return deleted
