@@ -44,7 +44,11 @@ class Batch:
 
 
 def _pack(
-    pairs: Pairs, order: np.ndarray, item_count: int, batch_items: int, batch_pairs: int,
+    pairs: Pairs,
+    order: np.ndarray,
+    item_count: int,
+    batch_items: int,
+    batch_pairs: int,
     rng: np.random.Generator,
 ) -> tuple[Batch, np.ndarray]:
     """One batch from the pairs in `order`; returns it and the pairs left over.
@@ -87,8 +91,9 @@ def _pack(
     np.add.at(weight, (cols, rows), 1.0)
     np.add.at(total, (rows, cols), y)
     np.add.at(total, (cols, rows), 1.0 - y)
-    targets = np.stack([np.divide(total, weight, out=np.zeros_like(total), where=weight > 0),
-                        weight], axis=-1)
+    targets = np.stack(
+        [np.divide(total, weight, out=np.zeros_like(total), where=weight > 0), weight], axis=-1
+    )
     return Batch(items, targets, len(chosen)), order[~taken]
 
 

@@ -46,3 +46,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("needs ../shared/data (benchmark data), absent on this machine")
     return SHARED_DATA
+
+
+@pytest.fixture
+async def discord_server():
+    """A loopback Discord (tests/fakediscord) on a free port of 127.0.0.1."""
+    from tests.fakediscord import FakeDiscord
+
+    fake = FakeDiscord()
+    await fake.start()
+    yield fake
+    await fake.close()

@@ -19,18 +19,27 @@ def write_config(tmp_path, **training) -> str:
     return str(path)
 
 
-async def populate(path, crowd_votes: int = 40, alice_votes: int = 60, seed: int = 0):
+async def populate(
+    path,
+    crowd_votes: int = 40,
+    alice_votes: int = 60,
+    seed: int = 0,
+    guild: int = GUILD,
+    alice: int = ALICE,
+    crowd=CROWD,
+    faces: int | None = None,
+):
     """A pool of real LFW faces; a crowd that likes bright faces, Alice who likes dark ones.
 
     Returns the face ids in pool order and each face's brightness."""
     db = await open_database(path)
     try:
-        crops = lfw_crops()
+        crops = lfw_crops()[:faces]
         face_ids = []
         for index, crop in enumerate(crops):
             face_ids += await pool.add_source(
                 db,
-                GUILD,
+                guild,
                 f"hash{index}",
                 f"lfw{index}.png",
                 [pool.NewFace(encode_png(crop), (0, 0, 80, 80), phash(crop))],
@@ -46,9 +55,11 @@ async def populate(path, crowd_votes: int = 40, alice_votes: int = 60, seed: int
                 if i != j
             ]
 
-        for user in CROWD:
-            await votes.add_votes(db, GUILD, user, votes_for(brightness, crowd_votes))
-        await votes.add_votes(db, GUILD, ALICE, votes_for(-brightness, alice_votes))
+        for user in crowd:
+            if crowd_votes:
+                await votes.add_votes(db, guild, user, votes_for(brightness, crowd_votes))
+        if alice_votes:
+            await votes.add_votes(db, guild, alice, votes_for(-brightness, alice_votes))
         return face_ids, brightness
     finally:
         await db.close()

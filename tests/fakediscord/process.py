@@ -24,8 +24,11 @@ class BotProcess:
         self.log_path = folder / "bot.log"
         self.config_path = folder / "config.toml"
         settings = {
-            "discord": {"api_base_url": fake.api_base_url, "gateway_url": fake.gateway_url,
-                        "guild_ready_timeout_s": 0.1},
+            "discord": {
+                "api_base_url": fake.api_base_url,
+                "gateway_url": fake.gateway_url,
+                "guild_ready_timeout_s": 0.1,
+            },
             "storage": {"database": "konomi.sqlite3"},
             "training": {"max_epochs": 8, "patience": 3},
             "worker": {"poll_interval_s": 0.2, "retrain_cooldown_s": 0.0},
@@ -53,13 +56,19 @@ class BotProcess:
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
-            stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=self.folder,
-            start_new_session=True)
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            cwd=self.folder,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while self.log().count("konomi is ready") <= ready_before:
             if self.process.poll() is not None:
-                raise AssertionError(f"the bot exited with {self.process.returncode}:\n{self.log()}")
+                raise AssertionError(
+                    f"the bot exited with {self.process.returncode}:\n{self.log()}"
+                )
             if time.monotonic() > deadline:
                 await self.stop()
                 raise AssertionError(f"the bot was not ready within {timeout} s:\n{self.log()}")

@@ -443,6 +443,15 @@ class FakeDiscord:
             data["guild_id"] = str(message.channel.guild_id)
         await self.dispatch("MESSAGE_REACTION_REMOVE", data, message.channel.guild_id)
 
+    async def post_as(self, member: Member, channel: Channel, content: str) -> Message:
+        """A person posts a plain message (not the bot)."""
+        message = Message(snowflake(), channel, member.user, content=content)
+        self.messages[message.id] = message
+        data = message.to_json()
+        data["member"] = member.to_json()
+        await self.dispatch("MESSAGE_CREATE", data, channel.guild_id)
+        return message
+
     async def delete_message(self, message: Message) -> None:
         self.messages.pop(message.id, None)
         data = {"id": str(message.id), "channel_id": str(message.channel.id)}

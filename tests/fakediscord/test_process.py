@@ -16,8 +16,9 @@ async def test_the_real_entry_point_logs_in_and_stops_cleanly(discord_server, tm
 
 
 async def test_a_start_up_error_fails_with_the_bots_output(discord_server, tmp_path):
-    bot = BotProcess(discord_server, tmp_path, faces={"cascade": "missing.xml"},
-                     worker={"embedded": "yes"})
+    bot = BotProcess(
+        discord_server, tmp_path, faces={"cascade": "missing.xml"}, worker={"embedded": "yes"}
+    )
     try:
         await bot.start(timeout=30)
     except AssertionError as error:
