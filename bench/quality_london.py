@@ -100,7 +100,7 @@ def main() -> None:
     held = np.sort(rng.choice(held_pool, args.held_out, replace=False))
     crowd_pool = np.flatnonzero(numbers % 5 != 0)
     settings = TrainSettings(max_epochs=30, patience=4)
-    person_settings = TrainSettings(max_epochs=30, patience=4)
+    person_settings = TrainSettings(max_epochs=15, patience=3)
     config = ScorerConfig()
     folds = np.array_split(rng.permutation(count), args.folds)
     # results[method][votes][split] -> per-rater lists (averaged over folds later)
@@ -178,6 +178,7 @@ def main() -> None:
                         used = on_unseen.get(method, values) if split == "unseen" else values
                         accuracy = pairwise_metrics(used, pairs)["accuracy"]
                         results[method][n][split][rater].append(accuracy)
+            print(f"  rater {raters[rater]} done ({time.time() - began:.0f} s)", flush=True)
         print(f"fold {fold} done ({time.time() - began:.0f} s)", flush=True)
 
     lines = [
