@@ -90,7 +90,10 @@ class Training(commands.Cog):
                 continue  # someone else told them
             model = await models.get_model(self.bot.db, job.model_id) if job.model_id else None
             previous = await models.previous_model(self.bot.db, model) if model else None
-            await self.tell(job, completion_text(job, model, previous))
+            try:
+                await self.tell(job, completion_text(job, model, previous))
+            except Exception:  # one bad delivery must not stop the others
+                log.exception("could not deliver the result of job %d", job.id)
 
     @notify_finished.before_loop
     async def _wait_ready(self) -> None:
@@ -103,8 +106,10 @@ class Training(commands.Cog):
     async def tell(self, job: jobs.Job, text: str) -> None:
         """By followup while the interaction token lives, else in the channel with a mention."""
         if job.interaction_token and (job.token_expires_at or 0) > time.time() + 5:
-            webhook = discord.Webhook.partial(
-                self.bot.application_id, job.interaction_token, client=self.bot
+            # The interaction's own followup webhook (type 3), as interaction.followup is.
+            webhook = discord.Webhook.from_state(
+                {"id": self.bot.application_id, "type": 3, "token": job.interaction_token},
+                self.bot._connection,
             )
             try:
                 await webhook.send(text, ephemeral=True)

@@ -18,11 +18,15 @@ BOT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.GtEsT1.emulated-bot-token-do-not-log-01234
 class BotProcess:
     """`python -m bot run --config <temp config>` as a subprocess, with its own database."""
 
-    def __init__(self, fake: FakeDiscord, folder: Path, **sections: dict) -> None:
+    def __init__(
+        self, fake: FakeDiscord, folder: Path, name: str = "bot", **sections: dict
+    ) -> None:
+        """`name` names the config and log files: several bots may share one folder (and so
+        one database), one after the other."""
         self.fake = fake
         self.folder = folder
-        self.log_path = folder / "bot.log"
-        self.config_path = folder / "config.toml"
+        self.log_path = folder / f"{name}.log"
+        self.config_path = folder / f"{name}.toml"
         settings = {
             "discord": {
                 "api_base_url": fake.api_base_url,

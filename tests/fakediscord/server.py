@@ -443,11 +443,17 @@ class FakeDiscord:
             data["guild_id"] = str(message.channel.guild_id)
         await self.dispatch("MESSAGE_REACTION_REMOVE", data, message.channel.guild_id)
 
-    async def post_as(self, member: Member, channel: Channel, content: str,
-                      attachments: list[Attachment] = ()) -> Message:
+    async def post_as(
+        self, member: Member, channel: Channel, content: str, attachments: list[Attachment] = ()
+    ) -> Message:
         """A person posts a message, with files if given (uploaded to the CDN)."""
-        message = Message(snowflake(), channel, member.user, content=content,
-                          attachments=[self._upload(channel, a) for a in attachments])
+        message = Message(
+            snowflake(),
+            channel,
+            member.user,
+            content=content,
+            attachments=[self._upload(channel, a) for a in attachments],
+        )
         self.messages[message.id] = message
         data = message.to_json()
         data["member"] = member.to_json()

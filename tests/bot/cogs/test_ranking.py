@@ -16,13 +16,32 @@ async def train_guild_model(world):
     db = await open_database(world.bot.database)
     for user in (7001, 7002):
         pairs = rng.choice(len(world.face_ids), (40, 2))
-        await votes.add_votes(db, world.guild.id, user, [
-            (world.face_ids[i], world.face_ids[j], float(brightness[i] > brightness[j]))
-            for i, j in pairs if i != j])
+        await votes.add_votes(
+            db,
+            world.guild.id,
+            user,
+            [
+                (world.face_ids[i], world.face_ids[j], float(brightness[i] > brightness[j]))
+                for i, j in pairs
+                if i != j
+            ],
+        )
     await db.close()
-    result = subprocess.run([sys.executable, "-m", "bot", "train", "--config",
-                             str(world.bot.config_path), "--guild", str(world.guild.id)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "train",
+            "--config",
+            str(world.bot.config_path),
+            "--guild",
+            str(world.guild.id),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -59,34 +78,44 @@ async def test_ten_large_images_get_the_callback_first(world):
     options = {f"image{i}": Attachment(f"big{i}.png", big) for i in range(1, 11)}
     interaction = await world.alice.invoke("rank", **options)
     await world.fake.wait_for(lambda: interaction.original and interaction.original.content, 60)
-    callback = next(e for e in world.fake.events
-                    if e.kind == "callback" and e.data["id"] == interaction.id)
+    callback = next(
+        e for e in world.fake.events if e.kind == "callback" and e.data["id"] == interaction.id
+    )
     assert callback.data["type"] == 5 and callback.data["seconds"] < 3
     assert len(big) > 5_000_000
 
 
 async def test_an_attachment_over_the_size_limit_is_not_downloaded(world):
     await train_guild_model(world)
-    interaction = await world.alice.invoke("rank", image1=Attachment(
-        "huge.jpg", b"x" * 100, declared_size=50_000_000), image2=Attachment(
-        "ok.png", encode(lfw_crops()[30])))
+    interaction = await world.alice.invoke(
+        "rank",
+        image1=Attachment("huge.jpg", b"x" * 100, declared_size=50_000_000),
+        image2=Attachment("ok.png", encode(lfw_crops()[30])),
+    )
     await world.fake.wait_for(lambda: interaction.original and interaction.original.files, 60)
     assert "huge.jpg**: too large (50.0 MB" in interaction.original.content
 
 
 async def test_public_ranking_is_shared_and_the_context_menu_uses_attachments(world):
     await train_guild_model(world)
-    public = await world.bob.invoke("rank", image1=Attachment("x.png", encode(lfw_crops()[25])),
-                                    public=True)
+    public = await world.bob.invoke(
+        "rank", image1=Attachment("x.png", encode(lfw_crops()[25])), public=True
+    )
     await world.fake.wait_for(lambda: public.original and public.original.files, 60)
     assert not public.ephemeral
     link_only = await world.fake.post_as(world.bob, world.channel, "see https://example.com/a.png")
     menu = await world.bob.use_message_command("Rank these images", link_only)
     await world.fake.wait_for(lambda: menu.original and menu.original.content, 30)
     assert "no attached images" in menu.original.content
-    with_files = await world.fake.post_as(world.bob, world.channel, "which?", [
-        Attachment("one.png", encode(lfw_crops()[26])),
-        Attachment("two.png", encode(lfw_crops()[27]))])
+    with_files = await world.fake.post_as(
+        world.bob,
+        world.channel,
+        "which?",
+        [
+            Attachment("one.png", encode(lfw_crops()[26])),
+            Attachment("two.png", encode(lfw_crops()[27])),
+        ],
+    )
     menu = await world.bob.use_message_command("Rank these images", with_files)
     await world.fake.wait_for(lambda: menu.original and menu.original.files, 60)
     assert menu.ephemeral and "one.png" in menu.original.content

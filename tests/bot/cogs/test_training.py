@@ -1,0 +1,104 @@
+import numpy as np
+
+from storage import open_database, votes
+from tests.fakediscord.process import BotProcess
+from tests.images import lfw_crops
+
+
+async def give_votes(world, member, count=40, seed=0):
+    """`member` votes (through storage) for the darker face, the crowd for the brighter."""
+    brightness = [crop.mean() for crop in lfw_crops()[: len(world.face_ids)]]
+    rng = np.random.default_rng(seed)
+    db = await open_database(world.bot.database)
+    try:
+        for user, sign in ((member.id, -1), (9001, 1), (9002, 1)):
+            pairs = rng.choice(len(world.face_ids), (count, 2))
+            await votes.add_votes(
+                db,
+                world.guild.id,
+                user,
+                [
+                    (
+                        world.face_ids[i],
+                        world.face_ids[j],
+                        float(sign * brightness[i] > sign * brightness[j]),
+                    )
+                    for i, j in pairs
+                    if i != j
+                ],
+            )
+    finally:
+        await db.close()
+
+
+def told(world, member):
+    """Messages that told `member` about a finished retraining (followups or mentions)."""
+    return [
+        m
+        for m in world.fake.messages.values()
+        if "model v" in m.content
+        and "is ready" in m.content
+        and (f"<@{member.id}>" in m.content or _followup_for(world, m, member))
+    ]
+
+
+def _followup_for(world, message, member):
+    interaction = world.fake.interactions.get(message.interaction_id or 0)
+    return interaction is not None and interaction.user is member
+
+
+async def test_retrain_replies_at_once_then_follows_up_with_accuracies(world):
+    await give_votes(world, world.alice)
+    interaction = await world.alice.invoke("retrain")
+    await world.fake.wait_for(lambda: interaction.original)
+    assert interaction.response_type == 4 and interaction.ephemeral
+    assert "queued (position 1)" in interaction.original.content
+    again = await world.alice.invoke("retrain")
+    await world.fake.wait_for(lambda: again.original)
+    assert "already queued" in again.original.content or "is ready" in str(told(world, world.alice))
+    [message] = await world.fake.wait_for(lambda: told(world, world.alice), 180)
+    assert message.ephemeral and "server's model" in message.content
+    assert "agrees with you" in message.content
+
+
+async def test_too_few_votes_gets_a_clear_answer(world):
+    interaction = await world.alice.invoke("retrain")
+    failed = await world.fake.wait_for(
+        lambda: [
+            m
+            for m in world.fake.messages.values()
+            if m.interaction_id == interaction.id and "did not run" in m.content
+        ],
+        60,
+    )
+    assert "vote" in failed[0].content and "more" in failed[0].content
+
+
+async def test_after_the_token_expired_the_channel_is_told_with_a_mention(discord_server, world):
+    discord_server.rules.token_lifetime_s = 0.5
+    await give_votes(world, world.alice)
+    await world.alice.invoke("retrain")
+    [message] = await world.fake.wait_for(lambda: told(world, world.alice), 180)
+    assert f"<@{world.alice.id}>" in message.content and not message.ephemeral
+    assert (
+        any(e.kind == "expired_token" for e in world.fake.events) or message.interaction_id is None
+    )
+
+
+async def test_told_exactly_once_when_the_bot_restarted_before_the_job_finished(world):
+    await give_votes(world, world.alice)
+    await world.bot.stop()
+    # A bot whose worker does not run: the job waits in the queue while the bot is down.
+    idle = BotProcess(world.fake, world.bot.folder, "idle", worker={"embedded": False})
+    await idle.start()
+    interaction = await world.alice.invoke("retrain")
+    await world.fake.wait_for(lambda: interaction.original)
+    await idle.stop()
+    await world.bot.start()  # with its worker again
+    await world.fake.wait_for(lambda: told(world, world.alice), 180)
+    await world.bot.stop()
+    await world.bot.start()
+    import asyncio
+
+    await asyncio.sleep(3)
+    assert len(told(world, world.alice)) == 1
