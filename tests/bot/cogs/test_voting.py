@@ -1,4 +1,4 @@
-from tests.bot.cogs.conftest import eventually
+from tests.bot.conftest import eventually
 from tests.fakediscord.process import BotProcess
 
 A, B, TIE = "🅰️", "🅱️", "🤝"

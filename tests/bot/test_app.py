@@ -1,0 +1,102 @@
+"""The bot as a whole process: command sync, shutdown, permissions, guild isolation."""
+
+import os
+
+from tests.bot.conftest import World, eventually, populate
+from tests.fakediscord import permissions as perms
+from tests.fakediscord.process import BotProcess
+
+
+def syncs(world: World) -> list:
+    return [e for e in world.fake.events if e.kind == "commands"]
+
+
+async def test_commands_are_synced_once_not_at_every_start(world):
+    assert len(syncs(world)) == 1
+    payload = syncs(world)[0].data["payload"]
+    names = {c["name"] for c in payload}
+    assert {"vote", "rank", "retrain", "Rank these images"} <= names
+    assert all(len(c.get("description", "")) <= 100 for c in payload)
+    rank = next(c for c in payload if c["name"] == "rank")
+    assert [o["type"] for o in rank["options"]][:10] == [11] * 10
+    await world.bot.stop()
+    await world.bot.start()
+    assert len(syncs(world)) == 1
+    assert "commands unchanged since the last sync" in world.bot.log()
+
+
+async def test_sigterm_stops_the_bot_and_its_worker(world):
+    worker_pid = int(world.bot.log().split("started the training worker (pid ")[1].split(")")[0])
+    assert await world.bot.stop() == 0
+    assert "shutting down" in world.bot.log()
+    await eventually(lambda: _gone(worker_pid), timeout=10)
+
+
+async def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:  # reaped by nobody yet: a zombie is gone too
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+async def test_a_missing_permission_is_one_clear_message_not_a_crash(world):
+    bot_role = next(r for r in world.guild.roles.values() if r.name == "konomi")
+    world.channel.overwrite(bot_role, deny=perms.ADD_REACTIONS)
+    interaction = await world.alice.invoke("vote")
+    await world.fake.wait_for(lambda: interaction.followups)
+    [reply] = interaction.followups
+    assert reply.ephemeral and "Add Reactions" in reply.content
+    assert world.bot.process.poll() is None
+    world.channel.overwrites.clear()
+    again = await world.alice.invoke("vote")
+    await world.pair_for(world.alice, 1)  # the first pair never got its reactions
+    assert again.original is not None
+
+
+async def test_two_guilds_see_nothing_of_each_other(world):
+    other = world.fake.create_guild("Elsewhere")
+    dave = other.add_member("dave")
+    await world.bot.stop()
+    theirs, _ = await populate(
+        world.bot.database, crowd_votes=0, alice_votes=0, guild=other.id, faces=4
+    )
+    await world.bot.start()
+    await dave.invoke("vote")
+    for round_number in range(1, 4):
+        pair = await world.fake.wait_for(lambda n=round_number: _pairs_in(world, other, n))
+        a, b = (int(x) for x in next(iter(pair.files)).removesuffix(".png").split("-")[1:])
+        assert {a, b} <= set(theirs) and not {a, b} & set(world.face_ids)
+        await dave.react(pair, "🤝")
+    rows = await world.query("SELECT DISTINCT guild_id FROM votes WHERE user_id = ?", dave.id)
+    assert rows == [(other.id,)]
+
+
+def _pairs_in(world, guild, count):
+    found = [
+        m
+        for m in world.fake.bot_messages()
+        if m.channel.guild_id == guild.id and len(m.reactions) == 3
+    ]
+    return found[count - 1] if len(found) >= count else None
+
+
+async def test_no_token_at_the_defaults_is_refused_before_connecting(discord_server, tmp_path):
+    bot = BotProcess(discord_server, tmp_path)
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(bot.config_path)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "DISCORD_TOKEN" in result.stderr
+    assert discord_server.tokens_seen == set()
