@@ -1,0 +1,142 @@
+"""Tried as a new user would: ingest faces, vote 60 times by reactions, /retrain, /rank."""
+
+import subprocess
+import sys
+
+import numpy as np
+
+from model.images import decode_png
+from model.metrics import kendall_tau
+from tests.bot.conftest import eventually
+from tests.fakediscord import Attachment
+from tests.fakediscord.process import BOT_TOKEN, BotProcess
+from tests.images import encode, lfw_crops, lfw_faces
+
+A, B = "🅰️", "🅱️"
+
+
+async def test_a_new_server_from_ingest_to_a_ranking_that_matches_the_voters_taste(
+    discord_server, tmp_path
+):
+    fake = discord_server
+    guild = fake.create_guild("Newcomers")
+    alice = guild.add_member("alice")
+    bot = BotProcess(fake, tmp_path, training={"max_epochs": 15, "patience": 4})
+
+    # 1. An admin ingests distinct faces from a folder.
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for index, image in enumerate(lfw_faces()[:45]):
+        (folder / f"lfw{index:03}.png").write_bytes(encode(image))
+    ingest = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "ingest",
+            "--config",
+            str(bot.config_path),
+            "--guild",
+            str(guild.id),
+            "--quiet",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ingest.returncode == 0 and "faces added: 3" in ingest.stdout, ingest.stdout
+
+    await bot.start()
+    try:
+        db_brightness = await _brightness_by_face(bot)
+
+        # 2. Alice votes 60 times by reactions; she always prefers the brighter face.
+        await alice.invoke("vote")
+        for count in range(1, 61):
+            pair = await fake.wait_for(lambda n=count: _pair(fake, guild, n), 30)
+            a, b = (int(x) for x in next(iter(pair.files)).removesuffix(".png").split("-")[1:])
+            await alice.react(pair, A if db_brightness[a] > db_brightness[b] else B)
+        await eventually(lambda: _has_votes(bot, alice.id, 60))
+
+        # 3. /retrain answers at once and tells her when the model is ready.
+        retrain = await alice.invoke("retrain")
+        await fake.wait_for(lambda: retrain.original)
+        assert fake.events and _callback_seconds(fake, retrain) < 3
+        done = await fake.wait_for(
+            lambda: [m for m in retrain.followups if "is ready" in m.content], 240
+        )
+        assert "agrees with you" in done[0].content
+
+        # 4. /rank five faces konomi has never seen: the order follows her taste.
+        new_faces = lfw_crops()[-5:]
+        ranked = await alice.invoke(
+            "rank",
+            **{
+                f"image{i + 1}": Attachment(f"new{i}.png", encode(face))
+                for i, face in enumerate(new_faces)
+            },
+        )
+        await fake.wait_for(lambda: ranked.original and ranked.original.files, 120)
+        assert _callback_seconds(fake, ranked) < 3 and ranked.ephemeral
+        assert "your model" in ranked.original.content
+        order = [
+            line.split(". ", 1)[1].split(" ")[0]
+            for line in ranked.original.content.splitlines()
+            if line[:2] in {"1.", "2.", "3.", "4.", "5."}
+        ]
+        predicted = np.zeros(5)
+        for place, name in enumerate(order):
+            predicted[int(name.removeprefix("new").removesuffix(".png"))] = -place
+        truth = np.array([face.mean() for face in new_faces])
+        assert kendall_tau(predicted, truth) >= 0.6, (order, truth)
+    finally:
+        await bot.stop()
+
+    # Neither the bot token nor any interaction token reached the log.
+    log = bot.log()
+    assert BOT_TOKEN not in log
+    assert not any(i.token in log for i in fake.interactions.values())
+
+
+def _pair(fake, guild, count):
+    pairs = [
+        m
+        for m in fake.bot_messages()
+        if m.channel.guild_id == guild.id and m.files and len(m.reactions) == 3
+    ]
+    return pairs[count - 1] if len(pairs) >= count else None
+
+
+def _callback_seconds(fake, interaction) -> float:
+    return next(
+        e.data["seconds"]
+        for e in fake.events
+        if e.kind == "callback" and e.data["id"] == interaction.id
+    )
+
+
+async def _brightness_by_face(bot) -> dict[int, float]:
+    from storage import open_database
+
+    db = await open_database(bot.database)
+    try:
+        async with db.execute("SELECT id, crop_png FROM faces") as cursor:
+            return {row[0]: float(decode_png(row[1]).mean()) for row in await cursor.fetchall()}
+    finally:
+        await db.close()
+
+
+async def _has_votes(bot, user_id, count) -> bool:
+    return await _count_votes(bot, user_id) == count
+
+
+async def _count_votes(bot, user_id) -> int:
+    from storage import open_database
+
+    db = await open_database(bot.database)
+    try:
+        async with db.execute("SELECT COUNT(*) FROM votes WHERE user_id = ?", (user_id,)) as c:
+            return (await c.fetchone())[0]
+    finally:
+        await db.close()
