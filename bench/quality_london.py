@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import gzip
 import sys
 import time
@@ -83,6 +84,13 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=20)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--votes", type=int, nargs="+", default=[30, 100])
+    parser.add_argument("--run-folds", type=int, default=None, help="run only the first N folds")
+    parser.add_argument(
+        "--tuning",
+        action="store_true",
+        help="use tuning raters (numbers not divisible by 5), never the held-out",
+    )
+    parser.add_argument("--personal-offset-prior", type=float, default=None)
     args = parser.parse_args()
 
     from model.bradley_terry import fit_offsets
@@ -96,11 +104,15 @@ def main() -> None:
     count = len(crops)
     rng = np.random.default_rng(0)
     numbers = np.array([int(r[1:]) for r in raters])
-    held_pool = np.flatnonzero(numbers % 5 == 0)
+    held_pool = np.flatnonzero((numbers % 5 != 0) if args.tuning else (numbers % 5 == 0))
     held = np.sort(rng.choice(held_pool, args.held_out, replace=False))
-    crowd_pool = np.flatnonzero(numbers % 5 != 0)
+    crowd_pool = np.setdiff1d(np.flatnonzero(numbers % 5 != 0), held)
     settings = TrainSettings(max_epochs=30, patience=4)
     person_settings = TrainSettings(max_epochs=15, patience=3)
+    if args.personal_offset_prior is not None:
+        person_settings = dataclasses.replace(
+            person_settings, personal_offset_prior=args.personal_offset_prior
+        )
     config = ScorerConfig()
     folds = np.array_split(rng.permutation(count), args.folds)
     # results[method][votes][split] -> per-rater lists (averaged over folds later)
@@ -109,7 +121,7 @@ def main() -> None:
         for m in METHODS
     }
 
-    for fold, unseen in enumerate(folds):
+    for fold, unseen in enumerate(folds[: args.run_folds]):
         seen = np.setdiff1d(np.arange(count), unseen)
         crowd = rng.choice(crowd_pool, args.guild_raters, replace=False)
         guild_pairs = [answer(table[r], *random_pairs(seen, args.guild_votes, rng)) for r in crowd]

@@ -24,7 +24,13 @@ from storage import open_database, state
 
 log = logging.getLogger(__name__)
 
-COGS = ("bot.cogs.voting", "bot.cogs.ranking", "bot.cogs.training")
+COGS = (
+    "bot.cogs.voting",
+    "bot.cogs.ranking",
+    "bot.cogs.training",
+    "bot.cogs.pool_admin",
+    "bot.cogs.privacy",
+)
 SYNC_HASH_KEY = "command_sync_hash"
 
 
@@ -124,6 +130,16 @@ class KonomiBot(commands.Bot):
             f"to guild {dev_guild}" if dev_guild else "globally",
         )
         return True
+
+    async def channel(self, channel_id: int):
+        """A channel from the cache, else from the API (None when gone or not visible)."""
+        channel = self.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return None
+        return channel
 
     async def on_ready(self) -> None:
         log.info("konomi is ready as %s in %d guilds", self.user, len(self.guilds))

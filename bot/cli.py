@@ -203,6 +203,21 @@ def _cmd_rank(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def _cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from storage import guilds, open_database
+
+    async def go() -> int:
+        db = await open_database(settings.database_path)
+        try:
+            faces = await guilds.purge_guild(db, args.guild)
+        finally:
+            await db.close()
+        print(f"guild {args.guild}: deleted its pool ({faces} faces), votes, models and jobs")
+        return 0
+
+    return asyncio.run(go())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="konomi: a Discord bot that learns your taste in faces."
@@ -234,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     pool_cmd.add_argument("face", type=int, nargs="?", help="face id (not for list)")
     pool_cmd.add_argument("--guild", type=int, required=True)
     pool_cmd.set_defaults(handler=_cmd_pool)
+
+    purge = commands.add_parser("purge", help="delete everything konomi holds for a guild, now")
+    _add_config(purge)
+    purge.add_argument("--guild", type=int, required=True)
+    purge.set_defaults(handler=_cmd_purge)
 
     sync = commands.add_parser("sync", help="sync the slash commands with Discord now")
     _add_config(sync)

@@ -98,6 +98,11 @@ class WorkerSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    guild_grace_days: float = 30.0
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -112,6 +117,7 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     # Folder that relative paths in the file are resolved against.
     base_dir: Path = field(default=Path("."), compare=False)

@@ -95,11 +95,14 @@ async def add_votes(
         )
 
 
-async def _votes(db: aiosqlite.Connection, sql: str, args: tuple) -> list[Vote]:
+async def _votes(
+    db: aiosqlite.Connection, sql: str, args: tuple, include_hidden: bool = False
+) -> list[Vote]:
+    hidden = "" if include_hidden else "fa.hidden = 0 AND fb.hidden = 0 AND "
     async with db.execute(
         "SELECT votes.user_id, votes.face_a, votes.face_b, votes.outcome, votes.voted_at"
         " FROM votes JOIN faces fa ON fa.id = votes.face_a JOIN faces fb ON fb.id = votes.face_b"
-        f" WHERE fa.hidden = 0 AND fb.hidden = 0 AND {sql} ORDER BY votes.id",
+        f" WHERE {hidden}{sql} ORDER BY votes.id",
         args,
     ) as cursor:
         return [Vote(*row) for row in await cursor.fetchall()]
@@ -110,8 +113,12 @@ async def guild_votes(db: aiosqlite.Connection, guild_id: int) -> list[Vote]:
     return await _votes(db, "votes.guild_id = ?", (guild_id,))
 
 
-async def user_votes(db: aiosqlite.Connection, guild_id: int, user_id: int) -> list[Vote]:
-    return await _votes(db, "votes.guild_id = ? AND votes.user_id = ?", (guild_id, user_id))
+async def user_votes(
+    db: aiosqlite.Connection, guild_id: int, user_id: int, *, include_hidden: bool = False
+) -> list[Vote]:
+    return await _votes(
+        db, "votes.guild_id = ? AND votes.user_id = ?", (guild_id, user_id), include_hidden
+    )
 
 
 async def count_votes(
@@ -160,3 +167,21 @@ async def get_vote(db: aiosqlite.Connection, message_id: int, user_id: int) -> f
     ) as cursor:
         row = await cursor.fetchone()
     return row[0] if row else None
+
+
+async def guild_summary(db: aiosqlite.Connection, guild_id: int) -> dict[str, int]:
+    """Counts for an admin's status view."""
+    queries = {
+        "faces": "SELECT COUNT(*) FROM faces WHERE guild_id = ?",
+        "hidden": "SELECT COUNT(*) FROM faces WHERE guild_id = ? AND hidden = 1",
+        "voters": "SELECT COUNT(DISTINCT user_id) FROM votes WHERE guild_id = ?",
+        "votes": "SELECT COUNT(*) FROM votes WHERE guild_id = ?",
+        "models": "SELECT COUNT(*) FROM models WHERE guild_id = ?",
+        "queued": "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND state = 'queued'",
+        "running": "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND state = 'running'",
+    }
+    summary = {}
+    for name, sql in queries.items():
+        async with db.execute(sql, (guild_id,)) as cursor:
+            (summary[name],) = await cursor.fetchone()
+    return summary

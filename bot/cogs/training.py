@@ -118,7 +118,7 @@ class Training(commands.Cog):
                 log.info(
                     "followup for job %d failed (%s); telling the channel", job.id, error.status
                 )
-        channel = self.bot.get_channel(job.notify_channel_id)
+        channel = await self.bot.channel(job.notify_channel_id)
         if channel is None or job.user_id is None:
             return
         try:

@@ -173,7 +173,7 @@ class Voting(commands.Cog):
         await votes.cast_vote(self.db, pair, payload.user_id, outcome)
         log.debug("vote recorded on pair %s", pair.message_id)
         if first and pair.posted_for == payload.user_id:
-            channel = self.bot.get_channel(pair.channel_id)
+            channel = await self.bot.channel(pair.channel_id)
             member = payload.member
             if channel is not None and member is not None:
                 try:
@@ -200,7 +200,7 @@ class Voting(commands.Cog):
             if now - channel_row.last_posted_at < channel_row.interval_s:
                 continue
             await state.mark_posted(self.db, channel_row.channel_id, now)
-            channel = self.bot.get_channel(channel_row.channel_id)
+            channel = await self.bot.channel(channel_row.channel_id)
             if channel is None:
                 continue
             try:

@@ -21,11 +21,13 @@ def run_cli(*args, env=None, cwd=None):
 def test_help_lists_the_subcommands():
     result = run_cli("--help")
     assert result.returncode == 0
-    for name in ("run", "ingest", "pool", "train", "rank", "worker"):
+    for name in ("run", "ingest", "pool", "train", "rank", "worker", "sync", "purge"):
         assert name in result.stdout
 
 
-@pytest.mark.parametrize("command", ["run", "ingest", "pool", "train", "rank", "worker"])
+@pytest.mark.parametrize(
+    "command", ["run", "ingest", "pool", "train", "rank", "worker", "sync", "purge"]
+)
 def test_each_subcommand_has_help(command):
     result = run_cli(command, "--help")
     assert result.returncode == 0 and "--config" in result.stdout

@@ -138,6 +138,7 @@ class FakeDiscord:
         guild = Guild(self, name, owner)
         self.guilds[guild.id] = guild
         guild.create_text_channel("general")
+        guild.bot_present = True
         bot_role = guild.create_role(
             "konomi", perms.DEFAULT_EVERYONE if bot_permissions is None else bot_permissions
         )
@@ -473,8 +474,18 @@ class FakeDiscord:
         await self.dispatch("GUILD_DELETE", {"id": str(guild.id)}, guild.id)
 
     async def add_bot(self, guild: Guild) -> None:
+        """The bot is (re)added to a guild: a GUILD_CREATE without "unavailable" is a join."""
         guild.bot_present = True
-        await self.dispatch("GUILD_CREATE", guild.to_json(), guild.id)
+        data = guild.to_json()
+        del data["unavailable"]
+        await self.dispatch("GUILD_CREATE", data, guild.id)
+
+    def announce(self, event: str, data: dict, guild_id: int | None) -> None:
+        """Dispatch from synchronous scripting code (e.g. a channel created mid-test)."""
+        try:
+            asyncio.get_running_loop().create_task(self.dispatch(event, data, guild_id))
+        except RuntimeError:
+            pass  # no loop yet: the bot will get it in GUILD_CREATE
 
     # -- REST ---------------------------------------------------------------------
 

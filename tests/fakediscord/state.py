@@ -252,7 +252,7 @@ class Guild:
         self.roles: dict[int, Role] = {self.id: Role(self.id, "@everyone", perms.DEFAULT_EVERYONE)}
         self.channels: dict[int, Channel] = {}
         self.members: dict[int, Member] = {}
-        self.bot_present = True
+        self.bot_present = False
 
     @property
     def everyone(self) -> Role:
@@ -266,6 +266,8 @@ class Guild:
         channel = Channel(snowflake(), name, self.id, position=len(self.channels))
         self.channels[channel.id] = channel
         self.fake.channels[channel.id] = channel
+        if self.bot_present:
+            self.fake.announce("CHANNEL_CREATE", channel.to_json(), self.id)
         return channel
 
     def create_role(self, name: str, permissions: int = 0) -> Role:

@@ -1,0 +1,355 @@
+"""Running konomi responsibly: the pool (/pool), channels and status (/konomi), reports,
+and what happens when the bot leaves a server.
+
+Admin commands need Manage Server: Discord enforces it through default_member_permissions,
+and the bot checks it again (server owners can change command permissions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.ingest import PoolIngester
+from bot.render import ranking_sheet
+from bot.settings_bridge import detector_settings, image_limits
+from model.images import decode_png
+from storage import guilds, jobs, models, pool, state, votes
+
+log = logging.getLogger(__name__)
+
+PAGE = 10
+admin_only = app_commands.checks.has_permissions(manage_guild=True)
+
+
+class PoolGroup(app_commands.Group):
+    def __init__(self, cog: PoolAdmin) -> None:
+        super().__init__(
+            name="pool",
+            description="Curate this server's face pool (admins)",
+            guild_only=True,
+            default_permissions=discord.Permissions(manage_guild=True),
+        )
+        self.cog = cog
+
+    @app_commands.command(name="add", description="Add the faces in up to 5 images to the pool")
+    @admin_only
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        image1: discord.Attachment,
+        image2: discord.Attachment | None = None,
+        image3: discord.Attachment | None = None,
+        image4: discord.Attachment | None = None,
+        image5: discord.Attachment | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = self.cog.bot
+        ingester = PoolIngester(
+            bot.db,
+            interaction.guild_id,
+            detector=detector_settings(bot.settings),
+            limits=image_limits(bot.settings),
+            near_duplicate_distance=bot.settings.ingest.near_duplicate_distance,
+        )
+        for attachment in (image1, image2, image3, image4, image5):
+            if attachment is None:
+                continue
+            if attachment.size > bot.settings.images.max_bytes:
+                ingester.summary.files_read += 1
+                ingester.summary.failures.append((attachment.filename, "too large"))
+                continue
+            await ingester.add_bytes(attachment.filename, await attachment.read())
+        summary = ingester.summary
+        await interaction.followup.send("\n".join(summary.lines()), ephemeral=True)
+
+    @app_commands.command(name="list", description="The pool's faces, 10 per page, with ids")
+    @admin_only
+    async def list(self, interaction: discord.Interaction, page: int = 1) -> None:
+        db = self.cog.bot.db
+        faces = await pool.list_faces(db, interaction.guild_id, include_hidden=True)
+        if not faces:
+            await interaction.response.send_message(
+                "The pool is empty: add faces with `/pool add`.", ephemeral=True
+            )
+            return
+        pages = (len(faces) + PAGE - 1) // PAGE
+        page = min(max(page, 1), pages)
+        shown = faces[(page - 1) * PAGE : page * PAGE]
+        crops = await pool.face_crops(db, interaction.guild_id, [f.id for f in shown])
+        sheet = await asyncio.to_thread(
+            ranking_sheet,
+            [decode_png(crops[f.id]) for f in shown],
+            [f"face {f.id}{' hidden' if f.hidden else ''}" for f in shown],
+            [1.0] * len(shown),
+        )
+        lines = [f"Page {page}/{pages} of {len(faces)} faces:"]
+        lines += [f"`{f.id}` {f.origin or '?'}{' (hidden)' if f.hidden else ''}" for f in shown]
+        await interaction.response.send_message(
+            "\n".join(lines)[:1990],
+            file=discord.File(io.BytesIO(sheet), "pool.png"),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="show", description="One face of the pool by id")
+    @admin_only
+    async def show(self, interaction: discord.Interaction, face_id: int) -> None:
+        face = await self.cog.face_or_say(interaction, face_id)
+        if face is None:
+            return
+        crop = (await pool.face_crops(self.cog.bot.db, interaction.guild_id, [face_id]))[face_id]
+        await interaction.response.send_message(
+            f"Face `{face.id}` from {face.origin or '?'}"
+            f"{' — hidden (reported)' if face.hidden else ''}.",
+            file=discord.File(io.BytesIO(crop), f"face-{face.id}.png"),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="remove", description="Delete a face and the votes that name it")
+    @admin_only
+    async def remove(self, interaction: discord.Interaction, face_id: int) -> None:
+        if await self.cog.face_or_say(interaction, face_id) is None:
+            return
+        db = self.cog.bot.db
+        async with db.execute(
+            "SELECT COUNT(*) FROM votes WHERE face_a = ? OR face_b = ?", (face_id, face_id)
+        ) as cursor:
+            (named,) = await cursor.fetchone()
+        await pool.delete_face(db, interaction.guild_id, face_id)
+        await jobs.enqueue(db, interaction.guild_id, None)
+        await interaction.response.send_message(
+            f"Face `{face_id}` and the {named} votes naming it are deleted; the server's model "
+            "will be retrained.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="restore", description="Show a reported (hidden) face again")
+    @admin_only
+    async def restore(self, interaction: discord.Interaction, face_id: int) -> None:
+        if await self.cog.face_or_say(interaction, face_id) is None:
+            return
+        await pool.set_hidden(self.cog.bot.db, interaction.guild_id, face_id, False)
+        await interaction.response.send_message(
+            f"Face `{face_id}` is back in the pool.", ephemeral=True
+        )
+
+
+class ChannelGroup(app_commands.Group):
+    def __init__(self, cog: PoolAdmin) -> None:
+        super().__init__(name="channel", description="Scheduled pairs in a channel")
+        self.cog = cog
+
+    @app_commands.command(name="enable", description="Post pairs in this channel on a schedule")
+    @admin_only
+    async def enable(
+        self,
+        interaction: discord.Interaction,
+        every_minutes: app_commands.Range[float, 1, 10080] = 60.0,
+    ) -> None:
+        await state.enable_channel(
+            self.cog.bot.db,
+            interaction.guild_id,
+            interaction.channel_id,
+            every_minutes * 60,
+            interaction.user.id,
+        )
+        missing = _missing_permissions(interaction)
+        note = (
+            f" I am missing: {', '.join(missing)} — grant them or pairs can't appear."
+            if missing
+            else ""
+        )
+        await interaction.response.send_message(
+            f"Pairs will appear in this channel every {every_minutes:g} minutes.{note}",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="disable", description="Stop scheduled pairs in this channel")
+    @admin_only
+    async def disable(self, interaction: discord.Interaction) -> None:
+        done = await state.disable_channel(
+            self.cog.bot.db, interaction.guild_id, interaction.channel_id
+        )
+        await interaction.response.send_message(
+            "Scheduled pairs stopped here." if done else "This channel had no scheduled pairs.",
+            ephemeral=True,
+        )
+
+
+class KonomiGroup(app_commands.Group):
+    def __init__(self, cog: PoolAdmin) -> None:
+        super().__init__(
+            name="konomi",
+            description="Set konomi up in this server (admins)",
+            guild_only=True,
+            default_permissions=discord.Permissions(manage_guild=True),
+        )
+        self.cog = cog
+        self.add_command(ChannelGroup(cog))
+
+    @app_commands.command(name="status", description="Pool, voters, votes, models and queue")
+    @admin_only
+    async def status(self, interaction: discord.Interaction) -> None:
+        db, guild = self.cog.bot.db, interaction.guild_id
+        summary = await votes.guild_summary(db, guild)
+        guild_model = await models.latest_model(db, guild, None)
+        channels = await state.vote_channels(db, guild)
+        await interaction.response.send_message(
+            f"Pool: {summary['faces']} faces ({summary['hidden']} hidden). "
+            f"Voters: {summary['voters']}, votes: {summary['votes']}. "
+            f"Models: {summary['models']} (server model "
+            f"{'v' + str(guild_model.version) if guild_model else 'not trained yet'}). "
+            f"Queue: {summary['queued']} queued, {summary['running']} running. "
+            f"Channels with scheduled pairs: {len(channels)}.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="reports", description="Send face reports to this channel")
+    @admin_only
+    async def reports(self, interaction: discord.Interaction) -> None:
+        await state.set_reports_channel(
+            self.cog.bot.db, interaction.guild_id, interaction.channel_id
+        )
+        await interaction.response.send_message("Face reports will be posted here.", ephemeral=True)
+
+
+def _missing_permissions(interaction: discord.Interaction) -> list[str]:
+    have = interaction.app_permissions
+    needed = {
+        "View Channel": have.view_channel,
+        "Send Messages": have.send_messages,
+        "Attach Files": have.attach_files,
+        "Add Reactions": have.add_reactions,
+        "Read Message History": have.read_message_history,
+    }
+    return [name for name, ok in needed.items() if not ok]
+
+
+class ReportButtons(discord.ui.View):
+    def __init__(self, cog: PoolAdmin, face_a: int, face_b: int) -> None:
+        super().__init__(timeout=300)
+        for letter, face_id in (("A", face_a), ("B", face_b)):
+            button = discord.ui.Button(
+                label=f"Report face {letter} ({face_id})",
+                style=discord.ButtonStyle.danger,
+                custom_id=f"konomi:report:{face_id}",
+            )
+            button.callback = self._reporter(cog, face_id)
+            self.add_item(button)
+
+    @staticmethod
+    def _reporter(cog: PoolAdmin, face_id: int):
+        async def callback(interaction: discord.Interaction) -> None:
+            text = await cog.report(interaction, face_id)
+            await interaction.response.edit_message(content=text, view=None)
+
+        return callback
+
+
+class PoolAdmin(commands.Cog):
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self.menu = app_commands.ContextMenu(name="Report face", callback=self.report_menu)
+        self.menu.guild_only = True
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(PoolGroup(self))
+        self.bot.tree.add_command(KonomiGroup(self))
+        self.bot.tree.add_command(self.menu)
+        self.purge_departed.start()
+
+    async def cog_unload(self) -> None:
+        self.purge_departed.cancel()
+
+    async def face_or_say(self, interaction: discord.Interaction, face_id: int):
+        """This guild's face, or a clear reply (another guild's id reads as unknown)."""
+        face = await pool.get_face(self.bot.db, interaction.guild_id, face_id)
+        if face is None:
+            await interaction.response.send_message(
+                f"There is no face `{face_id}` in this server's pool.", ephemeral=True
+            )
+        return face
+
+    async def report(self, interaction: discord.Interaction, face_id: int) -> str:
+        """Hide the face at once and tell the admins; returns the reply for the reporter."""
+        guild = interaction.guild_id
+        if not await pool.set_hidden(self.bot.db, guild, face_id, True):
+            return f"There is no face `{face_id}` in this server's pool."
+        log.info("face %s reported in guild %s; hidden", face_id, guild)
+        channel_id = await state.reports_channel(self.bot.db, guild)
+        channel = await self.bot.channel(channel_id) if channel_id else None
+        if channel is not None:
+            crop = (await pool.face_crops(self.bot.db, guild, [face_id])).get(face_id)
+            try:
+                await channel.send(
+                    f"Face `{face_id}` was reported by {interaction.user.mention} and is hidden "
+                    f"from new pairs and rankings. Restore it with `/pool restore {face_id}` or "
+                    f"delete it with `/pool remove {face_id}`.",
+                    file=discord.File(io.BytesIO(crop), f"reported-{face_id}.png")
+                    if crop
+                    else discord.utils.MISSING,
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+            except discord.HTTPException as error:
+                log.warning("could not post a report in channel %s: %s", channel_id, error)
+        else:
+            log.warning("guild %s has no reports channel (`/konomi reports`)", guild)
+        return (
+            f"Thank you. Face `{face_id}` is hidden from new pairs and rankings until an "
+            "admin decides."
+        )
+
+    @app_commands.command(name="report", description="Report a face: it is hidden at once")
+    @app_commands.guild_only()
+    async def report_command(self, interaction: discord.Interaction, face_id: int) -> None:
+        await interaction.response.send_message(
+            await self.report(interaction, face_id), ephemeral=True
+        )
+
+    async def report_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        pair = await votes.get_pair(self.bot.db, message.id)
+        if pair is None or pair.guild_id != interaction.guild_id:
+            await interaction.response.send_message(
+                "That message is not a konomi pair. Use `/report` with the face id.", ephemeral=True
+            )
+            return
+        await interaction.response.send_message(
+            "Which face do you report?",
+            view=ReportButtons(self, pair.face_a, pair.face_b),
+            ephemeral=True,
+        )
+
+    # -- leaving a server ------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await guilds.mark_left(self.bot.db, guild.id)
+        log.info("removed from guild %s: its data goes after the grace period", guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await guilds.mark_rejoined(self.bot.db, guild.id)
+
+    @tasks.loop(minutes=10)
+    async def purge_departed(self) -> None:
+        grace = self.bot.settings.privacy.guild_grace_days * 86400
+        for guild_id in await guilds.due_for_purge(self.bot.db, grace, time.time()):
+            if self.bot.get_guild(guild_id) is not None:
+                await guilds.mark_rejoined(self.bot.db, guild_id)
+                continue
+            faces = await guilds.purge_guild(self.bot.db, guild_id)
+            log.info("purged guild %s after the grace period (%d faces)", guild_id, faces)
+
+    @purge_departed.before_loop
+    async def _wait_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(PoolAdmin(bot))

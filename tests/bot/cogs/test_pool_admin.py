@@ -1,0 +1,140 @@
+import asyncio
+import subprocess
+import sys
+
+from tests.bot.cogs.test_privacy import reply
+from tests.bot.cogs.test_training import give_votes
+from tests.bot.conftest import eventually
+from tests.fakediscord import Attachment
+from tests.fakediscord import permissions as perms
+from tests.images import astronaut, encode
+
+
+def admin_of(world):
+    return world.guild.add_member("mod", [world.guild.create_role("Mods", perms.MANAGE_GUILD)])
+
+
+async def test_members_without_manage_server_are_refused_twice_over(world):
+    refused = await world.alice.invoke("pool list")
+    assert refused.refused == "missing permissions"
+    world.fake.rules.enforce_default_permissions = False  # an owner opened the command up
+    message = await reply(world, await world.alice.invoke("pool list"))
+    assert message.ephemeral and "Manage Server" in message.content
+
+
+async def test_pool_add_list_show_and_another_guilds_id(world):
+    admin = admin_of(world)
+    added = await reply(
+        world,
+        await admin.invoke(
+            "pool add",
+            image1=Attachment("astronaut.jpg", encode(astronaut(), "JPEG")),
+            image2=Attachment("notes.png", b"plain text"),
+        ),
+    )
+    assert "faces added: 1" in added.content and "notes.png" in added.content
+    listing = await reply(world, await admin.invoke("pool list", page=2))
+    assert "Page 2/2 of 13 faces" in listing.content and listing.images()
+    shown = await reply(world, await admin.invoke("pool show", face_id=world.face_ids[0]))
+    assert f"face-{world.face_ids[0]}.png" in shown.files
+    other = world.fake.create_guild("Other")
+    stranger = other.add_member("owner2", [other.create_role("M", perms.MANAGE_GUILD)])
+    foreign = await reply(world, await stranger.invoke("pool show", face_id=world.face_ids[0]))
+    assert "no face" in foreign.content and not foreign.files
+
+
+async def test_pool_remove_deletes_the_votes_naming_the_face(world):
+    await give_votes(world, world.alice, count=30)
+    face = world.face_ids[0]
+    naming = "SELECT COUNT(*) FROM votes WHERE face_a = ? OR face_b = ?"
+    assert (await world.query(naming, face, face))[0][0] > 0
+    message = await reply(world, await admin_of(world).invoke("pool remove", face_id=face))
+    assert "deleted" in message.content
+    assert await world.query(naming, face, face) == [(0,)]
+    assert await world.query("SELECT COUNT(*) FROM faces WHERE id = ?", face) == [(0,)]
+
+
+async def test_a_reported_face_is_hidden_at_once_and_admins_are_told(world):
+    admin = admin_of(world)
+    reports = world.guild.create_text_channel("mod-log")
+    await reply(world, await admin.invoke("konomi reports", channel=reports))
+    face = world.face_ids[0]
+    message = await reply(world, await world.bob.invoke("report", face_id=face))
+    assert message.ephemeral and "hidden" in message.content
+    told = await world.fake.wait_for(
+        lambda: [m for m in world.fake.bot_messages(reports) if "was reported" in m.content]
+    )
+    assert f"Face `{face}` was reported" in told[0].content and not told[0].ephemeral
+    assert await world.query("SELECT hidden FROM faces WHERE id = ?", face) == [(1,)]
+    await world.alice.invoke("vote")
+    for round_number in range(1, 9):
+        pair = await world.pair_for(world.alice, round_number)
+        assert f"-{face}-" not in next(iter(pair.files)) and not next(iter(pair.files)).endswith(
+            f"-{face}.png"
+        )
+        await world.alice.react(pair, "🤝")
+    restored = await reply(world, await admin.invoke("pool restore", face_id=face))
+    assert "back in the pool" in restored.content
+
+
+async def test_report_from_a_pair_with_the_context_menu(world):
+    await world.alice.invoke("vote")
+    pair = await world.pair_for(world.alice)
+    a = int(next(iter(pair.files)).split("-")[1])
+    asked = await reply(world, await world.bob.use_message_command("Report face", pair))
+    await world.bob.click(asked, f"Report face A ({a})")
+    await world.fake.wait_for(lambda: "Thank you" in asked.content)
+    assert await world.query("SELECT hidden FROM faces WHERE id = ?", a) == [(1,)]
+
+
+async def test_channel_enable_posts_pairs_and_status_counts(world):
+    admin = admin_of(world)
+    channel = world.guild.create_text_channel("pairs")
+    enabled = await reply(
+        world, await admin.invoke("konomi channel enable", channel, every_minutes=60.0)
+    )
+    assert "every 60 minutes" in enabled.content
+    await world.fake.wait_for(
+        lambda: [m for m in world.fake.bot_messages(channel) if len(m.reactions) == 3], 30
+    )
+    status = await reply(world, await admin.invoke("konomi status"))
+    assert "Pool: 12 faces" in status.content and "Channels with scheduled pairs: 1" in (
+        status.content
+    )
+    disabled = await reply(world, await admin.invoke("konomi channel disable", channel))
+    assert "stopped" in disabled.content
+
+
+async def test_leaving_a_guild_starts_the_grace_period_and_purge_deletes_at_once(world):
+    await give_votes(world, world.alice, count=10)
+    await world.fake.remove_bot(world.guild)
+    key = f"left_at:{world.guild.id}"
+    await eventually(lambda: world.query("SELECT value FROM bot_state WHERE key = ?", key))
+    await world.fake.add_bot(world.guild)
+    await eventually(lambda: _no_rows(world, key))
+    await world.bot.stop()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "purge",
+            "--config",
+            str(world.bot.config_path),
+            "--guild",
+            str(world.guild.id),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and "12 faces" in result.stdout
+    for table in ("faces", "votes", "sources", "guild_pools"):
+        assert await world.query(
+            f"SELECT COUNT(*) FROM {table} WHERE guild_id = ?", world.guild.id
+        ) == [(0,)]
+    await asyncio.sleep(0)
+
+
+async def _no_rows(world, key):
+    return await world.query("SELECT value FROM bot_state WHERE key = ?", key) == []

@@ -1,0 +1,81 @@
+import csv
+import io
+import json
+
+from tests.bot.cogs.test_training import give_votes
+from tests.bot.conftest import eventually
+
+
+async def reply(world, interaction, timeout=60):
+    await world.fake.wait_for(
+        lambda: (
+            interaction.messages()
+            and (interaction.messages()[-1].content or interaction.messages()[-1].files)
+        ),
+        timeout,
+    )
+    return interaction.messages()[-1]
+
+
+async def test_help_says_what_is_stored_and_how_to_forget(world):
+    message = await reply(world, await world.alice.invoke("help"))
+    assert (
+        message.ephemeral and "/forget" in message.content and "What is stored" in message.content
+    )
+
+
+async def test_stats_for_a_newcomer_says_how_many_votes_to_go(world):
+    message = await reply(world, await world.alice.invoke("stats"))
+    assert message.ephemeral
+    assert "Your votes here: 0" in message.content and "vote 10 more" in message.content
+
+
+async def test_export_matches_the_votes(world):
+    await give_votes(world, world.alice, count=15)
+    message = await reply(world, await world.alice.invoke("export"))
+    assert message.ephemeral and set(message.files) == {"konomi-votes.csv", "konomi-model.json"}
+    rows = list(csv.DictReader(io.StringIO(message.files["konomi-votes.csv"].decode())))
+    stored = await world.query(
+        "SELECT face_a, face_b, outcome FROM votes WHERE user_id = ? ORDER BY id", world.alice.id
+    )
+    assert [(int(r["face_a"]), int(r["face_b"]), float(r["outcome"])) for r in rows] == stored
+    assert json.loads(message.files["konomi-model.json"])["model_version"] is None
+
+
+async def test_forget_deletes_everything_and_old_pairs_no_longer_count(world):
+    await world.alice.invoke("vote")
+    pair = await world.pair_for(world.alice)
+    await world.alice.react(pair, "🅰️")
+    await eventually(lambda: world.votes_of(world.alice))
+    await give_votes(world, world.alice, count=15)
+    retrain = await world.alice.invoke("retrain")
+    await world.fake.wait_for(lambda: [m for m in retrain.followups if "ready" in m.content], 180)
+
+    asked = await world.alice.invoke("forget")
+    message = await reply(world, asked)
+    assert message.ephemeral and "Sure?" in message.content
+    await world.alice.click(message, "Yes, forget me")
+    await world.fake.wait_for(lambda: "Deleted" in message.content)
+    assert "votes" in message.content and "models" in message.content and not message.buttons()
+
+    me, guild = world.alice.id, world.guild.id
+    for table in ("votes", "models", "jobs"):
+        assert await world.query(
+            f"SELECT COUNT(*) FROM {table} WHERE guild_id = ? AND user_id = ?", guild, me
+        ) == [(0,)], table
+    assert await world.query("SELECT COUNT(*) FROM pairs WHERE posted_for = ?", me) == [(0,)]
+    await world.alice.unreact(pair, "🅰️")
+    await world.alice.react(pair, "🅱️")
+    await world.bob.react(pair, "🅱️")
+    await eventually(lambda: world.votes_of(world.bob))
+    assert await world.votes_of(world.alice) == []
+
+
+async def test_mytaste_shows_the_faces_the_model_likes_privately(world):
+    await give_votes(world, world.alice, count=20)
+    retrain = await world.alice.invoke("retrain")
+    await world.fake.wait_for(lambda: [m for m in retrain.followups if "ready" in m.content], 180)
+    message = await reply(world, await world.alice.invoke("mytaste"))
+    assert message.ephemeral and "likes most" in message.content and "least" in message.content
+    [sheet] = message.images()
+    assert sheet.width > 128
