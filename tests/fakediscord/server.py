@@ -482,10 +482,9 @@ class FakeDiscord:
 
     def announce(self, event: str, data: dict, guild_id: int | None) -> None:
         """Dispatch from synchronous scripting code (e.g. a channel created mid-test)."""
-        try:
+        # Without a running loop there is no bot yet: it will get it in GUILD_CREATE.
+        with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop().create_task(self.dispatch(event, data, guild_id))
-        except RuntimeError:
-            pass  # no loop yet: the bot will get it in GUILD_CREATE
 
     # -- REST ---------------------------------------------------------------------
 
