@@ -83,7 +83,7 @@ class TrainingSettings:
     personal_min_votes: int = 10
     personal_pull: float = 0.01
     offset_prior: float = 1.0
-    personal_offset_prior: float = 2.0
+    personal_offset_prior: float = 0.5
 
 
 @dataclass(frozen=True)

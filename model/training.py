@@ -45,7 +45,7 @@ class TrainSettings:
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     personal_pull: float = 0.01
     offset_prior: float = 1.0
-    personal_offset_prior: float = 2.0
+    personal_offset_prior: float = 0.5
 
 
 @dataclass(frozen=True)
