@@ -104,7 +104,7 @@ def _cmd_pool(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"pool {args.action} needs a face id", file=sys.stderr)
                 return 2
             if args.action == "remove":
-                done = await pool.delete_face(db, args.guild, args.face)
+                done = await pool.delete_face(db, args.guild, args.face) is not None
             else:
                 done = await pool.set_hidden(db, args.guild, args.face, args.action == "hide")
             if not done:

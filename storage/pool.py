@@ -159,9 +159,17 @@ async def set_hidden(db: aiosqlite.Connection, guild_id: int, face_id: int, hidd
     return cursor.rowcount > 0
 
 
-async def delete_face(db: aiosqlite.Connection, guild_id: int, face_id: int) -> bool:
-    """Delete a face; its pairs and the votes naming it go with it (foreign keys)."""
-    cursor = await db.execute(
-        "DELETE FROM faces WHERE guild_id = ? AND id = ?", (guild_id, face_id)
-    )
-    return cursor.rowcount > 0
+async def delete_face(db: aiosqlite.Connection, guild_id: int, face_id: int) -> int | None:
+    """Delete a face; its pairs and the votes naming it go with it (foreign keys).
+
+    Returns how many votes named it, or None when the guild has no such face."""
+    async with transaction(db):
+        async with db.execute(
+            "SELECT COUNT(*) FROM votes WHERE guild_id = ? AND (face_a = ? OR face_b = ?)",
+            (guild_id, face_id, face_id),
+        ) as cursor:
+            (named,) = await cursor.fetchone()
+        cursor = await db.execute(
+            "DELETE FROM faces WHERE guild_id = ? AND id = ?", (guild_id, face_id)
+        )
+    return int(named) if cursor.rowcount > 0 else None

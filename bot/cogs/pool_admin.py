@@ -117,11 +117,7 @@ class PoolGroup(app_commands.Group):
         if await self.cog.face_or_say(interaction, face_id) is None:
             return
         db = self.cog.bot.db
-        async with db.execute(
-            "SELECT COUNT(*) FROM votes WHERE face_a = ? OR face_b = ?", (face_id, face_id)
-        ) as cursor:
-            (named,) = await cursor.fetchone()
-        await pool.delete_face(db, interaction.guild_id, face_id)
+        named = await pool.delete_face(db, interaction.guild_id, face_id)
         await jobs.enqueue(db, interaction.guild_id, None)
         await interaction.response.send_message(
             f"Face `{face_id}` and the {named} votes naming it are deleted; the server's model "

@@ -26,8 +26,10 @@ np.save(sys.argv[4], scorer.score_crops(crops))
 """
 
 
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None,
-                    reason="JAX is not installed here (pip install jax to run this check)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None,
+    reason="JAX is not installed here (pip install jax to run this check)",
+)
 def test_a_model_saved_under_tensorflow_scores_the_same_under_jax(tmp_path, lfw_crops):
     config = ScorerConfig()
     model = build_scorer(config)
@@ -38,11 +40,23 @@ def test_a_model_saved_under_tensorflow_scores_the_same_under_jax(tmp_path, lfw_
     out = tmp_path / "scores.npy"
     environment = {**os.environ, "KERAS_BACKEND": "jax"}
     result = subprocess.run(
-        [sys.executable, "-c", SCORE_UNDER_JAX, str(weights), str(crops),
-         json.dumps(config.to_json()), str(out)], env=environment, capture_output=True,
-        text=True, timeout=300)
+        [
+            sys.executable,
+            "-c",
+            SCORE_UNDER_JAX,
+            str(weights),
+            str(crops),
+            json.dumps(config.to_json()),
+            str(out),
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     expected = load_scorer("konomi-cnn-v1", config.to_json(), weights.read_bytes())
-    np.testing.assert_allclose(np.load(out), expected.score_crops(lfw_crops[:16]), rtol=1e-4,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        np.load(out), expected.score_crops(lfw_crops[:16]), rtol=1e-4, atol=1e-4
+    )
     assert np.std(predict(model, lfw_crops[:16].astype(np.float32))) > 0

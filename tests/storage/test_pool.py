@@ -22,7 +22,7 @@ async def test_guilds_do_not_see_each_other(db):
     assert await pool.get_face(db, 2, mine) is None
     assert await pool.face_crops(db, 2, [mine]) == {}
     assert not await pool.set_hidden(db, 2, mine, True)
-    assert not await pool.delete_face(db, 2, mine)
+    assert await pool.delete_face(db, 2, mine) is None
     assert await pool.count_faces(db, 1) == 1
 
 

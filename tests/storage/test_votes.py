@@ -49,6 +49,6 @@ async def test_votes_on_a_hidden_face_are_not_used_and_go_with_a_removed_face(db
     await votes.cast_vote(db, pair, 9, 1.0)
     await pool.set_hidden(db, 1, pair.face_a, True)
     assert await votes.guild_votes(db, 1) == []
-    await pool.delete_face(db, 1, pair.face_a)
+    assert await pool.delete_face(db, 1, pair.face_a) == 1  # one vote named it
     assert await votes.count_votes(db, 1) == 0
     assert await votes.get_pair(db, pair.message_id) is None

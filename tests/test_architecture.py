@@ -1,0 +1,45 @@
+"""The house rules that keep konomi easy to live in, checked on every run."""
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SQL = re.compile(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE TABLE)\b")
+
+
+def imports(package: str) -> set[str]:
+    found = set()
+    for path in (REPO / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_arrows_point_one_way():
+    assert not imports("model") & {"bot", "discord", "storage", "aiosqlite", "sqlite3"}
+    assert not imports("storage") & {"bot", "discord", "model", "keras", "tensorflow"}
+
+
+def test_only_storage_writes_sql():
+    for package in ("bot", "model"):
+        for path in (REPO / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    assert not SQL.search(node.value), f"SQL in {path.relative_to(REPO)}"
+
+
+def test_model_code_uses_keras_not_tensorflow():
+    assert "tensorflow" not in imports("model")
+
+
+def test_ruff_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", str(REPO)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
