@@ -43,3 +43,12 @@ def test_ruff_is_clean():
         [sys.executable, "-m", "ruff", "check", str(REPO)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_the_network_guard_refuses_anything_but_loopback():
+    import socket
+
+    import pytest
+
+    with socket.socket() as sock, pytest.raises(RuntimeError, match="127.0.0.1"):
+        sock.connect(("10.1.2.3", 80))

@@ -140,3 +140,57 @@ async def _count_votes(bot, user_id) -> int:
             return (await c.fetchone())[0]
     finally:
         await db.close()
+
+
+async def test_a_server_run_responsibly_from_setup_to_forget_and_report(discord_server, tmp_path):
+    from tests.fakediscord import permissions as perms
+
+    fake = discord_server
+    guild = fake.create_guild("Responsible")
+    admin = guild.add_member("admin", [guild.create_role("Mods", perms.MANAGE_GUILD)])
+    carol, dave, erin = (guild.add_member(name) for name in ("carol", "dave", "erin"))
+    pairs_channel = guild.create_text_channel("pairs")
+    mod_log = guild.create_text_channel("mod-log")
+    bot = BotProcess(fake, tmp_path)
+    await bot.start()
+    try:
+        added = await admin.invoke(
+            "pool add",
+            **{
+                f"image{i + 1}": Attachment(f"p{i}.png", encode(face))
+                for i, face in enumerate(lfw_faces()[:5])
+            },
+        )
+        await fake.wait_for(lambda: added.followups or (added.original and added.original.content))
+        assert "faces added:" in added.messages()[-1].content
+        await admin.invoke("konomi reports", mod_log)
+        await admin.invoke("konomi channel enable", pairs_channel, every_minutes=60.0)
+        pair = await fake.wait_for(
+            lambda: next(
+                (m for m in fake.bot_messages(pairs_channel) if len(m.reactions) == 3), None
+            ),
+            30,
+        )
+
+        for member, emoji in ((carol, A), (dave, B), (erin, "🤝")):
+            await member.react(pair, emoji)
+        await eventually(lambda: _has_votes(bot, erin.id, 1))
+
+        export = await carol.invoke("export")
+        await fake.wait_for(lambda: export.original and export.original.files)
+        assert export.original.files["konomi-votes.csv"].decode().count("\n") == 2  # header + 1
+        forget = await carol.invoke("forget")
+        await fake.wait_for(lambda: forget.original)
+        await carol.click(forget.original, "Yes, forget me")
+        await fake.wait_for(lambda: "Deleted 1 votes" in forget.original.content)
+        assert await _count_votes(bot, carol.id) == 0
+
+        menu = await dave.use_message_command("Report face", pair)
+        await fake.wait_for(lambda: menu.original)
+        face = next(b for b in menu.original.buttons() if "face A" in b["label"])
+        await dave.click(menu.original, face)
+        await fake.wait_for(
+            lambda: [m for m in fake.bot_messages(mod_log) if "was reported" in m.content]
+        )
+    finally:
+        await bot.stop()

@@ -53,7 +53,12 @@ class MiniBot(commands.Bot):
             for emoji in ("🅰️", "🅱️"):
                 await message.add_reaction(emoji)
 
-        for command in (echo, slow, admin, post):
+        @app_commands.command(name="dm", description="DM the caller a file")
+        async def dm(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("check your DMs", ephemeral=True)
+            await interaction.user.send("private", file=discord.File(io.BytesIO(b"hi"), "a.txt"))
+
+        for command in (echo, slow, admin, post, dm):
             self.tree.add_command(command, guild=guild)
         self.tree.on_error = self.on_app_command_error
         await self.tree.sync(guild=guild)
@@ -99,7 +104,7 @@ async def test_login_and_command_sync(world):
     fake, guild, *_ = world
     synced = [e for e in fake.events if e.kind == "commands"]
     assert synced and synced[-1].data["guild"] == guild.id
-    assert sorted(synced[-1].data["names"]) == ["admin", "echo", "post", "slow"]
+    assert sorted(synced[-1].data["names"]) == ["admin", "dm", "echo", "post", "slow"]
     echo = next(c for c in fake.commands_for(guild) if c["name"] == "echo")
     assert echo["options"][0]["type"] == 11 and echo["options"][0]["required"]
     assert TOKEN in fake.tokens_seen
@@ -234,3 +239,12 @@ def test_snowflakes_carry_the_current_time():
 
     created = discord.utils.snowflake_time(snowflake()).timestamp()
     assert abs(created - time.time()) < 2
+
+
+async def test_direct_messages_with_files(world):
+    fake, guild, alice, _, bot = world
+    await alice.invoke("dm")
+    [message] = await fake.wait_for(
+        lambda: [m for m in fake.bot_messages() if m.channel.guild_id is None]
+    )
+    assert message.channel.recipient.id == alice.id and message.files == {"a.txt": b"hi"}
