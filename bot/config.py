@@ -16,6 +16,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from model.settings import DetectorSettings, ScorerConfig
+
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
 
@@ -44,27 +46,9 @@ class ImageSettings:
 
 
 @dataclass(frozen=True)
-class FaceSettings:
-    cascade: str = ""
-    scale_factor: float = 1.1
-    min_neighbors: int = 5
-    min_size: int = 24
-    margin: float = 0.25
-    crop_size: int = 80
-
-
-@dataclass(frozen=True)
 class IngestSettings:
     video_frame_interval_s: float = 2.0
     near_duplicate_distance: int = 4
-
-
-@dataclass(frozen=True)
-class ModelSettings:
-    input_size: int = 80
-    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 64])
-    dense_units: int = 64
-    dropout: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -112,9 +96,9 @@ class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     images: ImageSettings = field(default_factory=ImageSettings)
-    faces: FaceSettings = field(default_factory=FaceSettings)
+    faces: DetectorSettings = field(default_factory=DetectorSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
-    model: ModelSettings = field(default_factory=ModelSettings)
+    model: ScorerConfig = field(default_factory=ScorerConfig)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)

@@ -19,7 +19,7 @@ from model.augment import AugmentSettings
 from model.faces import NoFaceFound, extract_faces, resize_square, whole_image
 from model.images import decode_image, decode_png
 from model.pairs import Pairs
-from model.scorer import ARCHITECTURE, ScorerConfig
+from model.scorer import ARCHITECTURE
 from model.store import LoadedScorer, ScorerCache, load_scorer, pack, unpack
 from model.training import Progress, TrainingJob, TrainSettings, train
 from storage import jobs, models, pool, privacy, votes
@@ -45,11 +45,6 @@ class Ranking:
     beats_median: np.ndarray  # P(beats the pool's median face)
     model: models.StoredModel
     personal: bool  # False: ranked by the guild model
-
-
-def scorer_config(settings: Settings) -> ScorerConfig:
-    m = settings.model
-    return ScorerConfig(m.input_size, list(m.widths), m.dense_units, m.dropout)
 
 
 def train_settings(settings: Settings) -> TrainSettings:
@@ -120,7 +115,7 @@ class KonomiService:
             [index[v.face_b] for v in usable],
             [v.outcome for v in usable],
         )
-        config = scorer_config(self.settings)
+        config = self.settings.model
         base_weights = base_offsets = None
         if base is not None and base.config["scorer"] == config.to_json():
             base_weights, offsets = unpack(base.weights_npz)

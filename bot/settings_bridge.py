@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from bot.config import Settings
 from model.faces import DetectorSettings
 from model.images import ImageLimits
 
 
 def detector_settings(settings: Settings) -> DetectorSettings:
-    faces = settings.faces
-    return DetectorSettings(
+    """[faces] with the cascade path resolved and crops at least the model's input size."""
+    return dataclasses.replace(
+        settings.faces,
         cascade=settings.cascade_path(),
-        scale_factor=faces.scale_factor,
-        min_neighbors=faces.min_neighbors,
-        min_size=faces.min_size,
-        margin=faces.margin,
-        crop_size=max(faces.crop_size, settings.model.input_size),
+        crop_size=max(settings.faces.crop_size, settings.model.input_size),
     )
 
 

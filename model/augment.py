@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-
-@dataclass(frozen=True)
-class AugmentSettings:
-    flip: bool = True
-    shift: int = 4
-    jitter: float = 0.1
+from model.settings import AugmentSettings
 
 
 def augment(images: np.ndarray, settings: AugmentSettings, rng: np.random.Generator) -> np.ndarray:

@@ -10,22 +10,13 @@ import cv2
 import numpy as np
 
 from model.images import ImageError
+from model.settings import DetectorSettings
 
 DEFAULT_CASCADE = "haarcascade_frontalface_default.xml"
 
 
 class NoFaceFound(ImageError):
     pass
-
-
-@dataclass(frozen=True)
-class DetectorSettings:
-    cascade: str = ""  # a path; empty: OpenCV's frontal-face Haar cascade
-    scale_factor: float = 1.1
-    min_neighbors: int = 5
-    min_size: int = 24
-    margin: float = 0.25
-    crop_size: int = 80
 
 
 @dataclass(frozen=True)

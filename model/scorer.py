@@ -6,29 +6,13 @@ and a head (dense -> score) that a person's model may replace.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import keras
 import numpy as np
 
+from model.settings import ScorerConfig
+
 ARCHITECTURE = "konomi-cnn-v1"
 HEAD_LAYERS = ("head_dense", "score")
-
-
-@dataclass(frozen=True)
-class ScorerConfig:
-    input_size: int = 80
-    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 64])
-    dense_units: int = 64
-    dropout: float = 0.2
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> ScorerConfig:
-        known = {k: data[k] for k in ("input_size", "widths", "dense_units", "dropout")}
-        return cls(**known)
 
 
 def build_trunk(config: ScorerConfig) -> keras.Model:

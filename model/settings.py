@@ -1,0 +1,42 @@
+"""Settings of the model's parts, as plain dataclasses.
+
+Light to import (no OpenCV, no Keras), so the bot's config can use them as its
+[faces] and [model] sections directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    cascade: str = ""  # a path; empty: OpenCV's frontal-face Haar cascade
+    scale_factor: float = 1.1
+    min_neighbors: int = 5
+    min_size: int = 24
+    margin: float = 0.25
+    crop_size: int = 80
+
+
+@dataclass(frozen=True)
+class ScorerConfig:
+    input_size: int = 80
+    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 64])
+    dense_units: int = 64
+    dropout: float = 0.2
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> ScorerConfig:
+        known = {k: data[k] for k in ("input_size", "widths", "dense_units", "dropout")}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class AugmentSettings:
+    flip: bool = True
+    shift: int = 4
+    jitter: float = 0.1
