@@ -407,31 +407,19 @@ class FakeDiscord:
 
     async def add_reaction(self, message: Message, emoji: str, member: Member) -> None:
         users = message.reactions.setdefault(emoji, [])
-        if member.id in users:
-            return
-        users.append(member.id)
-        self.record("reaction", message=message.id, emoji=emoji, user=member.id, added=True)
-        data = {
-            "user_id": str(member.id),
-            "channel_id": str(message.channel.id),
-            "message_id": str(message.id),
-            "emoji": {"id": None, "name": emoji},
-            "type": 0,
-            "burst": False,
-            "burst_colors": [],
-            "message_author_id": str(message.author.id),
-        }
-        if message.channel.guild_id is not None:
-            data["guild_id"] = str(message.channel.guild_id)
-            data["member"] = member.to_json()
-        await self.dispatch("MESSAGE_REACTION_ADD", data, message.channel.guild_id)
+        if member.id not in users:
+            users.append(member.id)
+            await self._reaction_event(message, emoji, member, added=True)
 
     async def remove_reaction(self, message: Message, emoji: str, member: Member | User) -> None:
         users = message.reactions.get(emoji, [])
-        if member.id not in users:
-            return
-        users.remove(member.id)
-        self.record("reaction", message=message.id, emoji=emoji, user=member.id, added=False)
+        if member.id in users:
+            users.remove(member.id)
+            await self._reaction_event(message, emoji, member, added=False)
+
+    async def _reaction_event(self, message: Message, emoji: str, member, added: bool) -> None:
+        """Record and dispatch MESSAGE_REACTION_ADD / _REMOVE (`member` only on add)."""
+        self.record("reaction", message=message.id, emoji=emoji, user=member.id, added=added)
         data = {
             "user_id": str(member.id),
             "channel_id": str(message.channel.id),
@@ -440,9 +428,14 @@ class FakeDiscord:
             "type": 0,
             "burst": False,
         }
+        if added:
+            data.update(burst_colors=[], message_author_id=str(message.author.id))
         if message.channel.guild_id is not None:
             data["guild_id"] = str(message.channel.guild_id)
-        await self.dispatch("MESSAGE_REACTION_REMOVE", data, message.channel.guild_id)
+            if added:
+                data["member"] = member.to_json()
+        event = "MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE"
+        await self.dispatch(event, data, message.channel.guild_id)
 
     async def post_as(
         self, member: Member, channel: Channel, content: str, attachments: list[Attachment] = ()
