@@ -16,7 +16,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.settings import DetectorSettings, ScorerConfig
+from model.settings import DetectorSettings, ScorerConfig, TrainSettings
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
@@ -52,25 +52,6 @@ class IngestSettings:
 
 
 @dataclass(frozen=True)
-class TrainingSettings:
-    seed: int = 0
-    batch_images: int = 512
-    batch_pairs: int = 2048
-    min_steps_per_epoch: int = 8
-    max_epochs: int = 30
-    patience: int = 4
-    learning_rate: float = 0.002
-    validation_fraction: float = 0.2
-    augment_flip: bool = True
-    augment_shift: int = 4
-    augment_jitter: float = 0.1
-    personal_min_votes: int = 10
-    personal_pull: float = 0.01
-    offset_prior: float = 1.0
-    personal_offset_prior: float = 0.5
-
-
-@dataclass(frozen=True)
 class WorkerSettings:
     embedded: bool = True
     poll_interval_s: float = 1.0
@@ -78,6 +59,7 @@ class WorkerSettings:
     guild_retrain_votes: int = 50
     guild_retrain_interval_s: float = 3600.0
     user_retrain_votes: int = 30
+    personal_min_votes: int = 10
     retrain_cooldown_s: float = 60.0
 
 
@@ -99,7 +81,7 @@ class Settings:
     faces: DetectorSettings = field(default_factory=DetectorSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     model: ScorerConfig = field(default_factory=ScorerConfig)
-    training: TrainingSettings = field(default_factory=TrainingSettings)
+    training: TrainSettings = field(default_factory=TrainSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)

@@ -15,13 +15,12 @@ import numpy as np
 
 from bot.config import Settings
 from bot.settings_bridge import detector_settings, image_limits
-from model.augment import AugmentSettings
 from model.faces import NoFaceFound, extract_faces, resize_square, whole_image
 from model.images import decode_image, decode_png
 from model.pairs import Pairs
 from model.scorer import ARCHITECTURE
 from model.store import LoadedScorer, ScorerCache, load_scorer, pack, unpack
-from model.training import Progress, TrainingJob, TrainSettings, train
+from model.training import Progress, TrainingJob, train
 from storage import jobs, models, pool, privacy, votes
 
 log = logging.getLogger(__name__)
@@ -45,24 +44,6 @@ class Ranking:
     beats_median: np.ndarray  # P(beats the pool's median face)
     model: models.StoredModel
     personal: bool  # False: ranked by the guild model
-
-
-def train_settings(settings: Settings) -> TrainSettings:
-    t = settings.training
-    return TrainSettings(
-        seed=t.seed,
-        batch_images=t.batch_images,
-        batch_pairs=t.batch_pairs,
-        min_steps_per_epoch=t.min_steps_per_epoch,
-        max_epochs=t.max_epochs,
-        patience=t.patience,
-        learning_rate=t.learning_rate,
-        validation_fraction=t.validation_fraction,
-        augment=AugmentSettings(t.augment_flip, t.augment_shift, t.augment_jitter),
-        personal_pull=t.personal_pull,
-        offset_prior=t.offset_prior,
-        personal_offset_prior=t.personal_offset_prior,
-    )
 
 
 class KonomiService:
@@ -94,7 +75,7 @@ class KonomiService:
         personal = user_id is not None
         if personal:
             cast = await votes.user_votes(self.db, guild_id, user_id)
-            needed = self.settings.training.personal_min_votes
+            needed = self.settings.worker.personal_min_votes
         else:
             cast = await votes.guild_votes(self.db, guild_id)
             needed = 2
@@ -130,7 +111,7 @@ class KonomiService:
             crops=crops,
             pairs=pairs,
             scorer=config,
-            settings=train_settings(self.settings),
+            settings=self.settings.training,
             base_weights=base_weights,
             base_offsets=base_offsets,
         )

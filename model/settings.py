@@ -40,3 +40,19 @@ class AugmentSettings:
     flip: bool = True
     shift: int = 4
     jitter: float = 0.1
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    seed: int = 0
+    batch_images: int = 512
+    batch_pairs: int = 2048
+    min_steps_per_epoch: int = 8
+    max_epochs: int = 30
+    patience: int = 4
+    learning_rate: float = 0.002
+    validation_fraction: float = 0.2
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+    personal_pull: float = 0.01
+    offset_prior: float = 1.0
+    personal_offset_prior: float = 0.5

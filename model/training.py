@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from model.augment import AugmentSettings, augment
+from model.augment import augment
 from model.bradley_terry import fit_offsets
 from model.losses import RankNetLoss
 from model.metrics import pairwise_metrics
@@ -28,24 +28,9 @@ from model.scorer import (
     get_weights,
     set_weights,
 )
+from model.settings import TrainSettings
 
 Progress = Callable[[int, int, float | None], None]
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    seed: int = 0
-    batch_images: int = 512
-    batch_pairs: int = 2048
-    min_steps_per_epoch: int = 8
-    max_epochs: int = 30
-    patience: int = 4
-    learning_rate: float = 0.002
-    validation_fraction: float = 0.2
-    augment: AugmentSettings = field(default_factory=AugmentSettings)
-    personal_pull: float = 0.01
-    offset_prior: float = 1.0
-    personal_offset_prior: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ class Privacy(commands.Cog):
         settings = self.bot.settings
         lines = [f"Your votes here: {count}."]
         if mine is None:
-            needed = max(0, settings.training.personal_min_votes - count)
+            needed = max(0, settings.worker.personal_min_votes - count)
             lines.append(
                 "You have no model yet: "
                 + (f"vote {needed} more, then `/retrain`." if needed else "`/retrain`.")
