@@ -1,4 +1,7 @@
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -144,3 +147,17 @@ async def world(discord_server, tmp_path):
     yield World(discord_server, guild, guild.default_channel, alice, bob, bot, face_ids)
     await bot.stop()
     print(bot.log())  # shown by pytest when the test failed
+
+
+def run_cli(*args, env=None, cwd=None, timeout=300):
+    """`python -m bot ARGS...` as a user runs it (without a DISCORD_TOKEN unless given)."""
+    environment = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=timeout,
+    )

@@ -2,7 +2,7 @@
 
 import os
 
-from tests.bot.conftest import World, eventually, populate
+from tests.bot.conftest import World, eventually, populate, run_cli
 from tests.fakediscord import permissions as perms
 from tests.fakediscord.process import BotProcess
 
@@ -87,16 +87,6 @@ def _pairs_in(world, guild, count):
 
 async def test_no_token_at_the_defaults_is_refused_before_connecting(discord_server, tmp_path):
     bot = BotProcess(discord_server, tmp_path)
-    import subprocess
-    import sys
-
-    environment = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--config", str(bot.config_path)],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli("run", "--config", str(bot.config_path))
     assert result.returncode == 2 and "DISCORD_TOKEN" in result.stderr
     assert discord_server.tokens_seen == set()

@@ -1,21 +1,6 @@
-import os
-import subprocess
-import sys
-
 import pytest
 
-
-def run_cli(*args, env=None, cwd=None):
-    environment = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=cwd,
-        timeout=120,
-    )
+from tests.bot.conftest import run_cli
 
 
 def test_help_lists_the_subcommands():

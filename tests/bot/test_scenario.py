@@ -1,13 +1,10 @@
 """Tried as a new user would: ingest faces, vote 60 times by reactions, /retrain, /rank."""
 
-import subprocess
-import sys
-
 import numpy as np
 
 from model.images import decode_png
 from model.metrics import kendall_tau
-from tests.bot.conftest import eventually
+from tests.bot.conftest import eventually, run_cli
 from tests.fakediscord import Attachment
 from tests.fakediscord.process import BOT_TOKEN, BotProcess
 from tests.images import encode, lfw_crops, lfw_faces
@@ -28,22 +25,8 @@ async def test_a_new_server_from_ingest_to_a_ranking_that_matches_the_voters_tas
     folder.mkdir()
     for index, image in enumerate(lfw_faces()[:45]):
         (folder / f"lfw{index:03}.png").write_bytes(encode(image))
-    ingest = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "ingest",
-            "--config",
-            str(bot.config_path),
-            "--guild",
-            str(guild.id),
-            "--quiet",
-            str(folder),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    ingest = run_cli(
+        "ingest", "--config", str(bot.config_path), "--guild", str(guild.id), "--quiet", str(folder)
     )
     assert ingest.returncode == 0 and "faces added: 3" in ingest.stdout, ingest.stdout
 

@@ -1,10 +1,8 @@
 import asyncio
-import subprocess
-import sys
 
 from tests.bot.cogs.test_privacy import reply
 from tests.bot.cogs.test_training import give_votes
-from tests.bot.conftest import eventually
+from tests.bot.conftest import eventually, run_cli
 from tests.fakediscord import Attachment
 from tests.fakediscord import permissions as perms
 from tests.images import astronaut, encode
@@ -113,20 +111,8 @@ async def test_leaving_a_guild_starts_the_grace_period_and_purge_deletes_at_once
     await world.fake.add_bot(world.guild)
     await eventually(lambda: _no_rows(world, key))
     await world.bot.stop()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "purge",
-            "--config",
-            str(world.bot.config_path),
-            "--guild",
-            str(world.guild.id),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_cli(
+        "purge", "--config", str(world.bot.config_path), "--guild", str(world.guild.id)
     )
     assert result.returncode == 0 and "12 faces" in result.stdout
     for table in ("faces", "votes", "sources", "guild_pools"):

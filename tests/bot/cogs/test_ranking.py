@@ -1,13 +1,12 @@
 import numpy as np
 
+from tests.bot.conftest import run_cli
 from tests.fakediscord import Attachment
 from tests.images import astronaut, encode, lfw_crops, no_face_image
 
 
 async def train_guild_model(world):
     """Two voters who like bright faces, then a guild model trained by `python -m bot train`."""
-    import subprocess
-    import sys
 
     from storage import open_database, votes
 
@@ -27,20 +26,8 @@ async def train_guild_model(world):
             ],
         )
     await db.close()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "train",
-            "--config",
-            str(world.bot.config_path),
-            "--guild",
-            str(world.guild.id),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_cli(
+        "train", "--config", str(world.bot.config_path), "--guild", str(world.guild.id)
     )
     assert result.returncode == 0, result.stderr
 
