@@ -19,6 +19,7 @@ from discord.ext import commands, tasks
 from bot.ingest import PoolIngester
 from bot.render import ranking_sheet
 from bot.settings_bridge import detector_settings, image_limits
+from bot.uploads import download
 from model.images import decode_png
 from storage import guilds, jobs, models, pool, state, votes
 
@@ -58,14 +59,12 @@ class PoolGroup(app_commands.Group):
             limits=image_limits(bot.settings),
             near_duplicate_distance=bot.settings.ingest.near_duplicate_distance,
         )
-        for attachment in (image1, image2, image3, image4, image5):
-            if attachment is None:
-                continue
-            if attachment.size > bot.settings.images.max_bytes:
-                ingester.summary.files_read += 1
-                ingester.summary.failures.append((attachment.filename, "too large"))
-                continue
-            await ingester.add_bytes(attachment.filename, await attachment.read())
+        attachments = [a for a in (image1, image2, image3, image4, image5) if a is not None]
+        downloaded, failed = await download(attachments, bot.settings.images.max_bytes)
+        ingester.summary.files_read += len(failed)
+        ingester.summary.failures.extend(failed)
+        for name, data in downloaded:
+            await ingester.add_bytes(name, data)
         summary = ingester.summary
         await interaction.followup.send("\n".join(summary.lines()), ephemeral=True)
 

@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.render import ranking_sheet
+from bot.uploads import download
 from model.images import ImageError
 
 log = logging.getLogger(__name__)
@@ -85,23 +86,14 @@ class Ranking(commands.Cog):
     ) -> None:
         service = self.bot.service
         limit = min(self.bot.settings.images.max_bytes, interaction.filesize_limit or 1 << 62)
-        crops, names, notes, problems = [], [], [], []
-        for attachment in attachments:
-            name = attachment.filename
-            if attachment.size > limit:
-                problems.append(
-                    f"**{name}**: too large ({attachment.size / 1e6:.1f} MB; "
-                    f"the limit is {limit / 1e6:.0f} MB)"
-                )
-                continue
+        downloaded, failed = await download(attachments, limit)
+        problems = [f"**{name}**: {reason}" for name, reason in failed]
+        crops, names, notes = [], [], []
+        for name, data in downloaded:
             try:
-                data = await attachment.read()
                 upload = await asyncio.to_thread(service.prepare_upload, data)
             except ImageError as error:
                 problems.append(f"**{name}**: {error}")
-                continue
-            except discord.HTTPException:
-                problems.append(f"**{name}**: could not be downloaded from Discord")
                 continue
             crops.append(upload.crop)
             names.append(name)
