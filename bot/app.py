@@ -181,7 +181,7 @@ class KonomiBot(commands.Bot):
                 self.worker.kill()
                 self.worker.wait()
         if self.service is not None:
-            await self.service.db.close()
+            await self.service.close()
             self.service = None
 
 

@@ -62,24 +62,25 @@ def _cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.imaging import ImageHelpers
     from bot.ingest import ingest_paths
-    from bot.settings_bridge import detector_settings, image_limits
     from storage import open_database
 
     async def go() -> int:
         db = await open_database(settings.database_path)
+        images = ImageHelpers.for_settings(settings)
         try:
             summary = await ingest_paths(
                 db,
                 args.guild,
                 [Path(p) for p in args.paths],
-                detector=detector_settings(settings),
-                limits=image_limits(settings),
+                images,
                 video_interval_s=args.every or settings.ingest.video_frame_interval_s,
                 near_duplicate_distance=settings.ingest.near_duplicate_distance,
                 progress=not args.quiet,
             )
         finally:
+            images.close()
             await db.close()
         print("\n".join(summary.lines()))
         return 0
@@ -163,27 +164,30 @@ def _cmd_train(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_rank(settings: Settings, args: argparse.Namespace) -> int:
     import numpy as np
 
+    from bot.ingest import read_local_file
     from bot.service import KonomiService
     from model.images import ImageError
     from storage import open_database
 
     async def go() -> int:
-        db = await open_database(settings.database_path)
+        service = KonomiService(await open_database(settings.database_path), settings)
         try:
-            service = KonomiService(db, settings)
-            names, crops = [], []
+            files, problems = [], []
             for name in args.files:
                 try:
-                    upload = service.prepare_upload(Path(name).read_bytes())
-                except (OSError, ImageError) as error:
-                    print(f"{name}: skipped: {getattr(error, 'strerror', None) or error}")
-                    continue
-                note = "" if upload.face_found else " (no face found: whole image)"
-                names.append(name + note)
-                crops.append(upload.crop)
-            if not crops:
+                    files.append((name, read_local_file(Path(name), settings.images.max_bytes)))
+                except ImageError as error:
+                    problems.append((name, str(error)))
+            uploads, unreadable = await service.prepare_uploads(files)
+            for name, reason in problems + unreadable:
+                print(f"{name}: skipped: {reason}")
+            if not uploads:
                 print("nothing to rank", file=sys.stderr)
                 return 1
+            names = [
+                u.name + ("" if u.face_found else " (no face found: whole image)") for u in uploads
+            ]
+            crops = [u.crop for u in uploads]
             ranking = await service.rank(args.guild, args.user, np.stack(crops))
             if ranking is None:
                 print(f"guild {args.guild} has no model yet: vote, then train", file=sys.stderr)
@@ -198,7 +202,7 @@ def _cmd_rank(settings: Settings, args: argparse.Namespace) -> int:
                 )
             return 0
         finally:
-            await db.close()
+            await service.close()
 
     return asyncio.run(go())
 

@@ -16,7 +16,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.settings import DetectorSettings, ScorerConfig, TrainSettings
+from model.settings import DetectorSettings, ImageLimits, ScorerConfig, TrainSettings
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
@@ -40,9 +40,14 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
-class ImageSettings:
-    max_bytes: int = 10_000_000
-    max_pixels: int = 40_000_000
+class HelperSettings:
+    """The image helper processes (bot/imaging.py) that read every untrusted file."""
+
+    processes: int = 2
+    memory_limit_mb: int = 1024
+    files_per_process: int = 100
+    file_timeout_s: float = 20.0
+    video_timeout_s: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,8 @@ class LoggingSettings:
 class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
-    images: ImageSettings = field(default_factory=ImageSettings)
+    images: ImageLimits = field(default_factory=ImageLimits)
+    helpers: HelperSettings = field(default_factory=HelperSettings)
     faces: DetectorSettings = field(default_factory=DetectorSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     model: ScorerConfig = field(default_factory=ScorerConfig)

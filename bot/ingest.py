@@ -1,24 +1,26 @@
 """Ingest: local images, folders and videos -> faces in a guild's pool.
 
-Used by `python -m bot ingest` and by `/pool add`. Decoding and detection are
-the model's pure functions; storing is storage's; this module only ties them.
+Used by `python -m bot ingest` and by `/pool add`. Files are read (decoded, faces
+found and cropped) by the image helpers, several at a time; they are stored in
+the order given, so near-duplicates are judged as a one-by-one run would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiosqlite
-import cv2
 import numpy as np
 from tqdm import tqdm
 
-from model.faces import DetectorSettings, NoFaceFound, extract_faces, nearest_distance, phash
-from model.images import ImageError, ImageLimits, decode_image, encode_png
+from bot.imaging import ImageHelpers
+from model.faces import FaceCrop, NoFaceFound, nearest_distance, phash
+from model.images import ImageError, ImageTooLarge, encode_png
 from storage import pool
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".jfif"}
@@ -47,10 +49,13 @@ class IngestSummary:
 
 
 @dataclass(frozen=True)
-class FoundFace:
-    pixels: np.ndarray
-    box: tuple[int, int, int, int]
-    frame_s: float | None = None
+class ReadSource:
+    """One source after reading: its faces, or why it gave none (or None: already known)."""
+
+    name: str
+    content_hash: str
+    faces: list[FaceCrop] | None = None
+    failure: str | None = None
 
 
 def iter_sources(paths: Iterable[Path]) -> Iterator[Path]:
@@ -64,51 +69,27 @@ def iter_sources(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def faces_in_image(data: bytes, detector: DetectorSettings, limits: ImageLimits) -> list[FoundFace]:
-    rgb = decode_image(data, limits)
-    return [FoundFace(f.pixels, f.box) for f in extract_faces(rgb, detector)]
-
-
-def faces_in_video(
-    path: Path, detector: DetectorSettings, limits: ImageLimits, interval_s: float
-) -> list[FoundFace]:
-    """Faces in frames sampled every `interval_s` seconds of a local video file."""
-    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+def read_local_file(path: Path, max_bytes: int) -> bytes:
+    """A local image file's bytes, its size checked before reading; raises ImageError."""
+    if not path.is_file():
+        raise ImageError("no such file")
     try:
-        if not capture.isOpened():
-            raise ImageError("this video cannot be opened (unknown format or damaged)")
-        fps = capture.get(cv2.CAP_PROP_FPS)
-        fps = fps if fps and fps > 0 else 25.0
-        step = max(1, int(round(interval_s * fps)))
-        found: list[FoundFace] = []
-        index = 0
-        while capture.grab():
-            if index % step == 0:
-                ok, frame = capture.retrieve()
-                if not ok:
-                    break
-                if frame.shape[0] * frame.shape[1] > limits.max_pixels:
-                    raise ImageError("the video's frames are larger than the pixel limit")
-                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                with_time = [
-                    FoundFace(f.pixels, f.box, index / fps) for f in _faces_or_none(rgb, detector)
-                ]
-                found.extend(with_time)
-            index += 1
-        if index == 0:
-            raise ImageError("this video has no frames konomi can read")
-    finally:
-        capture.release()
-    if not found:
-        raise NoFaceFound("no face was found in the sampled frames of this video")
-    return found
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ImageTooLarge(
+                f"the file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB"
+            )
+        return path.read_bytes()
+    except OSError as error:
+        raise ImageError(error.strerror or str(error)) from None
 
 
-def _faces_or_none(rgb: np.ndarray, detector: DetectorSettings) -> list:
-    try:
-        return extract_faces(rgb, detector)
-    except NoFaceFound:
-        return []
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class PoolIngester:
@@ -118,109 +99,107 @@ class PoolIngester:
         self,
         db: aiosqlite.Connection,
         guild_id: int,
+        images: ImageHelpers,
         *,
-        detector: DetectorSettings,
-        limits: ImageLimits,
         video_interval_s: float = 2.0,
         near_duplicate_distance: int = 4,
     ) -> None:
         self.db = db
         self.guild_id = guild_id
-        self.detector = detector
-        self.limits = limits
+        self.images = images
         self.video_interval_s = video_interval_s
         self.near_duplicate_distance = near_duplicate_distance
         self.summary = IngestSummary()
         self._hashes: np.ndarray | None = None
 
-    async def _known_hashes(self) -> np.ndarray:
-        if self._hashes is None:
-            known = await pool.guild_phashes(self.db, self.guild_id)
-            self._hashes = np.array(known, dtype=np.uint64)
-        return self._hashes
-
-    async def add_bytes(self, name: str, data: bytes) -> None:
-        """Ingest one image given as bytes (an upload)."""
+    async def read_bytes(self, name: str, data: bytes) -> ReadSource:
+        """Read an image given as bytes (an upload)."""
         content_hash = hashlib.sha256(data).hexdigest()
-        await self._add(name, content_hash, faces_in_image, data, self.detector, self.limits)
+        if await pool.source_exists(self.db, self.guild_id, content_hash):
+            return ReadSource(name, content_hash)
+        try:
+            found = await self.images.read_image(data)
+            if not found.faces:
+                raise NoFaceFound("no face was found in this image")
+        except ImageError as error:
+            return ReadSource(name, content_hash, failure=str(error))
+        return ReadSource(name, content_hash, found.faces)
 
-    async def add_path(self, path: Path) -> None:
-        """Ingest one local image or video file."""
-        is_video = path.suffix.lower() in VIDEO_SUFFIXES
+    async def read_path(self, path: Path) -> ReadSource:
+        """Read one local image or video file."""
+        if path.suffix.lower() not in VIDEO_SUFFIXES:
+            try:
+                data = read_local_file(path, self.images.limits.max_bytes)
+            except ImageError as error:
+                return ReadSource(str(path), "", failure=str(error))
+            return await self.read_bytes(str(path), data)
         try:
             if not path.is_file():
                 raise OSError(0, "no such file")
-            size = path.stat().st_size
-            if not is_video and size > self.limits.max_bytes:
-                raise ImageError(
-                    f"the file is {size / 1e6:.1f} MB; the limit is "
-                    f"{self.limits.max_bytes / 1e6:.1f} MB"
-                )
-            if is_video:
-                digest = hashlib.sha256()
-                with path.open("rb") as stream:
-                    while chunk := stream.read(1 << 20):
-                        digest.update(chunk)
-                content_hash = digest.hexdigest()
-            else:
-                data = path.read_bytes()
-                content_hash = hashlib.sha256(data).hexdigest()
-        except (OSError, ImageError) as error:
-            self.summary.files_read += 1
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-            self.summary.failures.append((str(path), reason))
-            return
-        if is_video:
-            await self._add(
-                str(path),
-                content_hash,
-                faces_in_video,
-                path,
-                self.detector,
-                self.limits,
-                self.video_interval_s,
-            )
-        else:
-            await self._add(
-                str(path), content_hash, faces_in_image, data, self.detector, self.limits
-            )
-
-    async def _add(self, name: str, content_hash: str, find_faces, *args) -> None:
-        """Detect (in a thread: it is CPU work), drop near-duplicates, store in one transaction.
-
-        Failures are recorded in the summary, never raised.
-        """
-        self.summary.files_read += 1
+            content_hash = await asyncio.to_thread(_file_hash, path)
+        except OSError as error:
+            return ReadSource(str(path), "", failure=error.strerror or str(error))
         if await pool.source_exists(self.db, self.guild_id, content_hash):
+            return ReadSource(str(path), content_hash)
+        try:
+            faces = await self.images.read_video(path, self.video_interval_s)
+        except ImageError as error:
+            return ReadSource(str(path), content_hash, failure=str(error))
+        return ReadSource(str(path), content_hash, faces)
+
+    async def store(self, source: ReadSource) -> None:
+        """Drop near-duplicates and store the source's faces in one transaction.
+
+        Failures are recorded in the summary, never raised."""
+        self.summary.files_read += 1
+        if source.failure is not None:
+            self.summary.failures.append((source.name, source.failure))
+            return
+        if source.faces is None or await pool.source_exists(
+            self.db, self.guild_id, source.content_hash
+        ):
             self.summary.sources_already_known += 1
             return
-        try:
-            found = await asyncio.to_thread(find_faces, *args)
-        except ImageError as error:
-            self.summary.failures.append((name, str(error)))
-            return
-        hashes = await self._known_hashes()
+        if self._hashes is None:
+            known = await pool.guild_phashes(self.db, self.guild_id)
+            self._hashes = np.array(known, dtype=np.uint64)
+        hashes = self._hashes
         new_faces = []
-        for face in found:
+        for face in source.faces:
             value = phash(face.pixels)
             if nearest_distance(value, hashes) <= self.near_duplicate_distance:
                 self.summary.near_duplicates_skipped += 1
                 continue
             hashes = np.append(hashes, np.uint64(value))
             new_faces.append(pool.NewFace(encode_png(face.pixels), face.box, value, face.frame_s))
-        ids = await pool.add_source(self.db, self.guild_id, content_hash, name, new_faces)
+        ids = await pool.add_source(
+            self.db, self.guild_id, source.content_hash, source.name, new_faces
+        )
         self._hashes = hashes
         self.summary.faces_added += len(ids)
         self.summary.face_ids.extend(ids)
+
+    async def add_all(self, reads: Iterable, ahead: int, progress: bool = False) -> None:
+        """Run the reads (coroutines), up to `ahead` at a time, and store them in order."""
+        pending: deque[asyncio.Task] = deque()
+        reads = list(reads)
+        with tqdm(total=len(reads), desc="ingest", unit="file", disable=not progress) as bar:
+            for read in reads:
+                pending.append(asyncio.ensure_future(read))
+                if len(pending) >= ahead:
+                    await self.store(await pending.popleft())
+                    bar.update()
+            while pending:
+                await self.store(await pending.popleft())
+                bar.update()
 
 
 async def ingest_paths(
     db: aiosqlite.Connection,
     guild_id: int,
     paths: list[Path],
+    images: ImageHelpers,
     *,
-    detector: DetectorSettings,
-    limits: ImageLimits,
     video_interval_s: float,
     near_duplicate_distance: int,
     progress: bool = True,
@@ -228,12 +207,12 @@ async def ingest_paths(
     ingester = PoolIngester(
         db,
         guild_id,
-        detector=detector,
-        limits=limits,
+        images,
         video_interval_s=video_interval_s,
         near_duplicate_distance=near_duplicate_distance,
     )
-    sources = list(iter_sources(paths))
-    for path in tqdm(sources, desc="ingest", unit="file", disable=not progress):
-        await ingester.add_path(path)
+    ahead = 2 * images.settings.processes
+    await ingester.add_all(
+        (ingester.read_path(path) for path in iter_sources(paths)), ahead, progress
+    )
     return ingester.summary

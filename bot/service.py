@@ -14,9 +14,9 @@ import aiosqlite
 import numpy as np
 
 from bot.config import Settings
-from bot.settings_bridge import detector_settings, image_limits
-from model.faces import NoFaceFound, extract_faces, resize_square, whole_image
-from model.images import decode_image, decode_png
+from bot.imaging import ImageHelpers
+from model.faces import resize_square
+from model.images import ImageError, decode_png
 from model.pairs import Pairs
 from model.scorer import ARCHITECTURE
 from model.store import LoadedScorer, ScorerCache, load_scorer, pack, unpack
@@ -34,6 +34,7 @@ class NotEnoughVotes(Exception):
 class Upload:
     """An image prepared for ranking: the crop scored, and what happened to it."""
 
+    name: str
     crop: np.ndarray
     face_found: bool
 
@@ -51,6 +52,12 @@ class KonomiService:
         self.db = db
         self.settings = settings
         self.scorers = ScorerCache()
+        # Every untrusted file is read here, in helper processes started on first use.
+        self.images = ImageHelpers.for_settings(settings)
+
+    async def close(self) -> None:
+        self.images.close()
+        await self.db.close()
 
     # -- training ---------------------------------------------------------------
 
@@ -218,17 +225,30 @@ class KonomiService:
         )
         return scorer, stored, personal
 
-    def prepare_upload(self, data: bytes) -> Upload:
-        """Decode an upload and take its largest face (the whole image when none).
+    async def prepare_uploads(
+        self, files: list[tuple[str, bytes]]
+    ) -> tuple[list[Upload], list[tuple[str, str]]]:
+        """Each file's largest face (the whole image when none) at the model's input size,
+        read by the image helpers in parallel; (name, reason) for each file that failed."""
 
-        Raises model.images.ImageError with a message for the user."""
-        rgb = decode_image(data, image_limits(self.settings))
-        size = self.settings.model.input_size
-        try:
-            face = extract_faces(rgb, detector_settings(self.settings))[0]
-            return Upload(resize_square(face.pixels, size), True)
-        except NoFaceFound:
-            return Upload(whole_image(rgb, size), False)
+        async def prepare(name: str, data: bytes) -> Upload | ImageError:
+            try:
+                found = await self.images.read_image(data)
+            except ImageError as error:
+                return error
+            pixels = found.faces[0].pixels if found.faces else found.whole
+            return Upload(
+                name, resize_square(pixels, self.settings.model.input_size), bool(found.faces)
+            )
+
+        results = await asyncio.gather(*(prepare(name, data) for name, data in files))
+        uploads = [r for r in results if isinstance(r, Upload)]
+        problems = [
+            (name, str(r))
+            for (name, _), r in zip(files, results, strict=True)
+            if isinstance(r, ImageError)
+        ]
+        return uploads, problems
 
     async def rank(self, guild_id: int, user_id: int | None, crops: np.ndarray) -> Ranking | None:
         found = await self.scorer_for(guild_id, user_id)

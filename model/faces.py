@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,38 +23,64 @@ class NoFaceFound(ImageError):
 class FaceCrop:
     pixels: np.ndarray  # crop_size x crop_size x 3, uint8 RGB
     box: tuple[int, int, int, int]  # x, y, w, h in the source image
+    frame_s: float | None = None  # where in a video it was found
 
 
-@functools.lru_cache(maxsize=4)
+class DetectionFailed(ImageError):
+    pass
+
+
+# One classifier per thread: an OpenCV CascadeClassifier is not safe to share
+# between threads, and one that raised may be left unusable.
+_classifiers = threading.local()
+
+
 def _cascade(path: str) -> cv2.CascadeClassifier:
-    resolved = path or str(Path(cv2.data.haarcascades) / DEFAULT_CASCADE)
-    if not Path(resolved).is_file():
-        raise FileNotFoundError(f"face cascade not found: {resolved}")
-    classifier = cv2.CascadeClassifier(resolved)
-    if classifier.empty():
-        raise ValueError(f"not a valid OpenCV cascade file: {resolved}")
-    return classifier
+    cache: dict[str, cv2.CascadeClassifier] = _classifiers.__dict__.setdefault("by_path", {})
+    if path not in cache:
+        resolved = path or str(Path(cv2.data.haarcascades) / DEFAULT_CASCADE)
+        if not Path(resolved).is_file():
+            raise FileNotFoundError(f"face cascade not found: {resolved}")
+        classifier = cv2.CascadeClassifier(resolved)
+        if classifier.empty():
+            raise ValueError(f"not a valid OpenCV cascade file: {resolved}")
+        cache[path] = classifier
+    return cache[path]
 
 
 def check_cascade(settings: DetectorSettings) -> None:
-    """Fail early (at start-up) on a missing or broken cascade file."""
+    """Raise FileNotFoundError or ValueError for a missing or broken cascade file."""
     _cascade(settings.cascade)
 
 
 def detect_faces(rgb: np.ndarray, settings: DetectorSettings) -> list[tuple[int, int, int, int]]:
-    """Boxes of the faces in an image, largest first.
+    """Boxes of the faces in an image (in its own pixels), largest first.
 
-    Keeps every box whose side is at least half the largest one's: Haar finds
-    small false boxes on about 1% of portraits, and they are never the subject.
+    Searches a copy whose longest side is at most `detect_max_side`. Keeps every
+    box whose side is at least half the largest one's: Haar finds small false
+    boxes on about 1% of portraits, and they are never the subject.
     """
-    gray = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
-    found = _cascade(settings.cascade).detectMultiScale(
-        gray,
-        scaleFactor=settings.scale_factor,
-        minNeighbors=settings.min_neighbors,
-        minSize=(settings.min_size, settings.min_size),
+    scale = min(1.0, settings.detect_max_side / max(rgb.shape[:2]))
+    try:
+        small = rgb
+        if scale < 1.0:
+            size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+            small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+        found = _cascade(settings.cascade).detectMultiScale(
+            gray,
+            scaleFactor=settings.scale_factor,
+            minNeighbors=settings.min_neighbors,
+            minSize=(settings.min_size, settings.min_size),
+        )
+    except cv2.error as error:
+        _classifiers.__dict__.pop("by_path", None)  # never reuse a classifier that failed
+        raise DetectionFailed(
+            f"OpenCV could not search this image for faces (error {error.code})"
+        ) from None
+    boxes = sorted(
+        (tuple(int(round(v / scale)) for v in box) for box in found), key=lambda b: -b[2] * b[3]
     )
-    boxes = sorted((tuple(int(v) for v in box) for box in found), key=lambda b: -b[2] * b[3])
     if not boxes:
         return []
     largest = max(boxes[0][2], boxes[0][3])

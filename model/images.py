@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
-from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageMode, ImageOps, UnidentifiedImageError
 
-# Pillow's global decompression-bomb guard is replaced by ImageLimits.max_pixels,
-# checked on the header of every decoded file, so its message can name the size.
+from model.settings import ImageLimits
+
+# Pillow's global decompression-bomb guard is replaced by ImageLimits, checked on
+# the header of every decoded file, so its messages can name the size.
 Image.MAX_IMAGE_PIXELS = None
+DEFAULT_LIMITS = ImageLimits()
 
 
 class ImageError(Exception):
@@ -33,10 +36,37 @@ class CorruptImage(ImageError):
     pass
 
 
-@dataclass(frozen=True)
-class ImageLimits:
-    max_bytes: int = 10_000_000
-    max_pixels: int = 40_000_000
+def check_header(width: int, height: int, mode: str, limits: ImageLimits) -> None:
+    """Refuse, from the header alone, a canvas no face photo needs (raises ImageTooLarge
+    or CorruptImage with the reason)."""
+    if width < 1 or height < 1:
+        raise CorruptImage("the image has no pixels")
+    if max(width, height) > limits.max_side:
+        raise ImageTooLarge(
+            f"the image is {width}x{height} pixels; the longest side may be "
+            f"{limits.max_side} pixels"
+        )
+    if max(width, height) / min(width, height) > limits.max_aspect:
+        raise ImageTooLarge(
+            f"the image is {width}x{height} pixels, a strip rather than a photo; the "
+            f"longest side may be at most {limits.max_aspect:g} times the shortest"
+        )
+    if width * height > limits.max_pixels:
+        raise ImageTooLarge(
+            f"the image is {width}x{height} pixels; the limit is "
+            f"{limits.max_pixels / 1e6:.0f} megapixels"
+        )
+    try:
+        descriptor = ImageMode.getmode(mode)
+        per_pixel = len(descriptor.bands) * np.dtype(descriptor.typestr).itemsize
+    except (KeyError, TypeError):
+        raise NotAnImage(f"this image's pixel format ({mode}) is not supported") from None
+    decoded = width * height * per_pixel
+    if decoded > limits.max_decoded_bytes:
+        raise ImageTooLarge(
+            f"the image would take {decoded / 1e6:.0f} MB decoded ({width}x{height}, "
+            f"{mode}); the limit is {limits.max_decoded_bytes / 1e6:.0f} MB"
+        )
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -57,10 +87,10 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> np.ndarray:
+def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> np.ndarray:
     """Decode the first frame of an image file to an HxWx3 uint8 RGB array.
 
     Size limits are checked on the bytes and on the header before any pixel is
@@ -74,27 +104,29 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> np.ndarray
         )
     try:
         image = Image.open(io.BytesIO(data))
-        width, height = image.size
-        if width * height > limits.max_pixels:
-            raise ImageTooLarge(
-                f"the image is {width}x{height} pixels; the limit is "
-                f"{limits.max_pixels / 1e6:.0f} megapixels"
-            )
-        if width < 1 or height < 1:
-            raise CorruptImage("the image has no pixels")
+        check_header(*image.size, image.mode, limits)
         image.seek(0)  # first frame of an animation
         image.load()
-        image = ImageOps.exif_transpose(image)
-        rgb = _to_rgb(image)
+        rgb = _to_rgb(_upright(image))
+        del image  # the decoded copy: one large buffer at a time
+        return np.asarray(rgb, dtype=np.uint8)
     except ImageError:
         raise
     except UnidentifiedImageError:
         raise NotAnImage(
             "this is not an image konomi can read (JPEG, PNG, WebP, GIF, ...)"
         ) from None
+    except MemoryError:
+        raise ImageTooLarge("the image needs more memory to decode than konomi allows") from None
     except Exception as error:  # Pillow raises many kinds on hostile input
         raise CorruptImage(f"the image is damaged or truncated ({error})") from None
-    return np.asarray(rgb, dtype=np.uint8)
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says; unreadable EXIF is ignored."""
+    with contextlib.suppress(Exception):  # garbage EXIF does not make the pixels unusable
+        ImageOps.exif_transpose(image, in_place=True)  # in place: no second full copy
+    return image
 
 
 def encode_png(pixels: np.ndarray) -> bytes:

@@ -10,6 +10,19 @@ from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
+class ImageLimits:
+    """What an image file may be. Every limit is checked on the bytes or the header,
+    before a pixel is decoded: no face photo needs more, and a hostile file that
+    declares a huge or absurdly thin canvas costs nothing."""
+
+    max_bytes: int = 10_000_000
+    max_pixels: int = 40_000_000
+    max_side: int = 12_000
+    max_aspect: float = 10.0  # longest side / shortest side
+    max_decoded_bytes: int = 200_000_000  # width x height x channels x bytes per channel
+
+
+@dataclass(frozen=True)
 class DetectorSettings:
     cascade: str = ""  # a path; empty: OpenCV's frontal-face Haar cascade
     scale_factor: float = 1.1
@@ -17,6 +30,9 @@ class DetectorSettings:
     min_size: int = 24
     margin: float = 0.25
     crop_size: int = 80
+    # Faces are searched on a copy whose longest side is at most this (boxes are
+    # mapped back to the original for the crop): bounds OpenCV's time and memory.
+    detect_max_side: int = 1024
 
 
 @dataclass(frozen=True)

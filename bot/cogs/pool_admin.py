@@ -18,7 +18,6 @@ from discord.ext import commands, tasks
 
 from bot.ingest import PoolIngester
 from bot.render import ranking_sheet
-from bot.settings_bridge import detector_settings, image_limits
 from bot.uploads import download
 from model.images import decode_png
 from storage import guilds, jobs, models, pool, state, votes
@@ -55,16 +54,16 @@ class PoolGroup(app_commands.Group):
         ingester = PoolIngester(
             bot.db,
             interaction.guild_id,
-            detector=detector_settings(bot.settings),
-            limits=image_limits(bot.settings),
+            bot.service.images,
             near_duplicate_distance=bot.settings.ingest.near_duplicate_distance,
         )
         attachments = [a for a in (image1, image2, image3, image4, image5) if a is not None]
         downloaded, failed = await download(attachments, bot.settings.images.max_bytes)
         ingester.summary.files_read += len(failed)
         ingester.summary.failures.extend(failed)
-        for name, data in downloaded:
-            await ingester.add_bytes(name, data)
+        await ingester.add_all(
+            (ingester.read_bytes(name, data) for name, data in downloaded), len(downloaded)
+        )
         summary = ingester.summary
         await interaction.followup.send("\n".join(summary.lines()), ephemeral=True)
 

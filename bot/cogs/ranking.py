@@ -13,7 +13,6 @@ from discord.ext import commands
 
 from bot.render import ranking_sheet
 from bot.uploads import download
-from model.images import ImageError
 
 log = logging.getLogger(__name__)
 
@@ -87,23 +86,17 @@ class Ranking(commands.Cog):
         service = self.bot.service
         limit = min(self.bot.settings.images.max_bytes, interaction.filesize_limit or 1 << 62)
         downloaded, failed = await download(attachments, limit)
-        problems = [f"**{name}**: {reason}" for name, reason in failed]
-        crops, names, notes = [], [], []
-        for name, data in downloaded:
-            try:
-                upload = await asyncio.to_thread(service.prepare_upload, data)
-            except ImageError as error:
-                problems.append(f"**{name}**: {error}")
-                continue
-            crops.append(upload.crop)
-            names.append(name)
-            notes.append("" if upload.face_found else " (no face found: the whole image)")
-        if not crops:
+        uploads, unreadable = await service.prepare_uploads(downloaded)
+        problems = [f"**{name}**: {reason}" for name, reason in failed + unreadable]
+        if not uploads:
             await interaction.followup.send(
                 "Nothing could be ranked:\n" + "\n".join(problems), ephemeral=True
             )
             return
-        ranking = await service.rank(interaction.guild_id, interaction.user.id, np.stack(crops))
+        crops = np.stack([u.crop for u in uploads])
+        names = [u.name for u in uploads]
+        notes = ["" if u.face_found else " (no face found: the whole image)" for u in uploads]
+        ranking = await service.rank(interaction.guild_id, interaction.user.id, crops)
         if ranking is None:
             await interaction.followup.send(
                 "This server has no model yet: vote on some pairs with `/vote`, then an "

@@ -2,6 +2,8 @@ import sqlite3
 
 import pytest
 
+from bot.config import HelperSettings
+from bot.imaging import ImageHelpers
 from bot.ingest import ingest_paths
 from model.faces import DetectorSettings
 from model.images import ImageLimits
@@ -9,16 +11,14 @@ from storage import open_database, pool
 from tests.images import astronaut, declared_huge_png, encode, lfw_faces, no_face_image, write_video
 
 
-async def ingest(db, paths, **kwargs):
-    options = dict(
-        detector=DetectorSettings(),
-        limits=ImageLimits(),
-        video_interval_s=1.0,
-        near_duplicate_distance=4,
-        progress=False,
-    )
+async def ingest(db, paths, detector=None, **kwargs):
+    options = dict(video_interval_s=1.0, near_duplicate_distance=4, progress=False)
     options.update(kwargs)
-    return await ingest_paths(db, 1, paths, **options)
+    images = ImageHelpers(HelperSettings(), detector or DetectorSettings(), ImageLimits())
+    try:
+        return await ingest_paths(db, 1, paths, images, **options)
+    finally:
+        images.close()
 
 
 @pytest.fixture
