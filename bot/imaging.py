@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import resource
 import signal
+import warnings
 from pathlib import Path
 
 import pebble
@@ -49,11 +50,13 @@ class HelperFailed(ImageError):
 
 
 def _prepare_helper(memory_limit: int) -> None:
-    """Runs first in every new helper: cap its address space, one OpenCV thread."""
+    """Runs first in every new helper: cap its address space, one OpenCV thread, and no
+    warnings about the damaged files it exists to read."""
     import cv2
 
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     cv2.setNumThreads(1)
+    warnings.simplefilter("ignore")
 
 
 def _peak_rss() -> int:

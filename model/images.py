@@ -77,7 +77,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         gray = np.clip(pixels / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(gray, "L").convert("RGB")
     if image.mode == "F":
-        pixels = np.asarray(image, dtype=np.float64)
+        pixels = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         span = max(float(pixels.max() - pixels.min()), 1e-12)
         gray = ((pixels - pixels.min()) / span * 255.0).astype(np.uint8)
         return Image.fromarray(gray, "L").convert("RGB")

@@ -84,3 +84,26 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 2.0) -> Path:
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
     return path
+
+
+def flat_png(width: int, height: int) -> bytes:
+    """A real PNG of one colour: a huge canvas in a few kilobytes."""
+    return encode(np.full((height, width, 3), (90, 120, 150), dtype=np.uint8))
+
+
+def lying_jpeg(width: int = 40000, height: int = 1000) -> bytes:
+    """A 16x16 JPEG whose frame header claims width x height pixels (a few hundred bytes)."""
+    data = bytearray(encode(np.full((16, 16, 3), 128, dtype=np.uint8), "JPEG", quality=50))
+    at = data.find(b"\xff\xc0")
+    data[at + 5 : at + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def known_killers() -> dict[str, bytes]:
+    """The files that crashed, stalled or bloated konomi before uploads were isolated."""
+    return {
+        "tall.png": flat_png(96, 65632),
+        "wide.png": flat_png(6000, 6000),
+        "strip.png": flat_png(1_000_000, 24),
+        "lying.jpg": lying_jpeg(),
+    }

@@ -65,3 +65,25 @@ def test_anime_cascade_by_path(shared_data):
     from model.faces import check_cascade
 
     check_cascade(DetectorSettings(cascade=str(cascade)))
+
+
+def test_faces_are_found_on_a_downscaled_copy_and_boxed_in_the_original():
+    import cv2
+
+    [small] = extract_faces(astronaut(), DetectorSettings())
+    large = cv2.resize(astronaut(), (2048, 2048), interpolation=cv2.INTER_CUBIC)
+    [found] = extract_faces(large, DetectorSettings(detect_max_side=512))
+    assert np.allclose(found.box, np.array(small.box) * 4, atol=8)
+    assert found.pixels.shape == (80, 80, 3)
+
+
+def test_threads_each_use_their_own_classifier_and_agree_with_one_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from model.faces import detect_faces
+
+    images = lfw_faces()[:24]
+    alone = [detect_faces(image, DetectorSettings()) for image in images]
+    with ThreadPoolExecutor(4) as threads:
+        together = list(threads.map(lambda i: detect_faces(i, DetectorSettings()), images * 4))
+    assert together == alone * 4

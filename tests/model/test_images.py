@@ -12,7 +12,7 @@ from model.images import (
     NotAnImage,
     decode_image,
 )
-from tests.images import astronaut, declared_huge_png, encode
+from tests.images import astronaut, declared_huge_png, encode, known_killers
 
 
 def test_bad_files_raise_typed_errors_with_readable_messages():
@@ -77,3 +77,42 @@ def test_animation_yields_its_first_frame():
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
     pixels = decode_image(buffer.getvalue())
     assert pixels[0, 0, 0] > 200 and pixels[0, 0, 2] < 50
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("tall.png", "96x65632"), ("strip.png", "1000000x24"), ("lying.jpg", "40000x1000")],
+)
+def test_known_killers_are_refused_from_their_header(name, size):
+    with pytest.raises(ImageTooLarge, match=f"the image is {size} pixels; the longest side"):
+        decode_image(known_killers()[name])
+
+
+def test_the_aspect_limit_refuses_a_thin_strip_within_the_side_limit():
+    strip = encode(np.zeros((5000, 100, 3), np.uint8))
+    with pytest.raises(ImageTooLarge, match="100x5000 pixels, a strip"):
+        decode_image(strip)
+    assert decode_image(strip, ImageLimits(max_aspect=60)).shape == (5000, 100, 3)
+
+
+def test_the_decoded_size_counts_channels_and_bit_depth():
+    rgba = encode(np.zeros((100, 100, 4), np.uint8))  # 40,000 bytes decoded
+    gray = encode(np.zeros((100, 100), np.uint8))  # 10,000 bytes decoded
+    limits = ImageLimits(max_decoded_bytes=30_000)
+    with pytest.raises(ImageTooLarge, match="decoded"):
+        decode_image(rgba, limits)
+    assert decode_image(gray, limits).shape == (100, 100, 3)
+
+
+def test_garbage_exif_is_ignored_not_fatal():
+    jpeg = encode(astronaut(), "JPEG")
+    body = b"Exif\x00\x00II*\x00" + bytes(range(256)) * 2
+    damaged = jpeg[:2] + b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body + jpeg[2:]
+    assert decode_image(damaged).shape == (512, 512, 3)
+
+
+def test_a_float_image_with_nan_decodes():
+    values = np.full((20, 20), np.nan, dtype=np.float32)
+    values[:10] = 1.0
+    pixels = decode_image(_save(Image.fromarray(values), "TIFF"))
+    assert pixels.shape == (20, 20, 3)
