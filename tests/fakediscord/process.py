@@ -19,10 +19,17 @@ class BotProcess:
     """`python -m bot run --config <temp config>` as a subprocess, with its own database."""
 
     def __init__(
-        self, fake: FakeDiscord, folder: Path, name: str = "bot", **sections: dict
+        self,
+        fake: FakeDiscord,
+        folder: Path,
+        name: str = "bot",
+        source: Path | None = None,
+        **sections: dict,
     ) -> None:
         """`name` names the config and log files: several bots may share one folder (and so
-        one database), one after the other."""
+        one database), one after the other. `source`: run the bot from another checkout
+        (a benchmark's "before") instead of the installed one."""
+        self.source = source
         self.fake = fake
         self.folder = folder
         self.log_path = folder / f"{name}.log"
@@ -57,6 +64,8 @@ class BotProcess:
         """Start and wait until the bot is ready; start-up errors fail with the bot's output."""
         ready_before = self.log().count("konomi is ready")
         environment = {**os.environ, "DISCORD_TOKEN": BOT_TOKEN, "PYTHONUNBUFFERED": "1"}
+        if self.source is not None:
+            environment["PYTHONPATH"] = str(self.source)
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
