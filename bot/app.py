@@ -153,6 +153,8 @@ class KonomiBot(commands.Bot):
             "Message History there. Grant them, then run `/konomi channel enable` again."
         )
         log.warning("missing permission in channel %s; scheduled pairs paused", row.channel_id)
+        if not row.enabled_by:
+            return  # the admin who enabled it asked to be forgotten
         try:
             admin = await self.fetch_user(row.enabled_by)
             await admin.send(text)
@@ -172,6 +174,9 @@ class KonomiBot(commands.Bot):
 
     async def _close(self) -> None:
         log.info("shutting down")
+        # The gateway first, so no reaction arrives after the cogs stop listening;
+        # then the cogs, whose unloading writes every vote already received.
+        await discord.Client.close(self)
         await super().close()
         if self.worker is not None and self.worker.poll() is None:
             self.worker.terminate()

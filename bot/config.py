@@ -69,6 +69,11 @@ class WorkerSettings:
 
 
 @dataclass(frozen=True)
+class VotingSettings:
+    catch_up_days: float = 3.0
+
+
+@dataclass(frozen=True)
 class PrivacySettings:
     guild_grace_days: float = 30.0
 
@@ -89,6 +94,7 @@ class Settings:
     model: ScorerConfig = field(default_factory=ScorerConfig)
     training: TrainSettings = field(default_factory=TrainSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    voting: VotingSettings = field(default_factory=VotingSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     # Folder that relative paths in the file are resolved against.

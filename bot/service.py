@@ -21,7 +21,7 @@ from model.pairs import Pairs
 from model.scorer import ARCHITECTURE
 from model.store import LoadedScorer, ScorerCache, load_scorer, pack, unpack
 from model.training import Progress, TrainingJob, train
-from storage import jobs, models, pool, privacy, votes
+from storage import jobs, models, pool, votes
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +125,18 @@ class KonomiService:
         return job, face_ids, base
 
     async def train_now(
-        self, guild_id: int, user_id: int | None, progress: Progress | None = None
+        self,
+        guild_id: int,
+        user_id: int | None,
+        progress: Progress | None = None,
+        for_job: jobs.Job | None = None,
     ) -> models.StoredModel:
         """Train and store a new model version (the guild model first, if a person
-        asks before the guild has one). Runs the training in this process."""
+        asks before the guild has one). Runs the training in this process.
+
+        Raises models.ModelRefused when the job was cancelled or the person asked
+        to be forgotten while it trained."""
+        started_at = for_job.started_at if for_job and for_job.started_at else time.time()
         if user_id is not None and await models.latest_model(self.db, guild_id, None) is None:
             await self.train_now(guild_id, None, progress)
         job, face_ids, base = await self.build_job(guild_id, user_id)
@@ -147,6 +155,8 @@ class KonomiService:
             config=config,
             weights_npz=pack(result.weights, np.array(face_ids), result.offsets),
             metrics={**result.metrics, "timings": result.timings},
+            job_id=for_job.id if for_job else None,
+            started_at=started_at,
         )
         log.info(
             "trained %s model v%d for guild %s: held-out accuracy %s",
@@ -193,11 +203,6 @@ class KonomiService:
         for guild_id, user_id in due:
             await jobs.enqueue(self.db, guild_id, user_id)
         return due
-
-    async def may_vote(self, pair: votes.Pair, user_id: int) -> bool:
-        """False for reactions on pairs posted before the person asked to be forgotten."""
-        forgotten = await privacy.forgotten_at(self.db, pair.guild_id, user_id)
-        return forgotten is None or pair.created_at > forgotten
 
     # -- ranking ----------------------------------------------------------------
 

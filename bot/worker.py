@@ -20,7 +20,7 @@ import aiosqlite
 
 from bot.config import Settings
 from bot.service import KonomiService, NotEnoughVotes
-from storage import jobs, open_database
+from storage import jobs, models, open_database
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +38,17 @@ def pid_alive(pid: int) -> bool:
 async def run_job(service: KonomiService, job: jobs.Job) -> None:
     """Train one claimed job and record how it ended."""
     try:
-        model = await service.train_now(job.guild_id, job.user_id)
+        model = await service.train_now(job.guild_id, job.user_id, for_job=job)
     except NotEnoughVotes as error:
         await jobs.fail(service.db, job.id, str(error))
         log.info("job %d not run: %s", job.id, error)
+    except models.ModelRefused as error:
+        await jobs.fail(service.db, job.id, str(error))  # a no-op when forget deleted it
+        log.warning("job %d: refused to store its model: %s", job.id, error)
     except Exception as error:
         await jobs.fail(service.db, job.id, f"training failed: {error}")
         log.exception("job %d failed", job.id)
     else:
-        await jobs.finish(service.db, job.id, model.id)
         log.info("job %d done: model %d", job.id, model.id)
 
 

@@ -6,8 +6,10 @@ Each `migrations/NNNN_name.sql` runs inside one transaction together with the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
+import weakref
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
@@ -77,14 +79,24 @@ async def open_database(path: Path | str, *, migrate_to: int | None = None) -> a
     return db
 
 
+_transaction_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 @contextlib.asynccontextmanager
 async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
-    await db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        await db.rollback()
-        raise
-    else:
-        await db.commit()
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+
+    One at a time per connection: coroutines share the bot's connection, and a
+    second BEGIN inside an open transaction would fail (or join it)."""
+    lock = _transaction_locks.setdefault(db, asyncio.Lock())
+    async with lock:
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            await db.rollback()
+            raise
+        else:
+            await db.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,10 @@ import aiosqlite
 
 from storage.db import transaction
 from storage.pool import ensure_guild
+
+
+class ModelRefused(Exception):
+    """A trained model that must not be stored; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,32 @@ async def save_model(
     config: dict[str, Any],
     weights_npz: bytes,
     metrics: dict[str, Any],
+    job_id: int | None = None,
+    started_at: float | None = None,
 ) -> StoredModel:
-    """Store a new version atomically: readers see the old model or the whole new one."""
+    """Store a new version atomically: readers see the old model or the whole new one.
+
+    Refused (ModelRefused, nothing written) when the job it was trained for is no
+    longer running, or the person asked to be forgotten after training began: a
+    model that arrives late must not undo /forget. With a job, the job is marked
+    done with this model in the same transaction."""
     async with transaction(db):
+        if job_id is not None:
+            async with db.execute(
+                "SELECT 1 FROM jobs WHERE id = ? AND state = 'running'", (job_id,)
+            ) as cursor:
+                if await cursor.fetchone() is None:
+                    raise ModelRefused(
+                        f"job {job_id} is no longer running (cancelled or forgotten)"
+                    )
+        if user_id is not None and started_at is not None:
+            async with db.execute(
+                "SELECT 1 FROM forgotten_users WHERE guild_id = ? AND user_id = ?"
+                " AND forgotten_at >= ?",
+                (guild_id, user_id, started_at),
+            ) as cursor:
+                if await cursor.fetchone() is not None:
+                    raise ModelRefused("the person asked to be forgotten while it trained")
         await ensure_guild(db, guild_id)
         async with db.execute(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE guild_id = ? AND user_id IS ?",
@@ -71,6 +99,12 @@ async def save_model(
             ),
         )
         model_id = cursor.lastrowid
+        if job_id is not None:
+            await db.execute(
+                "UPDATE jobs SET state = 'done', model_id = ?, finished_at = ?, error = NULL,"
+                " worker_pid = NULL WHERE id = ?",
+                (model_id, time.time(), job_id),
+            )
     model = await get_model(db, model_id)
     assert model is not None
     return model

@@ -29,7 +29,18 @@ async def forget_user(db: aiosqlite.Connection, guild_id: int, user_id: int) -> 
             )
             deleted[table] = cursor.rowcount
         cursor = await db.execute(
+            "DELETE FROM pair_reactions WHERE user_id = ? AND message_id IN"
+            " (SELECT message_id FROM pairs WHERE guild_id = ?)",
+            (user_id, guild_id),
+        )
+        deleted["reactions"] = cursor.rowcount
+        await db.execute(
             "UPDATE pairs SET posted_for = NULL WHERE guild_id = ? AND posted_for = ?",
+            (guild_id, user_id),
+        )
+        # Channels the person enabled stay enabled, but no longer name them.
+        await db.execute(
+            "UPDATE vote_channels SET enabled_by = 0 WHERE guild_id = ? AND enabled_by = ?",
             (guild_id, user_id),
         )
         await db.execute(

@@ -58,28 +58,132 @@ async def get_pair(db: aiosqlite.Connection, message_id: int) -> Pair | None:
     return Pair(*row) if row else None
 
 
-async def cast_vote(db: aiosqlite.Connection, pair: Pair, user_id: int, outcome: float) -> None:
-    """The user's latest reaction on a pair is their one live vote."""
+@dataclass(frozen=True)
+class Reconciled:
+    """What a catch-up changed on one pair."""
+
+    added: int = 0
+    changed: int = 0
+    withdrawn: int = 0
+
+
+async def _forgotten_since_posted(db: aiosqlite.Connection, pair: Pair, user_id: int) -> bool:
+    async with db.execute(
+        "SELECT 1 FROM forgotten_users WHERE guild_id = ? AND user_id = ? AND forgotten_at >= ?",
+        (pair.guild_id, user_id, pair.created_at),
+    ) as cursor:
+        return await cursor.fetchone() is not None
+
+
+async def _settle_vote(db: aiosqlite.Connection, pair: Pair, user_id: int) -> float | None:
+    """Make the user's vote their latest remaining reaction (none: no vote); returns it."""
+    async with db.execute(
+        "SELECT outcome FROM pair_reactions WHERE message_id = ? AND user_id = ?"
+        " ORDER BY id DESC LIMIT 1",
+        (pair.message_id, user_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        await db.execute(
+            "DELETE FROM votes WHERE user_id = ? AND message_id = ?", (user_id, pair.message_id)
+        )
+        return None
     await db.execute(
         "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome)"
         " VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (user_id, message_id) DO UPDATE SET outcome = excluded.outcome,"
-        " voted_at = excluded.voted_at",
-        (pair.guild_id, user_id, pair.message_id, pair.face_a, pair.face_b, outcome),
+        " voted_at = excluded.voted_at WHERE votes.outcome != excluded.outcome",
+        (pair.guild_id, user_id, pair.message_id, pair.face_a, pair.face_b, row[0]),
     )
+    return row[0]
 
 
-async def withdraw_vote(
-    db: aiosqlite.Connection, pair: Pair, user_id: int, outcome: float | None = None
-) -> bool:
-    """Remove the user's vote on a pair (only if it is still `outcome`, when given)."""
-    sql = "DELETE FROM votes WHERE user_id = ? AND message_id = ?"
-    args: tuple = (user_id, pair.message_id)
-    if outcome is not None:
-        sql += " AND outcome = ?"
-        args += (outcome,)
-    cursor = await db.execute(sql, args)
-    return cursor.rowcount > 0
+async def react(
+    db: aiosqlite.Connection, pair: Pair, user_id: int, outcome: float
+) -> tuple[float | None, float | None]:
+    """A reaction arrived: it becomes the user's vote. Returns (vote before, vote after);
+    nothing changes for a person who asked to be forgotten after the pair was posted."""
+    async with transaction(db):
+        before = await get_vote(db, pair.message_id, user_id)
+        if await _forgotten_since_posted(db, pair, user_id):
+            return before, before
+        await db.execute(
+            "DELETE FROM pair_reactions WHERE message_id = ? AND user_id = ? AND outcome = ?",
+            (pair.message_id, user_id, outcome),
+        )
+        await db.execute(
+            "INSERT INTO pair_reactions (message_id, user_id, outcome) VALUES (?, ?, ?)",
+            (pair.message_id, user_id, outcome),
+        )
+        return before, await _settle_vote(db, pair, user_id)
+
+
+async def unreact(
+    db: aiosqlite.Connection, pair: Pair, user_id: int, outcome: float
+) -> float | None:
+    """A reaction was removed: the vote falls back to the user's latest remaining
+    reaction, or is withdrawn. Returns the vote after."""
+    async with transaction(db):
+        await db.execute(
+            "DELETE FROM pair_reactions WHERE message_id = ? AND user_id = ? AND outcome = ?",
+            (pair.message_id, user_id, outcome),
+        )
+        if await _forgotten_since_posted(db, pair, user_id):
+            return None
+        return await _settle_vote(db, pair, user_id)
+
+
+async def reconcile(
+    db: aiosqlite.Connection,
+    pair: Pair,
+    on_discord: dict[int, set[float]],
+    skip_users: set[int] = frozenset(),
+) -> Reconciled:
+    """Make the stored reactions of a pair equal those on Discord (user -> outcomes),
+    except for `skip_users` (a newer live event already spoke for them) and people
+    who asked to be forgotten after the pair was posted."""
+    added = changed = withdrawn = 0
+    async with transaction(db):
+        async with db.execute(
+            "SELECT user_id, outcome FROM pair_reactions WHERE message_id = ?",
+            (pair.message_id,),
+        ) as cursor:
+            stored: dict[int, set[float]] = {}
+            for user_id, outcome in await cursor.fetchall():
+                stored.setdefault(user_id, set()).add(outcome)
+        for user_id in sorted(set(stored) | set(on_discord)):
+            now, was = on_discord.get(user_id, set()), stored.get(user_id, set())
+            if user_id in skip_users or now == was:
+                continue
+            if await _forgotten_since_posted(db, pair, user_id):
+                continue
+            before = await get_vote(db, pair.message_id, user_id)
+            await db.executemany(
+                "DELETE FROM pair_reactions WHERE message_id = ? AND user_id = ? AND outcome = ?",
+                [(pair.message_id, user_id, o) for o in was - now],
+            )
+            await db.executemany(
+                "INSERT INTO pair_reactions (message_id, user_id, outcome) VALUES (?, ?, ?)",
+                [(pair.message_id, user_id, o) for o in sorted(now - was, reverse=True)],
+            )
+            after = await _settle_vote(db, pair, user_id)
+            if before is None and after is not None:
+                added += 1
+            elif before is not None and after is None:
+                withdrawn += 1
+            elif before != after:
+                changed += 1
+    return Reconciled(added, changed, withdrawn)
+
+
+async def recent_pairs(db: aiosqlite.Connection, since: float) -> list[Pair]:
+    """Pairs posted at or after `since`, oldest first."""
+    async with db.execute(
+        "SELECT message_id, guild_id, channel_id, face_a, face_b, posted_for, created_at"
+        " FROM pairs WHERE created_at >= ? ORDER BY created_at",
+        (since,),
+    ) as cursor:
+        return [Pair(*row) for row in await cursor.fetchall()]
 
 
 async def add_votes(

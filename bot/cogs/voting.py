@@ -1,11 +1,13 @@
 """Voting: pairs posted as one image with three reactions; votes from raw reaction events.
 
-Raw events (not on_reaction_add) so that votes count on pairs posted before a restart.
+Raw events (not on_reaction_add) so that votes count on pairs posted before a restart;
+a catch-up at start for the reactions made while konomi was away.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import random
@@ -27,6 +29,7 @@ A, B, TIE = (
     "\N{HANDSHAKE}",
 )
 OUTCOMES = {A: 1.0, B: 0.0, TIE: 0.5}
+REACTION_PAGE = 100  # the most users Discord returns per reaction-list request
 HOW_TO_VOTE = f"Which face do you find more appealing? {A} for A, {B} for B, {TIE} if equal."
 
 
@@ -43,16 +46,37 @@ class NoPair(Exception):
 
 
 class Voting(commands.Cog):
+    """Pairs, votes from raw reaction events, and the catch-up after downtime.
+
+    Reaction events are written by one writer task in arrival order, so the last
+    reaction of a member wins even when events come faster than the database.
+    Each start, and each gateway session that could not be resumed, begins with a
+    catch-up that reconciles the recent pairs with the reactions on Discord.
+    """
+
     def __init__(self, bot) -> None:
         self.bot = bot
         self._pending: set[asyncio.Task] = set()
+        self._writes: asyncio.Queue = asyncio.Queue()
+        self._writer: asyncio.Task | None = None
+        self._arrivals = 0  # reaction events received so far
+        # While a catch-up runs: message -> member -> arrival of their latest live event.
+        self._live: dict[int, dict[int, int]] | None = None
+        self._catching_up: asyncio.Task | None = None
+        self._catch_up_again = False
 
     async def cog_load(self) -> None:
+        self._writer = asyncio.create_task(self._write_in_order())
         self.scheduled_pairs.start()
 
     async def cog_unload(self) -> None:
         self.scheduled_pairs.cancel()
-        if self._pending:  # finish the vote writes already under way
+        if self._catching_up is not None:
+            self._catching_up.cancel()
+        await self._writes.join()  # every reaction received is written before we stop
+        if self._writer is not None:
+            self._writer.cancel()
+        if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
     @property
@@ -149,47 +173,157 @@ class Voting(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        if payload.user_id == self.bot.user.id or payload.guild_id is None:
-            return
-        outcome = outcome_of(payload.emoji)
-        if outcome is not None:
-            self._spawn(self.record_vote(payload, outcome))
+        self._receive(payload, added=True)
 
     @commands.Cog.listener()
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        self._receive(payload, added=False)
+
+    def _receive(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
+        """Queue a reaction event for the writer (no await: arrival order is kept)."""
         if payload.user_id == self.bot.user.id or payload.guild_id is None:
             return
         outcome = outcome_of(payload.emoji)
-        if outcome is not None:
-            self._spawn(self.withdraw_vote(payload, outcome))
+        if outcome is None:
+            return
+        self._arrivals += 1
+        if self._live is not None:
+            self._live.setdefault(payload.message_id, {})[payload.user_id] = self._arrivals
+        self._writes.put_nowait(functools.partial(self._apply, payload, outcome, added))
 
-    async def record_vote(self, payload: discord.RawReactionActionEvent, outcome: float) -> None:
+    async def _write_in_order(self) -> None:
+        """The one writer of votes: reaction events and catch-up results, in order."""
+        while True:
+            write = await self._writes.get()
+            try:
+                await write()
+            except Exception:
+                log.exception("a vote could not be written")
+            finally:
+                self._writes.task_done()
+
+    async def _apply(
+        self, payload: discord.RawReactionActionEvent, outcome: float, added: bool
+    ) -> None:
         pair = await votes.get_pair(self.db, payload.message_id)
         if pair is None or pair.guild_id != payload.guild_id:
             return  # not a konomi pair
-        if not await self.bot.service.may_vote(pair, payload.user_id):
+        if not added:
+            await votes.unreact(self.db, pair, payload.user_id, outcome)
             return
-        first = await votes.get_vote(self.db, pair.message_id, payload.user_id) is None
-        await votes.cast_vote(self.db, pair, payload.user_id, outcome)
+        before, after = await votes.react(self.db, pair, payload.user_id, outcome)
         log.debug("vote recorded on pair %s", pair.message_id)
-        if first and pair.posted_for == payload.user_id:
-            channel = await self.bot.channel(pair.channel_id)
-            member = payload.member
-            if channel is not None and member is not None:
-                try:
-                    await self.post_pair(channel, pair.guild_id, member)
-                except NoPair as reason:
-                    await channel.send(f"{member.mention} {reason}")
-                except discord.Forbidden:
-                    log.warning(
-                        "cannot post the next pair in channel %s: missing permission",
-                        pair.channel_id,
-                    )
+        first = before is None and after is not None
+        if first and pair.posted_for == payload.user_id and payload.member is not None:
+            self._spawn(self.next_pair(pair, payload.member))
 
-    async def withdraw_vote(self, payload: discord.RawReactionActionEvent, outcome: float) -> None:
-        pair = await votes.get_pair(self.db, payload.message_id)
-        if pair is not None:
-            await votes.withdraw_vote(self.db, pair, payload.user_id, outcome)
+    async def next_pair(self, pair: votes.Pair, member: discord.Member) -> None:
+        """A new pair for a member who voted on the one posted for them."""
+        channel = await self.bot.channel(pair.channel_id)
+        if channel is None or self.bot.is_closed():
+            return
+        try:
+            await self.post_pair(channel, pair.guild_id, member)
+        except NoPair as reason:
+            await channel.send(f"{member.mention} {reason}")
+        except discord.Forbidden:
+            log.warning(
+                "cannot post the next pair in channel %s: missing permission", pair.channel_id
+            )
+
+    # -- catch-up after downtime ----------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """At start, and after every gateway session that could not be resumed: Discord
+        never replays the reactions made in the gap."""
+        if self._catching_up is not None and not self._catching_up.done():
+            self._catch_up_again = True
+            return
+        self._catching_up = asyncio.create_task(self.catch_up())
+
+    async def catch_up(self) -> votes.Reconciled:
+        """Reconcile the votes of recent pairs with the reactions on Discord."""
+        total = votes.Reconciled()
+        while True:
+            self._catch_up_again = False
+            try:
+                total = await self._catch_up_once()
+            except Exception:
+                log.exception("the vote catch-up failed; it runs again at the next start")
+            if not self._catch_up_again:
+                return total
+
+    async def _catch_up_once(self) -> votes.Reconciled:
+        days = self.bot.settings.voting.catch_up_days
+        pairs = await votes.recent_pairs(self.db, time.time() - days * 86400)
+        self._live = {}
+        added = changed = withdrawn = unreachable = 0
+        try:
+            for pair in pairs:
+                if self.bot.get_guild(pair.guild_id) is None:
+                    continue
+                seen_until = self._arrivals
+                try:
+                    on_discord = await self.reactors(pair)
+                except (discord.NotFound, discord.Forbidden):
+                    unreachable += 1  # deleted, or the channel is no longer visible
+                    continue
+                done = asyncio.get_running_loop().create_future()
+                self._writes.put_nowait(
+                    functools.partial(self._reconcile, pair, on_discord, seen_until, done)
+                )
+                result = await done
+                added += result.added
+                changed += result.changed
+                withdrawn += result.withdrawn
+        finally:
+            self._live = None
+        log.info(
+            "vote catch-up: %d pairs of the last %g days checked (%d no longer reachable): "
+            "%d votes added, %d changed, %d withdrawn",
+            len(pairs),
+            days,
+            unreachable,
+            added,
+            changed,
+            withdrawn,
+        )
+        return votes.Reconciled(added, changed, withdrawn)
+
+    async def _reconcile(
+        self,
+        pair: votes.Pair,
+        on_discord: dict[int, set[float]],
+        seen_until: int,
+        done: asyncio.Future,
+    ) -> None:
+        """In the writer: live events newer than the snapshot win over it."""
+        live = (self._live or {}).get(pair.message_id, {})
+        newer = {user for user, arrival in live.items() if arrival > seen_until}
+        try:
+            done.set_result(await votes.reconcile(self.db, pair, on_discord, newer))
+        except Exception as error:
+            done.set_exception(error)
+            raise
+
+    async def reactors(self, pair: votes.Pair) -> dict[int, set[float]]:
+        """Member -> the vote reactions they have on the pair's message, read from
+        Discord's reaction lists (pages of 100, discord.py paces the requests)."""
+        found: dict[int, set[float]] = {}
+        for emoji, outcome in OUTCOMES.items():
+            after = None
+            while True:
+                page = await self.bot.http.get_reaction_users(
+                    pair.channel_id, pair.message_id, emoji, REACTION_PAGE, after=after
+                )
+                for user in page:
+                    if int(user["id"]) != self.bot.user.id:
+                        found.setdefault(int(user["id"]), set()).add(outcome)
+                if len(page) < REACTION_PAGE:
+                    break
+                after = int(page[-1]["id"])
+        return found
 
     # -- scheduled pairs -----------------------------------------------------------
 

@@ -17,28 +17,62 @@ async def posted_pair(db, guild=1, message=100):
 
 async def test_latest_reaction_is_the_one_live_vote(db):
     pair = await posted_pair(db)
-    await votes.cast_vote(db, pair, user_id=9, outcome=1.0)
-    await votes.cast_vote(db, pair, user_id=9, outcome=0.0)
+    await votes.react(db, pair, user_id=9, outcome=1.0)
+    await votes.react(db, pair, user_id=9, outcome=0.0)
     [vote] = await votes.user_votes(db, 1, 9)
     assert (vote.face_a, vote.face_b, vote.outcome) == (pair.face_a, pair.face_b, 0.0)
 
 
-async def test_removing_an_older_reaction_keeps_the_newer_vote(db):
+async def test_removing_a_reaction_falls_back_to_the_latest_one_still_there(db):
     pair = await posted_pair(db)
-    await votes.cast_vote(db, pair, 9, 1.0)
-    await votes.cast_vote(db, pair, 9, 0.0)
-    assert not await votes.withdraw_vote(db, pair, 9, outcome=1.0)
-    assert len(await votes.user_votes(db, 1, 9)) == 1
-    assert await votes.withdraw_vote(db, pair, 9, outcome=0.0)
+    await votes.react(db, pair, 9, 1.0)
+    await votes.react(db, pair, 9, 0.0)
+    assert await votes.unreact(db, pair, 9, outcome=1.0) == 0.0  # the newer vote stays
+    await votes.react(db, pair, 9, 1.0)
+    assert await votes.unreact(db, pair, 9, outcome=1.0) == 0.0  # back to the one left
+    assert await votes.unreact(db, pair, 9, outcome=0.0) is None
+    assert await votes.user_votes(db, 1, 9) == []
+
+
+async def test_a_quick_b_a_remove_a_ends_with_b(db):
+    pair = await posted_pair(db)
+    await votes.react(db, pair, 9, 0.0)
+    await votes.react(db, pair, 9, 1.0)
+    await votes.unreact(db, pair, 9, 1.0)
+    assert [v.outcome for v in await votes.user_votes(db, 1, 9)] == [0.0]
+
+
+async def test_reconcile_adds_changes_and_withdraws_to_match_discord(db):
+    pair = await posted_pair(db)
+    await votes.react(db, pair, 1, 1.0)  # will change to B
+    await votes.react(db, pair, 2, 1.0)  # will be removed
+    await votes.react(db, pair, 3, 0.5)  # unchanged
+    await votes.react(db, pair, 4, 1.0)  # a live event newer than the snapshot: skipped
+    on_discord = {1: {0.0}, 3: {0.5}, 5: {1.0}, 6: {0.0, 0.5}}
+    result = await votes.reconcile(db, pair, on_discord, skip_users={4})
+    assert result == votes.Reconciled(added=2, changed=1, withdrawn=1)
+    stored = {v.user_id: v.outcome for v in await votes.guild_votes(db, 1)}
+    assert stored == {1: 0.0, 3: 0.5, 4: 1.0, 5: 1.0, 6: 0.0}
+    assert await votes.reconcile(db, pair, on_discord, skip_users={4}) == votes.Reconciled()
+
+
+async def test_no_vote_is_stored_for_a_person_forgotten_after_the_pair(db):
+    from storage import privacy
+
+    pair = await posted_pair(db)
+    await votes.react(db, pair, 9, 1.0)
+    await privacy.forget_user(db, 1, 9)
+    await votes.react(db, pair, 9, 0.0)
+    assert await votes.reconcile(db, pair, {9: {1.0}}) == votes.Reconciled()
     assert await votes.user_votes(db, 1, 9) == []
 
 
 async def test_votes_are_scoped_by_guild_and_user(db):
     first = await posted_pair(db, guild=1, message=100)
     second = await posted_pair(db, guild=2, message=200)
-    await votes.cast_vote(db, first, 9, 1.0)
-    await votes.cast_vote(db, second, 9, 0.5)
-    await votes.cast_vote(db, first, 8, 0.0)
+    await votes.react(db, first, 9, 1.0)
+    await votes.react(db, second, 9, 0.5)
+    await votes.react(db, first, 8, 0.0)
     assert [v.outcome for v in await votes.user_votes(db, 2, 9)] == [0.5]
     assert len(await votes.guild_votes(db, 1)) == 2
     assert await votes.count_votes(db, 1, 9) == 1
@@ -46,7 +80,7 @@ async def test_votes_are_scoped_by_guild_and_user(db):
 
 async def test_votes_on_a_hidden_face_are_not_used_and_go_with_a_removed_face(db):
     pair = await posted_pair(db)
-    await votes.cast_vote(db, pair, 9, 1.0)
+    await votes.react(db, pair, 9, 1.0)
     await pool.set_hidden(db, 1, pair.face_a, True)
     assert await votes.guild_votes(db, 1) == []
     assert await pool.delete_face(db, 1, pair.face_a) == 1  # one vote named it

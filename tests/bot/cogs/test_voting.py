@@ -16,14 +16,16 @@ async def test_vote_posts_one_public_image_with_three_reactions(world):
     assert await world.votes_of(world.alice) == []  # the bot's own reactions are no votes
 
 
-async def test_latest_reaction_wins_and_removing_it_withdraws(world):
+async def test_the_latest_reaction_still_there_is_the_vote(world):
     await world.alice.invoke("vote")
     pair = await world.pair_for(world.alice)
     await world.alice.react(pair, A)
     await eventually(lambda: _votes_are(world, [(pair.id, 1.0)]))
     await world.alice.react(pair, B)
     await eventually(lambda: _votes_are(world, [(pair.id, 0.0)]))
-    await world.alice.unreact(pair, B)
+    await world.alice.unreact(pair, B)  # A is still on the message: it counts again
+    await eventually(lambda: _votes_are(world, [(pair.id, 1.0)]))
+    await world.alice.unreact(pair, A)
     await eventually(lambda: _votes_are(world, []))
 
 
