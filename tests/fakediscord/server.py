@@ -91,6 +91,7 @@ class FakeDiscord:
         self.events: list[Event] = []
         self.tokens_seen: set[str] = set()
         self.identified = asyncio.Event()
+        self.refuse_resume = False  # answer RESUME with INVALID_SESSION (op 9, d: false)
         self._sessions: list[_Session] = []
         self._rate_limits: list[tuple[str, re.Pattern, int, float]] = []
         self._changed = asyncio.Condition()
@@ -115,6 +116,14 @@ class FakeDiscord:
             await session.ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def drop_gateway(self, code: int = 4000) -> None:
+        """Close the bot's gateway connections with a close code it may resume after
+        (4000: unknown error); events from now until it is back go to no one."""
+        sessions, self._sessions = list(self._sessions), []
+        for session in sessions:
+            await session.ws.close(code=code)
+        self.record("dropped", sessions=len(sessions))
 
     @property
     def api_base_url(self) -> str:
@@ -212,6 +221,9 @@ class FakeDiscord:
             op, data = payload.get("op"), payload.get("d")
             if op == 1:
                 await ws.send_str(json.dumps({"op": 11}))
+            elif op == 6 and self.refuse_resume:
+                self.record("resume refused")
+                await ws.send_str(json.dumps({"op": 9, "d": False}))
             elif op in (2, 6):
                 token = data["token"].removeprefix("Bot ")
                 self.tokens_seen.add(token)
@@ -716,8 +728,16 @@ class FakeDiscord:
         await self.remove_reaction(message, emoji, self.users[user_id])
 
     async def r_reactions(self, request, channel_id, message_id, emoji):
+        """Users who reacted, as Discord pages them: ascending ids after `after`, at most
+        `limit` (1..100, default 25)."""
         message = self._message(channel_id, message_id)
-        return [self.users[u].to_json() for u in message.reactions.get(emoji, [])]
+        limit = int(request.query.get("limit", 25))
+        if not 1 <= limit <= 100:
+            raise DiscordError(400, 50035, "Invalid Form Body: limit must be 1..100")
+        after = int(request.query.get("after", 0))
+        users = sorted(u for u in message.reactions.get(emoji, []) if u > after)
+        self.record("reaction list", message=message.id, emoji=emoji, after=after, limit=limit)
+        return [self.users[u].to_json() for u in users[:limit]]
 
     async def r_channel(self, request, channel_id):
         return self._channel(channel_id).to_json()

@@ -248,3 +248,37 @@ async def test_direct_messages_with_files(world):
         lambda: [m for m in fake.bot_messages() if m.channel.guild_id is None]
     )
     assert message.channel.recipient.id == alice.id and message.files == {"a.txt": b"hi"}
+
+
+async def test_reaction_lists_page_by_limit_and_after_in_id_order(world):
+    fake, guild, alice, _, bot = world
+    await alice.invoke("post")
+    await fake.wait_for(lambda: any(len(m.reactions) == 2 for m in fake.bot_messages()))
+    [message] = [m for m in fake.bot_messages() if m.content == "pair"]
+    crowd = [guild.add_member(f"voter{i}") for i in range(130)]
+    for member in reversed(crowd):
+        await member.react(message, "🅰️")
+    channel = bot.get_channel(message.channel.id)
+    reaction = discord.utils.get((await channel.fetch_message(message.id)).reactions, emoji="🅰️")
+    ids = [user.id async for user in reaction.users(limit=None)]
+    pages = [e.data for e in fake.events if e.kind == "reaction list"]
+    assert sorted(ids) == sorted([fake.bot_user.id] + [m.id for m in crowd])
+    assert [p["limit"] for p in pages] == [100, 31] and pages[1]["after"] > 0
+    with pytest.raises(discord.HTTPException):
+        await bot.http.get_reaction_users(channel.id, message.id, "🅰️", 101)
+
+
+async def test_a_refused_resume_makes_the_bot_identify_afresh(world):
+    fake, guild, alice, _, bot = world
+    readies = []
+
+    async def ready() -> None:
+        readies.append(1)
+
+    bot.add_listener(ready, "on_ready")
+    fake.refuse_resume = True
+    await fake.drop_gateway()
+    await fake.wait_for(lambda: readies, 30)
+    kinds = [e.kind for e in fake.events]
+    assert "resume refused" in kinds
+    assert kinds.count("identify") == 2
