@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.logs import setup_logging
+from bot.loops import LoopHealth
 from bot.service import KonomiService
 from storage import open_database, state
 
@@ -43,7 +44,11 @@ class KonomiTree(app_commands.CommandTree):
     ) -> None:
         original = getattr(error, "original", error)
         if isinstance(error, app_commands.CommandOnCooldown):
-            text = f"Slow down: try again in {error.retry_after:.0f} s."
+            name = interaction.command.name if interaction.command else "this"
+            text = (
+                f"You're using {name} too often (at most {error.cooldown.rate} every "
+                f"{error.cooldown.per:.0f} s): try again in {error.retry_after:.0f} s."
+            )
         elif isinstance(error, app_commands.CheckFailure):
             text = str(error) or "You can't use this command here."
         elif isinstance(original, discord.Forbidden) and original.code == 50013:
@@ -94,6 +99,7 @@ class KonomiBot(commands.Bot):
         self.service: KonomiService | None = None
         self.worker: subprocess.Popen | None = None
         self.config_path: Path | None = None
+        self.loop_health = LoopHealth()
         self._shutdown: asyncio.Future | None = None
 
     async def setup_hook(self) -> None:

@@ -35,6 +35,25 @@ def _add_config(parser: argparse.ArgumentParser, top: bool = False) -> None:
     )
 
 
+def _preflight(settings: Settings, cascade: bool = False) -> None:
+    """Fail at once, with one line, on what would otherwise fail later: the database
+    (raises DatabaseUnusable) and, where faces are searched, the cascade file."""
+    from storage import open_database
+
+    async def check_database() -> None:
+        await (await open_database(settings.database_path)).close()
+
+    asyncio.run(check_database())
+    if cascade:
+        from bot.imaging import ImageHelpers
+        from model.faces import check_cascade
+
+        try:
+            check_cascade(ImageHelpers.for_settings(settings).detector)
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"faces.cascade: {error}") from None
+
+
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.discord.token:
         print(NO_TOKEN, file=sys.stderr)
@@ -293,7 +312,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"config error: {error}", file=sys.stderr)
         return 2
+    from storage import DatabaseUnusable
+
     try:
+        _preflight(settings, cascade=args.handler in (_cmd_run, _cmd_ingest, _cmd_rank))
         return int(args.handler(settings, args) or 0)
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return 2
+    except DatabaseUnusable as error:
+        print(f"database error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130

@@ -69,6 +69,20 @@ class WorkerSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Per-member limits against abuse; the limited member is told when to try again."""
+
+    rank_uses: int = 4
+    rank_per_s: float = 60.0
+    vote_uses: int = 30
+    vote_per_s: float = 60.0
+    report_uses: int = 5
+    report_per_s: float = 60.0
+    reports_hiding_per_day: int = 10
+    concurrent_ranks: int = 2
+
+
+@dataclass(frozen=True)
 class VotingSettings:
     catch_up_days: float = 3.0
 
@@ -95,6 +109,7 @@ class Settings:
     training: TrainSettings = field(default_factory=TrainSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     voting: VotingSettings = field(default_factory=VotingSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     # Folder that relative paths in the file are resolved against.
@@ -126,8 +141,58 @@ def _check_value(name: str, expected: typing.Any, value: typing.Any) -> typing.A
     if expected is int and isinstance(value, bool):
         raise ConfigError(f"{name}: expected {_TYPE_NAMES[int]}, got {value!r}")
     if not isinstance(value, expected):
-        raise ConfigError(f"{name}: expected {_TYPE_NAMES[expected]}, got {value!r}")
+        shown = "a value of another type" if name.endswith("token") else repr(value)
+        raise ConfigError(f"{name}: expected {_TYPE_NAMES[expected]}, got {shown}")
     return value
+
+
+# Numbers that may be zero; every other number must be above zero (seeds: any).
+_MAY_BE_ZERO = {
+    "discord.dev_guild_id",
+    "faces.min_neighbors",
+    "faces.margin",
+    "model.dropout",
+    "training.augment.shift",
+    "training.augment.jitter",
+    "training.personal_pull",
+    "worker.retrain_cooldown_s",
+    "privacy.guild_grace_days",
+}
+_ANY_NUMBER = {"training.seed"}
+# Bounds of their own, both excluded: (lowest, highest).
+_BOUNDS = {
+    "faces.scale_factor": (1.0, None),
+    "images.max_aspect": (1.0, None),
+    "training.validation_fraction": (0.0, 1.0),
+    "model.dropout": (None, 1.0),
+}
+
+
+def _check_number(name: str, number: float) -> None:
+    if name in _ANY_NUMBER:
+        return
+    low, high = _BOUNDS.get(name, (None, None))
+    if name in _MAY_BE_ZERO:
+        if number < 0:
+            raise ConfigError(f"{name}: must not be negative, got {number!r}")
+    elif low is None:
+        low = 0
+    if low is not None and number <= low:
+        raise ConfigError(f"{name}: must be above {low:g}, got {number!r}")
+    if high is not None and number >= high:
+        raise ConfigError(f"{name}: must be below {high:g}, got {number!r}")
+
+
+def _check_numbers(section: typing.Any, prefix: str) -> None:
+    """Refuse impossible values at start-up, naming the key, not at their first use."""
+    for item in dataclasses.fields(section):
+        value, name = getattr(section, item.name), f"{prefix}{item.name}"
+        if dataclasses.is_dataclass(value):
+            _check_numbers(value, f"{name}.")
+            continue
+        for number in value if isinstance(value, list) else [value]:
+            if isinstance(number, int | float) and not isinstance(number, bool):
+                _check_number(name, number)
 
 
 def _build(cls: type, data: dict[str, typing.Any], prefix: str) -> typing.Any:
@@ -150,6 +215,9 @@ def _build(cls: type, data: dict[str, typing.Any], prefix: str) -> typing.Any:
 
 def parse_settings(data: dict[str, typing.Any], base_dir: Path) -> Settings:
     settings = _build(Settings, data, "")
+    for section in dataclasses.fields(Settings):
+        if section.name != "base_dir":
+            _check_numbers(getattr(settings, section.name), f"{section.name}.")
     return dataclasses.replace(settings, base_dir=base_dir)
 
 

@@ -42,6 +42,8 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # discord.py logs request URLs (interaction tokens inside) at DEBUG.
-    logging.getLogger("discord.http").setLevel(max(logging.INFO, root.level))
-    logging.getLogger("discord.gateway").setLevel(max(logging.INFO, root.level))
+    # Loggers whose DEBUG lines carry secrets in shapes no pattern can know: discord.py
+    # logs request URLs and payloads, aiosqlite every SQL parameter (interaction
+    # tokens are stored for follow-ups). They stay at INFO, even at DEBUG.
+    for name in ("discord.http", "discord.gateway", "discord.webhook", "aiosqlite"):
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))

@@ -41,8 +41,11 @@ def _cascade(path: str) -> cv2.CascadeClassifier:
         resolved = path or str(Path(cv2.data.haarcascades) / DEFAULT_CASCADE)
         if not Path(resolved).is_file():
             raise FileNotFoundError(f"face cascade not found: {resolved}")
-        classifier = cv2.CascadeClassifier(resolved)
-        if classifier.empty():
+        try:
+            classifier = cv2.CascadeClassifier(resolved)
+        except (cv2.error, SystemError):  # OpenCV raises on some malformed XML
+            classifier = None
+        if classifier is None or classifier.empty():
             raise ValueError(f"not a valid OpenCV cascade file: {resolved}")
         cache[path] = classifier
     return cache[path]

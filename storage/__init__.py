@@ -1,5 +1,5 @@
 """SQLite storage: the only code in konomi that writes SQL."""
 
-from storage.db import latest_version, migrate, open_database, transaction
+from storage.db import DatabaseUnusable, latest_version, migrate, open_database, transaction
 
-__all__ = ["latest_version", "migrate", "open_database", "transaction"]
+__all__ = ["DatabaseUnusable", "latest_version", "migrate", "open_database", "transaction"]

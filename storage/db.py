@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -61,18 +63,51 @@ async def migrate(db: aiosqlite.Connection, target: int | None = None) -> int:
     return current
 
 
+class DatabaseUnusable(Exception):
+    """The database file cannot be used; the message names the file and says why."""
+
+
 async def open_database(path: Path | str, *, migrate_to: int | None = None) -> aiosqlite.Connection:
-    """Open (creating if needed) and migrate the database at `path`."""
+    """Open (creating if needed) and migrate the database at `path`.
+
+    Raises DatabaseUnusable for a path that cannot hold a database, a file that
+    is not SQLite or is damaged, another program's database, or a schema newer
+    than this konomi knows; the connection is closed again, so nothing keeps the
+    process alive."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = await aiosqlite.connect(path, isolation_level=None, timeout=30.0)
-    db.row_factory = aiosqlite.Row
-    await db.execute("PRAGMA journal_mode = WAL")
-    await db.execute("PRAGMA foreign_keys = ON")
-    await db.execute("PRAGMA synchronous = NORMAL")
-    await db.execute("PRAGMA busy_timeout = 30000")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Checked first: after a failed connect, aiosqlite's thread outlives the loop.
+        if path.exists() and not path.is_file():
+            raise DatabaseUnusable(f"{path}: not a file (a folder or a device is in the way)")
+        if not os.access(path if path.exists() else path.parent, os.R_OK | os.W_OK):
+            raise DatabaseUnusable(f"{path}: konomi may not read and write there")
+        db = await aiosqlite.connect(path, isolation_level=None, timeout=30.0)
+    except (OSError, sqlite3.Error) as error:
+        raise DatabaseUnusable(f"{path}: cannot open a database there ({error})") from None
+    try:
+        db.row_factory = aiosqlite.Row
+        async with db.execute("SELECT COUNT(*) FROM sqlite_master") as cursor:
+            (tables,) = await cursor.fetchone()  # reads the schema: fails on a damaged file
+        version = await user_version(db)
+        if version > latest_version():
+            raise DatabaseUnusable(
+                f"{path}: its schema is version {version}, newer than this konomi knows "
+                f"({latest_version()}); run the konomi that wrote it, or a newer one"
+            )
+        if version == 0 and tables:
+            raise DatabaseUnusable(f"{path}: another program's SQLite database, not konomi's")
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA busy_timeout = 30000")
         await migrate(db, migrate_to)
+    except sqlite3.Error as error:
+        await db.close()
+        raise DatabaseUnusable(
+            f"{path}: not a usable konomi database ({error}); restore a backup, or move it "
+            "away to start afresh"
+        ) from None
     except BaseException:
         await db.close()
         raise

@@ -87,6 +87,15 @@ async def enqueue(
     return job, created
 
 
+async def last_requested_at(db: aiosqlite.Connection, guild_id: int, user_id: int) -> float | None:
+    """When this person's latest training job was created (survives restarts)."""
+    async with db.execute(
+        "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    ) as cursor:
+        (created_at,) = await cursor.fetchone()
+    return created_at
+
+
 async def queue_position(db: aiosqlite.Connection, job: Job) -> int:
     """1 for the next job to run; 0 when it is already running or finished."""
     if job.state != "queued":

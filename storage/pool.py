@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import aiosqlite
@@ -173,3 +174,34 @@ async def delete_face(db: aiosqlite.Connection, guild_id: int, face_id: int) -> 
             "DELETE FROM faces WHERE guild_id = ? AND id = ?", (guild_id, face_id)
         )
     return int(named) if cursor.rowcount > 0 else None
+
+
+async def record_report(
+    db: aiosqlite.Connection, guild_id: int, face_id: int, reporter_id: int, hide_limit: int
+) -> bool | None:
+    """Record a report, hiding the face unless the reporter already hid `hide_limit`
+    faces in the last day. True: hidden; False: recorded without hiding (over the
+    limit); None: there is no such face in the guild."""
+    async with transaction(db):
+        async with db.execute(
+            "SELECT 1 FROM faces WHERE guild_id = ? AND id = ?", (guild_id, face_id)
+        ) as cursor:
+            if await cursor.fetchone() is None:
+                return None
+        async with db.execute(
+            "SELECT COUNT(*) FROM face_reports WHERE guild_id = ? AND reporter_id = ?"
+            " AND hid_face = 1 AND reported_at > ?",
+            (guild_id, reporter_id, time.time() - 86400),
+        ) as cursor:
+            (hidden_today,) = await cursor.fetchone()
+        hide = hidden_today < hide_limit
+        if hide:
+            await db.execute(
+                "UPDATE faces SET hidden = 1 WHERE guild_id = ? AND id = ?", (guild_id, face_id)
+            )
+        await db.execute(
+            "INSERT INTO face_reports (guild_id, face_id, reporter_id, hid_face)"
+            " VALUES (?, ?, ?, ?)",
+            (guild_id, face_id, reporter_id, int(hide)),
+        )
+    return hide

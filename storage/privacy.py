@@ -38,6 +38,10 @@ async def forget_user(db: aiosqlite.Connection, guild_id: int, user_id: int) -> 
             "UPDATE pairs SET posted_for = NULL WHERE guild_id = ? AND posted_for = ?",
             (guild_id, user_id),
         )
+        await db.execute(
+            "UPDATE face_reports SET reporter_id = 0 WHERE guild_id = ? AND reporter_id = ?",
+            (guild_id, user_id),
+        )
         # Channels the person enabled stay enabled, but no longer name them.
         await db.execute(
             "UPDATE vote_channels SET enabled_by = 0 WHERE guild_id = ? AND enabled_by = ?",

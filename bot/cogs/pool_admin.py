@@ -17,6 +17,8 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.ingest import PoolIngester
+from bot.limits import per_member
+from bot.loops import resilient
 from bot.render import ranking_sheet
 from bot.uploads import download
 from model.images import decode_png
@@ -70,10 +72,11 @@ class PoolGroup(app_commands.Group):
     @app_commands.command(name="list", description="The pool's faces, 10 per page, with ids")
     @admin_only
     async def list(self, interaction: discord.Interaction, page: int = 1) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # a sheet to render
         db = self.cog.bot.db
         faces = await pool.list_faces(db, interaction.guild_id, include_hidden=True)
         if not faces:
-            await interaction.response.send_message(
+            await interaction.followup.send(
                 "The pool is empty: add faces with `/pool add`.", ephemeral=True
             )
             return
@@ -89,7 +92,7 @@ class PoolGroup(app_commands.Group):
         )
         lines = [f"Page {page}/{pages} of {len(faces)} faces:"]
         lines += [f"`{f.id}` {f.origin or '?'}{' (hidden)' if f.hidden else ''}" for f in shown]
-        await interaction.response.send_message(
+        await interaction.followup.send(
             "\n".join(lines)[:1990],
             file=discord.File(io.BytesIO(sheet), "pool.png"),
             ephemeral=True,
@@ -200,7 +203,8 @@ class KonomiGroup(app_commands.Group):
             f"Models: {summary['models']} (server model "
             f"{'v' + str(guild_model.version) if guild_model else 'not trained yet'}). "
             f"Queue: {summary['queued']} queued, {summary['running']} running. "
-            f"Channels with scheduled pairs: {len(channels)}.",
+            f"Channels with scheduled pairs: {len(channels)}.\n"
+            + "\n".join(self.cog.bot.loop_health.lines()),
             ephemeral=True,
         )
 
@@ -240,8 +244,9 @@ class ReportButtons(discord.ui.View):
     @staticmethod
     def _reporter(cog: PoolAdmin, face_id: int):
         async def callback(interaction: discord.Interaction) -> None:
+            await interaction.response.defer()  # the report posts a file to the admins
             text = await cog.report(interaction, face_id)
-            await interaction.response.edit_message(content=text, view=None)
+            await interaction.edit_original_response(content=text, view=None)
 
         return callback
 
@@ -273,18 +278,31 @@ class PoolAdmin(commands.Cog):
     async def report(self, interaction: discord.Interaction, face_id: int) -> str:
         """Hide the face at once and tell the admins; returns the reply for the reporter."""
         guild = interaction.guild_id
-        if not await pool.set_hidden(self.bot.db, guild, face_id, True):
+        hidden = await pool.record_report(
+            self.bot.db,
+            guild,
+            face_id,
+            interaction.user.id,
+            self.bot.settings.limits.reports_hiding_per_day,
+        )
+        if hidden is None:
             return f"There is no face `{face_id}` in this server's pool."
-        log.info("face %s reported in guild %s; hidden", face_id, guild)
+        log.info("face %s reported in guild %s; %s", face_id, guild, "hidden" if hidden else "kept")
+        what = (
+            "is hidden from new pairs and rankings"
+            if hidden
+            else "was NOT hidden: the reporter already hid "
+            f"{self.bot.settings.limits.reports_hiding_per_day} faces today"
+        )
         channel_id = await state.reports_channel(self.bot.db, guild)
         channel = await self.bot.channel(channel_id) if channel_id else None
         if channel is not None:
             crop = (await pool.face_crops(self.bot.db, guild, [face_id])).get(face_id)
             try:
                 await channel.send(
-                    f"Face `{face_id}` was reported by {interaction.user.mention} and is hidden "
-                    f"from new pairs and rankings. Restore it with `/pool restore {face_id}` or "
-                    f"delete it with `/pool remove {face_id}`.",
+                    f"Face `{face_id}` was reported by {interaction.user.mention} and {what}. "
+                    f"Delete it with `/pool remove {face_id}`"
+                    + (f", or restore it with `/pool restore {face_id}`." if hidden else "."),
                     file=discord.File(io.BytesIO(crop), f"reported-{face_id}.png")
                     if crop
                     else discord.utils.MISSING,
@@ -294,6 +312,11 @@ class PoolAdmin(commands.Cog):
                 log.warning("could not post a report in channel %s: %s", channel_id, error)
         else:
             log.warning("guild %s has no reports channel (`/konomi reports`)", guild)
+        if not hidden:
+            return (
+                f"Thank you. You have reported many faces today, so face `{face_id}` stays "
+                "visible until an admin decides; they have been told."
+            )
         return (
             f"Thank you. Face `{face_id}` is hidden from new pairs and rankings until an "
             "admin decides."
@@ -301,11 +324,12 @@ class PoolAdmin(commands.Cog):
 
     @app_commands.command(name="report", description="Report a face: it is hidden at once")
     @app_commands.guild_only()
+    @per_member("report")
     async def report_command(self, interaction: discord.Interaction, face_id: int) -> None:
-        await interaction.response.send_message(
-            await self.report(interaction, face_id), ephemeral=True
-        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.followup.send(await self.report(interaction, face_id), ephemeral=True)
 
+    @per_member("report")
     async def report_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         pair = await votes.get_pair(self.bot.db, message.id)
         if pair is None or pair.guild_id != interaction.guild_id:
@@ -331,6 +355,7 @@ class PoolAdmin(commands.Cog):
         await guilds.mark_rejoined(self.bot.db, guild.id)
 
     @tasks.loop(minutes=10)
+    @resilient("guild purge")
     async def purge_departed(self) -> None:
         grace = self.bot.settings.privacy.guild_grace_days * 86400
         for guild_id in await guilds.due_for_purge(self.bot.db, grace, time.time()):

@@ -50,9 +50,10 @@ class ForgetConfirm(discord.ui.View):
         label="Yes, forget me", style=discord.ButtonStyle.danger, custom_id="konomi:forget:confirm"
     )
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.defer()  # deleting may take longer than 3 s
         deleted = await privacy.forget_user(self.cog.bot.db, interaction.guild_id, self.user_id)
         self.stop()
-        await interaction.response.edit_message(
+        await interaction.edit_original_response(
             content=(
                 f"Done. Deleted {deleted['votes']} votes, {deleted['models']} models and "
                 f"{deleted['jobs']} training jobs in this server. konomi keeps only the "

@@ -11,6 +11,7 @@ import numpy as np
 from discord import app_commands
 from discord.ext import commands
 
+from bot.limits import per_member
 from bot.render import ranking_sheet
 from bot.uploads import download
 
@@ -24,6 +25,8 @@ class Ranking(commands.Cog):
         self.bot = bot
         self.menu = app_commands.ContextMenu(name="Rank these images", callback=self.rank_message)
         self.menu.guild_only = True
+        # Ranking work at once in the whole bot, ahead of the image helpers.
+        self.slots = asyncio.Semaphore(bot.settings.limits.concurrent_ranks)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)
@@ -33,6 +36,7 @@ class Ranking(commands.Cog):
 
     @app_commands.command(name="rank", description="Rank up to 10 images by your taste (private)")
     @app_commands.guild_only()
+    @per_member("rank")
     @app_commands.describe(public="Show the ranking to the channel (default: only you)")
     async def rank(
         self,
@@ -69,6 +73,7 @@ class Ranking(commands.Cog):
         ]
         await self.answer(interaction, attachments)
 
+    @per_member("rank")
     async def rank_message(
         self, interaction: discord.Interaction, message: discord.Message
     ) -> None:
@@ -81,6 +86,12 @@ class Ranking(commands.Cog):
         await self.answer(interaction, list(message.attachments[:MAX_IMAGES]))
 
     async def answer(
+        self, interaction: discord.Interaction, attachments: list[discord.Attachment]
+    ) -> None:
+        async with self.slots:  # downloads included: waiting requests hold no bytes
+            await self._answer(interaction, attachments)
+
+    async def _answer(
         self, interaction: discord.Interaction, attachments: list[discord.Attachment]
     ) -> None:
         service = self.bot.service

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.loops import resilient
 from storage import jobs, models
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,6 @@ def completion_text(
 class Training(commands.Cog):
     def __init__(self, bot) -> None:
         self.bot = bot
-        self.cooldowns: dict[tuple[int, int], float] = {}
 
     async def cog_load(self) -> None:
         self.notify_finished.start()
@@ -58,14 +58,10 @@ class Training(commands.Cog):
     @app_commands.command(name="retrain", description="Retrain your taste model from your votes")
     @app_commands.guild_only()
     async def retrain(self, interaction: discord.Interaction) -> None:
-        key = (interaction.guild_id, interaction.user.id)
         cooldown = self.bot.settings.worker.retrain_cooldown_s
-        left = self.cooldowns.get(key, 0.0) + cooldown - time.monotonic()
-        if left > 0:
-            await interaction.response.send_message(
-                f"You asked recently: try again in {left:.0f} s.", ephemeral=True
-            )
-            return
+        last = await jobs.last_requested_at(self.bot.db, interaction.guild_id, interaction.user.id)
+        if cooldown and last and (left := last + cooldown - time.time()) > 0:
+            raise app_commands.CommandOnCooldown(app_commands.Cooldown(1, cooldown), left)
         job, created, position = await self.bot.service.request_training(
             interaction.guild_id,
             interaction.user.id,
@@ -73,7 +69,6 @@ class Training(commands.Cog):
             interaction_token=interaction.token,
             token_expires_at=interaction.created_at.timestamp() + TOKEN_LIFETIME_S,
         )
-        self.cooldowns[key] = time.monotonic()
         if created:
             text = f"Retraining queued (position {position}). I'll tell you when it's done."
         else:
@@ -84,6 +79,7 @@ class Training(commands.Cog):
         await interaction.response.send_message(text, ephemeral=True)
 
     @tasks.loop(seconds=2)
+    @resilient("retrain notices")
     async def notify_finished(self) -> None:
         for job in await jobs.jobs_to_notify(self.bot.db):
             if not await jobs.mark_notified(self.bot.db, job.id):
@@ -98,10 +94,6 @@ class Training(commands.Cog):
     @notify_finished.before_loop
     async def _wait_ready(self) -> None:
         await self.bot.wait_until_ready()
-
-    @notify_finished.error
-    async def _notify_error(self, error: BaseException) -> None:
-        log.error("notifier stopped", exc_info=error)
 
     async def tell(self, job: jobs.Job, text: str) -> None:
         """By followup while the interaction token lives, else in the channel with a mention."""

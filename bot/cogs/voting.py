@@ -17,6 +17,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.limits import per_member
+from bot.loops import resilient
 from bot.render import pair_image
 from model.images import decode_png
 from storage import pool, state, votes
@@ -150,17 +152,16 @@ class Voting(commands.Cog):
         name="vote", description="Vote on pairs of faces; a new pair follows each vote"
     )
     @app_commands.guild_only()
+    @per_member("vote")
     async def vote(self, interaction: discord.Interaction) -> None:
         try:
             a, b = await self.choose_pair(interaction.guild_id, interaction.user.id)
         except NoPair as reason:
             await interaction.response.send_message(str(reason), ephemeral=True)
             return
+        await interaction.response.defer(thinking=True)  # rendering may take longer than 3 s
         file = await self.render_pair(interaction.guild_id, a, b)
-        callback = await interaction.response.send_message(HOW_TO_VOTE, file=file)
-        message = callback.resource
-        if not isinstance(message, discord.InteractionMessage):
-            message = await interaction.original_response()
+        message = await interaction.followup.send(HOW_TO_VOTE, file=file, wait=True)
         await self.remember(message, interaction.guild_id, a, b, interaction.user)
         await self.add_reactions(message)
 
@@ -328,6 +329,7 @@ class Voting(commands.Cog):
     # -- scheduled pairs -----------------------------------------------------------
 
     @tasks.loop(seconds=5)
+    @resilient("scheduled pairs")
     async def scheduled_pairs(self) -> None:
         now = time.time()
         for channel_row in await state.vote_channels(self.db):
@@ -347,10 +349,6 @@ class Voting(commands.Cog):
     @scheduled_pairs.before_loop
     async def _wait_ready(self) -> None:
         await self.bot.wait_until_ready()
-
-    @scheduled_pairs.error
-    async def _scheduled_error(self, error: BaseException) -> None:
-        log.error("scheduled pairs stopped", exc_info=error)
 
 
 async def setup(bot) -> None:

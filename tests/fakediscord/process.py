@@ -24,12 +24,14 @@ class BotProcess:
         folder: Path,
         name: str = "bot",
         source: Path | None = None,
+        env: dict[str, str] | None = None,
         **sections: dict,
     ) -> None:
         """`name` names the config and log files: several bots may share one folder (and so
         one database), one after the other. `source`: run the bot from another checkout
-        (a benchmark's "before") instead of the installed one."""
+        (a benchmark's "before") instead of the installed one; `env`: more environment."""
         self.source = source
+        self.env = env or {}
         self.fake = fake
         self.folder = folder
         self.log_path = folder / f"{name}.log"
@@ -66,6 +68,7 @@ class BotProcess:
         environment = {**os.environ, "DISCORD_TOKEN": BOT_TOKEN, "PYTHONUNBUFFERED": "1"}
         if self.source is not None:
             environment["PYTHONPATH"] = str(self.source)
+        environment.update(self.env)
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],

@@ -94,6 +94,7 @@ class FakeDiscord:
         self.refuse_resume = False  # answer RESUME with INVALID_SESSION (op 9, d: false)
         self._sessions: list[_Session] = []
         self._rate_limits: list[tuple[str, re.Pattern, int, float]] = []
+        self._failures: list[tuple[str, re.Pattern, int, int]] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -157,6 +158,11 @@ class FakeDiscord:
 
     def bot_member(self, guild: Guild) -> Member:
         return guild.members[self.bot_user.id]
+
+    def fail(self, method: str, path_pattern: str, status: int = 503, times: int = 1) -> None:
+        """Answer the next `times` requests matching METHOD and a path regex with a 5xx
+        (503 is not retried by discord.py: it raises DiscordServerError)."""
+        self._failures.append((method.upper(), re.compile(path_pattern), times, status))
 
     def rate_limit(
         self, method: str, path_pattern: str, times: int = 1, retry_after: float = 0.3
@@ -504,6 +510,11 @@ class FakeDiscord:
             return _error(401, 0, "401: Unauthorized")
         if auth.startswith("Bot "):
             self.tokens_seen.add(auth.removeprefix("Bot "))
+        for index, (method, pattern, times, status) in enumerate(self._failures):
+            if method == request.method and pattern.search(path) and times > 0:
+                self._failures[index] = (method, pattern, times - 1, status)
+                self.record("server error", method=method, path=path, status=status)
+                return _error(status, 0, f"{status}: Service Unavailable")
         for index, (method, pattern, times, retry_after) in enumerate(self._rate_limits):
             if method == request.method and pattern.search(path) and times > 0:
                 self._rate_limits[index] = (method, pattern, times - 1, retry_after)

@@ -1,0 +1,56 @@
+"""Background loops that outlive their errors, and their health for /konomi status.
+
+discord.ext.tasks restarts a loop only after network errors: one Discord 5xx or
+one database error would stop scheduled pairs, retrain notices or purges until
+the next restart. Each tick of a resilient loop logs its error and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoopHealth:
+    """When each loop last finished a tick cleanly, and its last error."""
+
+    last_ok: dict[str, float] = field(default_factory=dict)
+    last_error: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+    def lines(self, now: float | None = None) -> list[str]:
+        now = time.time() if now is None else now
+        text = []
+        for name in sorted(set(self.last_ok) | set(self.last_error)):
+            ok = self.last_ok.get(name)
+            line = f"{name}: " + (f"ran {now - ok:.0f} s ago" if ok else "has not run yet")
+            if name in self.last_error:
+                at, error = self.last_error[name]
+                line += f"; last error {now - at:.0f} s ago ({error})"
+            text.append(line)
+        return text
+
+
+def resilient(name: str) -> Callable:
+    """Decorate a cog's loop body: an exception is logged and recorded, never fatal."""
+
+    def decorate(body: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        @functools.wraps(body)
+        async def tick(cog, *args) -> None:
+            health: LoopHealth = cog.bot.loop_health
+            try:
+                await body(cog, *args)
+            except Exception as error:
+                log.exception("%s: this tick failed; the loop goes on", name)
+                health.last_error[name] = (time.time(), f"{type(error).__name__}: {error}"[:200])
+            else:
+                health.last_ok[name] = time.time()
+
+        return tick
+
+    return decorate
