@@ -144,9 +144,13 @@ async def world(discord_server, tmp_path):
         bot.database, crowd_votes=0, alice_votes=0, guild=guild.id, faces=12
     )
     await bot.start()
-    yield World(discord_server, guild, guild.default_channel, alice, bob, bot, face_ids)
-    await bot.stop()
-    print(bot.log())  # shown by pytest when the test failed
+    world = World(discord_server, guild, guild.default_channel, alice, bob, bot, face_ids)
+    yield world
+    try:
+        await world.bot.stop()  # the bot the test left running (it may have started another)
+    finally:
+        world.bot.kill()
+    print(world.bot.log())  # shown by pytest when the test failed
 
 
 def run_cli(*args, env=None, cwd=None, timeout=300):

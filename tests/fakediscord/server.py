@@ -796,10 +796,14 @@ class FakeDiscord:
             message.flags = int(data.get("flags") or 0)
             interaction.original = message
             response["message"] = message.to_json(self.bot_user.id)
-        elif kind == 7 and interaction.type == 3:
+        elif kind in (6, 7) and interaction.type == 3:
+            # A component's response is the message it sits on: 7 edits it now,
+            # 6 (deferred update) lets the bot edit it later through @original.
             message = self.messages[int(interaction.payload["message"]["id"])]
-            self._apply(message, data, files)
-            response["message"] = message.to_json(self.bot_user.id)
+            interaction.original = message
+            if kind == 7:
+                self._apply(message, data, files)
+                response["message"] = message.to_json(self.bot_user.id)
         self.record(
             "callback",
             id=interaction.id,
