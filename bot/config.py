@@ -151,6 +151,7 @@ _MAY_BE_ZERO = {
     "discord.dev_guild_id",
     "faces.min_neighbors",
     "faces.margin",
+    "ingest.near_duplicate_distance",
     "model.dropout",
     "training.augment.shift",
     "training.augment.jitter",

@@ -56,7 +56,7 @@ class KonomiService:
         self.images = ImageHelpers.for_settings(settings)
 
     async def close(self) -> None:
-        self.images.close()
+        await asyncio.to_thread(self.images.close)  # waits for the helpers to exit
         await self.db.close()
 
     # -- training ---------------------------------------------------------------

@@ -101,12 +101,21 @@ async def open_database(path: Path | str, *, migrate_to: int | None = None) -> a
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA busy_timeout = 30000")
-        await migrate(db, migrate_to)
     except sqlite3.Error as error:
         await db.close()
         raise DatabaseUnusable(
             f"{path}: not a usable konomi database ({error}); restore a backup, or move it "
             "away to start afresh"
+        ) from None
+    except BaseException:
+        await db.close()
+        raise
+    try:
+        await migrate(db, migrate_to)
+    except sqlite3.Error as error:
+        await db.close()
+        raise DatabaseUnusable(
+            f"{path}: upgrading its schema failed ({error}); it was left at version {version}"
         ) from None
     except BaseException:
         await db.close()

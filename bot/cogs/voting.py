@@ -303,10 +303,13 @@ class Voting(commands.Cog):
         live = (self._live or {}).get(pair.message_id, {})
         newer = {user for user, arrival in live.items() if arrival > seen_until}
         try:
-            done.set_result(await votes.reconcile(self.db, pair, on_discord, newer))
+            result = await votes.reconcile(self.db, pair, on_discord, newer)
         except Exception as error:
-            done.set_exception(error)
+            if not done.done():  # a catch-up cancelled at shutdown no longer waits
+                done.set_exception(error)
             raise
+        if not done.done():
+            done.set_result(result)
 
     async def reactors(self, pair: votes.Pair) -> dict[int, set[float]]:
         """Member -> the vote reactions they have on the pair's message, read from

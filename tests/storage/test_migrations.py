@@ -1,7 +1,7 @@
 import aiosqlite
 import pytest
 
-from storage import latest_version, open_database
+from storage import DatabaseUnusable, latest_version, open_database
 from storage.db import migrations, user_version
 
 
@@ -54,7 +54,7 @@ async def test_a_failing_migration_leaves_the_previous_version(tmp_path, monkeyp
     real = storage_db.migrations()
     broken = [*real[:1], (2, "CREATE TABLE half_done (x INTEGER); THIS IS NOT SQL;")]
     monkeypatch.setattr(storage_db, "migrations", lambda: broken)
-    with pytest.raises(aiosqlite.OperationalError):
+    with pytest.raises(DatabaseUnusable, match="upgrading its schema failed .* version 1"):
         await open_database(path)
     monkeypatch.undo()
     db = await aiosqlite.connect(path)
