@@ -124,13 +124,18 @@ def _cmd_pool(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"pool {args.action} needs a face id", file=sys.stderr)
                 return 2
             if args.action == "remove":
-                done = await pool.delete_face(db, args.guild, args.face) is not None
+                from bot.service import KonomiService
+
+                service = KonomiService(db, settings)
+                done = await service.remove_face(args.guild, args.face) is not None
             else:
                 done = await pool.set_hidden(db, args.guild, args.face, args.action == "hide")
             if not done:
                 print(f"no face {args.face} in guild {args.guild}", file=sys.stderr)
                 return 1
             print(f"face {args.face}: {args.action} done")
+            if args.action == "remove":
+                print(f"guild {args.guild}: its model will be retrained without that face")
             return 0
         finally:
             await db.close()

@@ -187,6 +187,15 @@ class KonomiService:
         )
         return job, created, await jobs.queue_position(self.db, job)
 
+    async def remove_face(self, guild_id: int, face_id: int) -> int | None:
+        """Delete a pool face and the votes naming it, and queue a guild retrain so the
+        server's model forgets it too. Returns how many votes named it (None: no such
+        face). `/pool remove` and `python -m bot pool remove` both come here."""
+        named = await pool.delete_face(self.db, guild_id, face_id)
+        if named is not None:
+            await jobs.enqueue(self.db, guild_id, None)
+        return named
+
     async def enqueue_due_retrains(self, now: float | None = None) -> list[tuple[int, int | None]]:
         """Queue the guild and personal retrains that new votes (or time) call for."""
         now = time.time() if now is None else now

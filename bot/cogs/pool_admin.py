@@ -22,7 +22,7 @@ from bot.loops import resilient
 from bot.render import ranking_sheet
 from bot.uploads import download
 from model.images import decode_png
-from storage import guilds, jobs, models, pool, state, votes
+from storage import guilds, models, pool, state, votes
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +117,7 @@ class PoolGroup(app_commands.Group):
     async def remove(self, interaction: discord.Interaction, face_id: int) -> None:
         if await self.cog.face_or_say(interaction, face_id) is None:
             return
-        db = self.cog.bot.db
-        named = await pool.delete_face(db, interaction.guild_id, face_id)
-        await jobs.enqueue(db, interaction.guild_id, None)
+        named = await self.cog.bot.service.remove_face(interaction.guild_id, face_id)
         await interaction.response.send_message(
             f"Face `{face_id}` and the {named} votes naming it are deleted; the server's model "
             "will be retrained.",

@@ -69,3 +69,34 @@ def test_rank_without_any_model_says_so(tmp_path):
     config.write_text('[storage]\ndatabase = "k.sqlite3"\n')
     result = run_cli("rank", "--config", str(config), "--guild", "5", str(tmp_path / "a.png"))
     assert result.returncode == 1 and "no model yet" in result.stderr
+
+
+async def test_pool_remove_deletes_the_face_and_queues_a_guild_retrain_as_the_command_does(
+    tmp_path,
+):
+    """`python -m bot pool remove` and `/pool remove` share KonomiService.remove_face."""
+    from storage import open_database
+    from tests.bot.conftest import GUILD, populate, write_config
+
+    config = write_config(tmp_path)
+    face_ids, _ = await populate(tmp_path / "k.sqlite3", crowd_votes=10, alice_votes=0, faces=8)
+    result = run_cli("pool", "remove", str(face_ids[0]), "--guild", str(GUILD), "--config", config)
+    assert result.returncode == 0, result.stderr
+    assert "retrained" in result.stdout
+    db = await open_database(tmp_path / "k.sqlite3")
+    try:
+        async with db.execute("SELECT COUNT(*) FROM faces WHERE id = ?", (face_ids[0],)) as cursor:
+            assert (await cursor.fetchone())[0] == 0
+        async with db.execute(
+            "SELECT COUNT(*) FROM votes WHERE face_a = ? OR face_b = ?", (face_ids[0],) * 2
+        ) as cursor:
+            assert (await cursor.fetchone())[0] == 0
+        async with db.execute(
+            "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id IS NULL AND state = 'queued'",
+            (GUILD,),
+        ) as cursor:
+            assert (await cursor.fetchone())[0] == 1
+    finally:
+        await db.close()
+    again = run_cli("pool", "remove", str(face_ids[0]), "--guild", str(GUILD), "--config", config)
+    assert again.returncode == 1 and "no face" in again.stderr
