@@ -199,7 +199,7 @@ def _cmd_rank(settings: Settings, args: argparse.Namespace) -> int:
             files, problems = [], []
             for name in args.files:
                 try:
-                    files.append((name, read_local_file(Path(name), settings.images.max_bytes)))
+                    files.append((name, read_local_file(Path(name), settings.images)))
                 except ImageError as error:
                     problems.append((name, str(error)))
             uploads, unreadable = await service.prepare_uploads(files)
@@ -312,14 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr)
-        return 2
     from storage import DatabaseUnusable
 
     try:
+        settings = load_settings(args.config)
         _preflight(settings, cascade=args.handler in (_cmd_run, _cmd_ingest, _cmd_rank))
         return int(args.handler(settings, args) or 0)
     except ConfigError as error:

@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from bot.imaging import ImageHelpers
 from model.faces import FaceCrop, NoFaceFound, nearest_distance, phash
-from model.images import ImageError, ImageTooLarge, encode_png
+from model.images import ImageError, check_file_size, encode_png
+from model.settings import ImageLimits
 from storage import pool
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".jfif"}
@@ -69,16 +70,12 @@ def iter_sources(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def read_local_file(path: Path, max_bytes: int) -> bytes:
+def read_local_file(path: Path, limits: ImageLimits) -> bytes:
     """A local image file's bytes, its size checked before reading; raises ImageError."""
     if not path.is_file():
         raise ImageError("no such file")
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ImageTooLarge(
-                f"the file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB"
-            )
+        check_file_size(path.stat().st_size, limits)
         return path.read_bytes()
     except OSError as error:
         raise ImageError(error.strerror or str(error)) from None
@@ -129,7 +126,7 @@ class PoolIngester:
         """Read one local image or video file."""
         if path.suffix.lower() not in VIDEO_SUFFIXES:
             try:
-                data = read_local_file(path, self.images.limits.max_bytes)
+                data = read_local_file(path, self.images.limits)
             except ImageError as error:
                 return ReadSource(str(path), "", failure=str(error))
             return await self.read_bytes(str(path), data)

@@ -36,6 +36,14 @@ class CorruptImage(ImageError):
     pass
 
 
+def check_file_size(size: int, limits: ImageLimits) -> None:
+    """Refuse a file over `limits.max_bytes` before reading or decoding it."""
+    if size > limits.max_bytes:
+        raise ImageTooLarge(
+            f"the file is {size / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.1f} MB"
+        )
+
+
 def check_header(width: int, height: int, mode: str, limits: ImageLimits) -> None:
     """Refuse, from the header alone, a canvas no face photo needs (raises ImageTooLarge
     or CorruptImage with the reason)."""
@@ -98,10 +106,7 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> np.ndarra
     """
     if not data:
         raise EmptyImage("the file is empty (0 bytes)")
-    if len(data) > limits.max_bytes:
-        raise ImageTooLarge(
-            f"the file is {len(data) / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.1f} MB"
-        )
+    check_file_size(len(data), limits)
     try:
         image = Image.open(io.BytesIO(data))
         check_header(*image.size, image.mode, limits)

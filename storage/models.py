@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
+from storage import jobs, privacy
 from storage.db import transaction
 from storage.pool import ensure_guild
 
@@ -72,13 +72,9 @@ async def save_model(
                         f"job {job_id} is no longer running (cancelled or forgotten)"
                     )
         if user_id is not None and started_at is not None:
-            async with db.execute(
-                "SELECT 1 FROM forgotten_users WHERE guild_id = ? AND user_id = ?"
-                " AND forgotten_at >= ?",
-                (guild_id, user_id, started_at),
-            ) as cursor:
-                if await cursor.fetchone() is not None:
-                    raise ModelRefused("the person asked to be forgotten while it trained")
+            forgotten = await privacy.forgotten_at(db, guild_id, user_id)
+            if forgotten is not None and forgotten >= started_at:
+                raise ModelRefused("the person asked to be forgotten while it trained")
         await ensure_guild(db, guild_id)
         async with db.execute(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE guild_id = ? AND user_id IS ?",
@@ -100,11 +96,7 @@ async def save_model(
         )
         model_id = cursor.lastrowid
         if job_id is not None:
-            await db.execute(
-                "UPDATE jobs SET state = 'done', model_id = ?, finished_at = ?, error = NULL,"
-                " worker_pid = NULL WHERE id = ?",
-                (model_id, time.time(), job_id),
-            )
+            await jobs.finish(db, job_id, model_id)
     model = await get_model(db, model_id)
     assert model is not None
     return model

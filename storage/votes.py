@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from storage import privacy
 from storage.db import transaction
 from storage.pool import ensure_guild
 
@@ -19,6 +20,9 @@ class Pair:
     face_b: int
     posted_for: int | None
     created_at: float
+
+
+_PAIR_COLUMNS = ", ".join(Pair.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -50,12 +54,15 @@ async def record_pair(
 
 async def get_pair(db: aiosqlite.Connection, message_id: int) -> Pair | None:
     async with db.execute(
-        "SELECT message_id, guild_id, channel_id, face_a, face_b, posted_for, created_at FROM pairs"
-        " WHERE message_id = ?",
+        f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE message_id = ?",
         (message_id,),
     ) as cursor:
         row = await cursor.fetchone()
     return Pair(*row) if row else None
+
+
+_DELETE_REACTION = "DELETE FROM pair_reactions WHERE message_id = ? AND user_id = ? AND outcome = ?"
+_INSERT_REACTION = "INSERT INTO pair_reactions (message_id, user_id, outcome) VALUES (?, ?, ?)"
 
 
 @dataclass(frozen=True)
@@ -68,11 +75,8 @@ class Reconciled:
 
 
 async def _forgotten_since_posted(db: aiosqlite.Connection, pair: Pair, user_id: int) -> bool:
-    async with db.execute(
-        "SELECT 1 FROM forgotten_users WHERE guild_id = ? AND user_id = ? AND forgotten_at >= ?",
-        (pair.guild_id, user_id, pair.created_at),
-    ) as cursor:
-        return await cursor.fetchone() is not None
+    forgotten = await privacy.forgotten_at(db, pair.guild_id, user_id)
+    return forgotten is not None and forgotten >= pair.created_at
 
 
 async def _settle_vote(db: aiosqlite.Connection, pair: Pair, user_id: int) -> float | None:
@@ -108,11 +112,11 @@ async def react(
         if await _forgotten_since_posted(db, pair, user_id):
             return before, before
         await db.execute(
-            "DELETE FROM pair_reactions WHERE message_id = ? AND user_id = ? AND outcome = ?",
+            _DELETE_REACTION,
             (pair.message_id, user_id, outcome),
         )
         await db.execute(
-            "INSERT INTO pair_reactions (message_id, user_id, outcome) VALUES (?, ?, ?)",
+            _INSERT_REACTION,
             (pair.message_id, user_id, outcome),
         )
         return before, await _settle_vote(db, pair, user_id)
@@ -125,7 +129,7 @@ async def unreact(
     reaction, or is withdrawn. Returns the vote after."""
     async with transaction(db):
         await db.execute(
-            "DELETE FROM pair_reactions WHERE message_id = ? AND user_id = ? AND outcome = ?",
+            _DELETE_REACTION,
             (pair.message_id, user_id, outcome),
         )
         if await _forgotten_since_posted(db, pair, user_id):
@@ -159,11 +163,11 @@ async def reconcile(
                 continue
             before = await get_vote(db, pair.message_id, user_id)
             await db.executemany(
-                "DELETE FROM pair_reactions WHERE message_id = ? AND user_id = ? AND outcome = ?",
+                _DELETE_REACTION,
                 [(pair.message_id, user_id, o) for o in was - now],
             )
             await db.executemany(
-                "INSERT INTO pair_reactions (message_id, user_id, outcome) VALUES (?, ?, ?)",
+                _INSERT_REACTION,
                 [(pair.message_id, user_id, o) for o in sorted(now - was, reverse=True)],
             )
             after = await _settle_vote(db, pair, user_id)
@@ -179,8 +183,7 @@ async def reconcile(
 async def recent_pairs(db: aiosqlite.Connection, since: float) -> list[Pair]:
     """Pairs posted at or after `since`, oldest first."""
     async with db.execute(
-        "SELECT message_id, guild_id, channel_id, face_a, face_b, posted_for, created_at"
-        " FROM pairs WHERE created_at >= ? ORDER BY created_at",
+        f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE created_at >= ? ORDER BY created_at",
         (since,),
     ) as cursor:
         return [Pair(*row) for row in await cursor.fetchall()]

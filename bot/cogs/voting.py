@@ -243,19 +243,19 @@ class Voting(commands.Cog):
             return
         self._catching_up = asyncio.create_task(self.catch_up())
 
-    async def catch_up(self) -> votes.Reconciled:
-        """Reconcile the votes of recent pairs with the reactions on Discord."""
-        total = votes.Reconciled()
+    async def catch_up(self) -> None:
+        """Reconcile the votes of recent pairs with the reactions on Discord (again, if
+        another unresumed session began meanwhile)."""
         while True:
             self._catch_up_again = False
             try:
-                total = await self._catch_up_once()
+                await self._catch_up_once()
             except Exception:
                 log.exception("the vote catch-up failed; it runs again at the next start")
             if not self._catch_up_again:
-                return total
+                return
 
-    async def _catch_up_once(self) -> votes.Reconciled:
+    async def _catch_up_once(self) -> None:
         days = self.bot.settings.voting.catch_up_days
         pairs = await votes.recent_pairs(self.db, time.time() - days * 86400)
         self._live = {}
@@ -290,7 +290,6 @@ class Voting(commands.Cog):
             changed,
             withdrawn,
         )
-        return votes.Reconciled(added, changed, withdrawn)
 
     async def _reconcile(
         self,
