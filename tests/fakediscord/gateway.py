@@ -1,0 +1,111 @@
+"""The emulated gateway: HELLO, IDENTIFY and RESUME, heartbeats, READY and GUILD_CREATE,
+and events dispatched only to sessions whose intents ask for them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from dataclasses import dataclass
+
+from aiohttp import WSMsgType, web
+
+from tests.fakediscord.protocol import EVENT_INTENTS, Op
+from tests.fakediscord.world import World
+
+
+@dataclass
+class Session:
+    ws: web.WebSocketResponse
+    id: str
+    intents: int = 0
+    sequence: int = 0
+
+
+class Gateway(World):
+    async def drop_gateway(self, code: int = 4000) -> None:
+        """Close the bot's gateway connections with a close code it may resume after
+        (4000: unknown error); events from now until it is back go to no one."""
+        sessions, self._sessions = list(self._sessions), []
+        for session in sessions:
+            await session.ws.close(code=code)
+        self.record("dropped", sessions=len(sessions))
+
+    async def dispatch(self, event: str, data: dict, guild_id: int | None = None) -> None:
+        for session in list(self._sessions):
+            needed = EVENT_INTENTS.get(event)
+            if needed is not None:
+                intent = needed[0] if guild_id is not None else needed[1]
+                if not session.intents & intent:
+                    continue
+            session.sequence += 1
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await session.ws.send_str(
+                    json.dumps({"op": Op.DISPATCH, "t": event, "s": session.sequence, "d": data})
+                )
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
+        await ws.prepare(request)
+        session = Session(ws, secrets.token_hex(16))
+        await ws.send_str(json.dumps({"op": Op.HELLO, "d": {"heartbeat_interval": 41250}}))
+        async for frame in ws:
+            if frame.type != WSMsgType.TEXT:
+                continue
+            payload = json.loads(frame.data)
+            op, data = payload.get("op"), payload.get("d")
+            if op == Op.HEARTBEAT:
+                await ws.send_str(json.dumps({"op": Op.HEARTBEAT_ACK}))
+            elif op == Op.RESUME and self.refuse_resume:
+                self.record("resume refused")
+                await ws.send_str(json.dumps({"op": Op.INVALID_SESSION, "d": False}))
+            elif op in (Op.IDENTIFY, Op.RESUME):
+                token = data["token"].removeprefix("Bot ")
+                self.tokens_seen.add(token)
+                session.intents = (
+                    int(data.get("intents", 0)) if op == Op.IDENTIFY else session.intents
+                )
+                self._sessions.append(session)
+                if op == Op.RESUME:
+                    session.sequence = int(data.get("seq") or 0)
+                    await self.dispatch("RESUMED", {})
+                else:
+                    await self._ready(session)
+                self.record("identify", resumed=op == Op.RESUME)
+                self.identified.set()
+        if session in self._sessions:
+            self._sessions.remove(session)
+        self.record("disconnect")
+        return ws
+
+    async def _ready(self, session: Session) -> None:
+        present = [g for g in self.guilds.values() if g.bot_present]
+        session.sequence += 1
+        await session.ws.send_str(
+            json.dumps(
+                {
+                    "op": Op.DISPATCH,
+                    "t": "READY",
+                    "s": session.sequence,
+                    "d": {
+                        "v": 10,
+                        "user": self.bot_user.to_json(),
+                        "session_id": session.id,
+                        "resume_gateway_url": self.gateway_url,
+                        "private_channels": [],
+                        "guilds": [{"id": str(g.id), "unavailable": True} for g in present],
+                        "application": {"id": str(self.application_id), "flags": 0},
+                    },
+                }
+            )
+        )
+        for guild in present:
+            await self.dispatch("GUILD_CREATE", guild.to_json(), guild.id)
+
+    # -- the people's side ------------------------------------------------------
+    def announce(self, event: str, data: dict, guild_id: int | None) -> None:
+        """Dispatch from synchronous scripting code (e.g. a channel created mid-test)."""
+        # Without a running loop there is no bot yet: it will get it in GUILD_CREATE.
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().create_task(self.dispatch(event, data, guild_id))
