@@ -136,7 +136,7 @@ def main() -> None:
         guild_cnn = predict(guild_model, crops)
         print(
             f"fold {fold}: guild model on {len(guild_votes)} votes, held-out accuracy "
-            f"{guild.metrics['final']['accuracy']:.3f} ({time.time() - began:.0f} s)",
+            f"{guild.metrics.final.accuracy:.3f} ({time.time() - began:.0f} s)",
             flush=True,
         )
         others = np.setdiff1d(np.arange(len(raters)), held)
@@ -188,7 +188,7 @@ def main() -> None:
                 for method, values in scores.items():
                     for split, pairs in tests.items():
                         used = on_unseen.get(method, values) if split == "unseen" else values
-                        accuracy = pairwise_metrics(used, pairs)["accuracy"]
+                        accuracy = pairwise_metrics(used, pairs).accuracy
                         results[method][n][split][rater].append(accuracy)
             print(f"  rater {raters[rater]} done ({time.time() - began:.0f} s)", flush=True)
         print(f"fold {fold} done ({time.time() - began:.0f} s)", flush=True)

@@ -82,7 +82,7 @@ def main() -> None:
 
     siamese_pairs_per_s(crops, pairs, config, settings, 1)  # warm-up: tracing
     train(TrainingJob("guild", crops, pairs, config, TrainSettings(max_epochs=1)))
-    ours = train(TrainingJob("guild", crops, pairs, config, settings)).timings
+    ours = train(TrainingJob("guild", crops, pairs, config, settings)).metrics.timings
     reference = siamese_pairs_per_s(crops, pairs, config, settings, args.epochs)
 
     model = build_scorer(config)

@@ -28,7 +28,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     from bot.config import load_settings
-    from bot.service import KonomiService
+    from bot.services import KonomiService
     from model.faces import phash
     from model.images import encode_png
     from storage import jobs, open_database, pool, votes
@@ -62,7 +62,7 @@ async def main() -> None:
             ],
         )
     service = KonomiService(db, load_settings(config, environ={}))
-    await service.train_now(1, None)  # the guild model exists before the person asks
+    await service.training.train_now(1, None)  # the guild model exists before the person asks
 
     began = time.perf_counter()
     job, _ = await jobs.enqueue(db, 1, 42)

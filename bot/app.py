@@ -20,8 +20,9 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.logs import setup_logging
 from bot.loops import LoopHealth
-from bot.service import KonomiService
-from storage import open_database, state
+from bot.replies import reply_to_error
+from bot.services import KonomiService
+from bot.services.voting import VoteChannel
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,6 @@ COGS = (
     "bot.cogs.pool_admin",
     "bot.cogs.privacy",
 )
-SYNC_HASH_KEY = "command_sync_hash"
 
 
 class KonomiTree(app_commands.CommandTree):
@@ -42,42 +42,7 @@ class KonomiTree(app_commands.CommandTree):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        original = getattr(error, "original", error)
-        if isinstance(error, app_commands.CommandOnCooldown):
-            name = interaction.command.name if interaction.command else "this"
-            text = (
-                f"You're using {name} too often (at most {error.cooldown.rate} every "
-                f"{error.cooldown.per:.0f} s): try again in {error.retry_after:.0f} s."
-            )
-        elif isinstance(error, app_commands.CheckFailure):
-            text = str(error) or "You can't use this command here."
-        elif isinstance(original, discord.Forbidden) and original.code == 50013:
-            text = (
-                "I'm missing a permission in this channel (Send Messages, Attach Files, "
-                "Add Reactions or Read Message History). Ask an admin to grant it."
-            )
-            log.warning(
-                "missing permission in channel %s: %s", interaction.channel_id, original.text
-            )
-        else:
-            text = "Something went wrong on my side; it has been logged."
-            log.error(
-                "command %s failed",
-                interaction.command and interaction.command.name,
-                exc_info=original,
-            )
-        await send_safely(interaction, text)
-
-
-async def send_safely(interaction: discord.Interaction, text: str, **kwargs) -> None:
-    """Reply by response, else followup; a dead interaction (expired, 10062/50027) is logged."""
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, **kwargs)
-        else:
-            await interaction.response.send_message(text, ephemeral=True, **kwargs)
-    except (discord.NotFound, discord.HTTPException) as error:
-        log.info("could not answer interaction %s: %s", interaction.id, error)
+        await reply_to_error(interaction, error)
 
 
 class KonomiBot(commands.Bot):
@@ -96,15 +61,14 @@ class KonomiBot(commands.Bot):
         )
         self.settings = settings
         self.force_sync = force_sync
-        self.service: KonomiService | None = None
+        self.service: KonomiService  # from setup_hook on, for the bot's whole life
         self.worker: subprocess.Popen | None = None
         self.config_path: Path | None = None
         self.loop_health = LoopHealth()
         self._shutdown: asyncio.Future | None = None
 
     async def setup_hook(self) -> None:
-        db = await open_database(self.settings.database_path)
-        self.service = KonomiService(db, self.settings)
+        self.service = await KonomiService.open(self.settings)
         if self.settings.worker.embedded:
             command = [sys.executable, "-m", "bot", "worker"]
             if self.config_path is not None:
@@ -125,11 +89,11 @@ class KonomiBot(commands.Bot):
         digest = hashlib.sha256(
             json.dumps([dev_guild, definitions], sort_keys=True).encode()
         ).hexdigest()
-        if not self.force_sync and await state.get_value(self.db, SYNC_HASH_KEY) == digest:
+        if not self.force_sync and await self.service.command_hash() == digest:
             log.info("commands unchanged since the last sync; not syncing")
             return False
         synced = await self.tree.sync(guild=target)
-        await state.set_value(self.db, SYNC_HASH_KEY, digest)
+        await self.service.set_command_hash(digest)
         log.info(
             "synced %d commands %s",
             len(synced),
@@ -150,9 +114,9 @@ class KonomiBot(commands.Bot):
     async def on_ready(self) -> None:
         log.info("konomi is ready as %s in %d guilds", self.user, len(self.guilds))
 
-    async def report_missing_permission(self, row: state.VoteChannel, channel) -> None:
+    async def report_missing_permission(self, row: VoteChannel, channel) -> None:
         """Pause a channel the bot cannot post in and tell the admin who enabled it, once."""
-        await state.disable_channel(self.db, row.guild_id, row.channel_id)
+        await self.service.voting.disable_channel(row.guild_id, row.channel_id)
         text = (
             f"konomi paused scheduled pairs in #{getattr(channel, 'name', row.channel_id)}: "
             "it needs View Channel, Send Messages, Attach Files, Add Reactions and Read "
@@ -166,11 +130,6 @@ class KonomiBot(commands.Bot):
             await admin.send(text)
         except discord.HTTPException:
             log.warning("could not tell the admin (user %s) by DM", row.enabled_by)
-
-    @property
-    def db(self):
-        assert self.service is not None
-        return self.service.db
 
     async def close(self) -> None:
         """Idempotent: a SIGTERM handler and the end of start() may both call it."""
@@ -191,9 +150,9 @@ class KonomiBot(commands.Bot):
             except subprocess.TimeoutExpired:
                 self.worker.kill()
                 self.worker.wait()
-        if self.service is not None:
+        if hasattr(self, "service"):  # setup_hook may have failed before opening it
             await self.service.close()
-            self.service = None
+            del self.service
 
 
 def point_at(settings: Settings) -> None:

@@ -7,9 +7,14 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.services import KonomiService
 
 NO_TOKEN = """\
 konomi needs a Discord bot token to start, and none was given.
@@ -38,12 +43,9 @@ def _add_config(parser: argparse.ArgumentParser, top: bool = False) -> None:
 def _preflight(settings: Settings, cascade: bool = False) -> None:
     """Fail at once, with one line, on what would otherwise fail later: the database
     (raises DatabaseUnusable) and, where faces are searched, the cascade file."""
-    from storage import open_database
+    from bot.services import check_database
 
-    async def check_database() -> None:
-        await (await open_database(settings.database_path)).close()
-
-    asyncio.run(check_database())
+    asyncio.run(check_database(settings))
     if cascade:
         from bot.imaging import ImageHelpers
         from model.faces import check_cascade
@@ -80,67 +82,57 @@ def _cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     return run_bot(settings, _config_path(args), sync_only=True)
 
 
-def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.imaging import ImageHelpers
-    from bot.ingest import ingest_paths
-    from storage import open_database
+def _service_call(settings: Settings, operation: Callable[[KonomiService], Awaitable[int]]) -> int:
+    """Open the service, await `operation(service)` (its exit status), close the service.
+    A refusal (UserError) is printed as the person would read it in Discord."""
+    from bot.services import KonomiService, UserError
 
     async def go() -> int:
-        db = await open_database(settings.database_path)
-        images = ImageHelpers.for_settings(settings)
+        service = await KonomiService.open(settings)
         try:
-            summary = await ingest_paths(
-                db,
-                args.guild,
-                [Path(p) for p in args.paths],
-                images,
-                video_interval_s=args.every or settings.ingest.video_frame_interval_s,
-                near_duplicate_distance=settings.ingest.near_duplicate_distance,
-                progress=not args.quiet,
-            )
+            return await operation(service)
+        except UserError as error:
+            print(error, file=sys.stderr)
+            return 1
         finally:
-            images.close()
-            await db.close()
+            await service.close()
+
+    return asyncio.run(go())
+
+
+def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    async def ingest(service: KonomiService) -> int:
+        summary = await service.pool.add_paths(
+            args.guild, [Path(p) for p in args.paths], args.every, progress=not args.quiet
+        )
         print("\n".join(summary.lines()))
         return 0
 
-    return asyncio.run(go())
+    return _service_call(settings, ingest)
 
 
 def _cmd_pool(settings: Settings, args: argparse.Namespace) -> int:
-    from storage import open_database, pool
-
-    async def go() -> int:
-        db = await open_database(settings.database_path)
-        try:
-            if args.action == "list":
-                faces = await pool.list_faces(db, args.guild, include_hidden=True)
-                for face in faces:
-                    flag = " hidden" if face.hidden else ""
-                    print(f"{face.id}\t{face.origin}\tbox={face.box}{flag}")
-                print(f"{len(faces)} faces in guild {args.guild}")
-                return 0
-            if args.face is None:
-                print(f"pool {args.action} needs a face id", file=sys.stderr)
-                return 2
-            if args.action == "remove":
-                from bot.service import KonomiService
-
-                service = KonomiService(db, settings)
-                done = await service.remove_face(args.guild, args.face) is not None
-            else:
-                done = await pool.set_hidden(db, args.guild, args.face, args.action == "hide")
-            if not done:
-                print(f"no face {args.face} in guild {args.guild}", file=sys.stderr)
-                return 1
-            print(f"face {args.face}: {args.action} done")
-            if args.action == "remove":
-                print(f"guild {args.guild}: its model will be retrained without that face")
+    async def curate(service: KonomiService) -> int:
+        if args.action == "list":
+            faces = await service.pool.faces(args.guild)
+            for face in faces:
+                flag = " hidden" if face.hidden else ""
+                print(f"{face.id}\t{face.origin}\tbox={face.box}{flag}")
+            print(f"{len(faces)} faces in guild {args.guild}")
             return 0
-        finally:
-            await db.close()
+        if args.face is None:
+            print(f"pool {args.action} needs a face id", file=sys.stderr)
+            return 2
+        if args.action == "remove":
+            await service.pool.remove_face(args.guild, args.face)
+        else:
+            await service.pool.set_hidden(args.guild, args.face, args.action == "hide")
+        print(f"face {args.face}: {args.action} done")
+        if args.action == "remove":
+            print(f"guild {args.guild}: its model will be retrained without that face")
+        return 0
 
-    return asyncio.run(go())
+    return _service_call(settings, curate)
 
 
 def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -155,95 +147,57 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from bot.service import KonomiService, NotEnoughVotes
-    from storage import open_database
+    async def train(service: KonomiService) -> int:
+        with tqdm(total=settings.training.max_epochs, desc="train", unit="epoch") as bar:
 
-    async def go() -> int:
-        db = await open_database(settings.database_path)
-        bar = tqdm(total=settings.training.max_epochs, desc="train", unit="epoch")
+            def progress(epoch: int, total: int, loss: float | None) -> None:
+                if epoch == 1:
+                    bar.reset(total)
+                bar.n = epoch
+                bar.set_postfix(held_out_loss=f"{loss:.3f}" if loss is not None else "-")
+                bar.refresh()
 
-        def progress(epoch: int, total: int, loss: float | None) -> None:
-            if epoch == 1:
-                bar.reset(total)
-            bar.n = epoch
-            bar.set_postfix(held_out_loss=f"{loss:.3f}" if loss is not None else "-")
-            bar.refresh()
-
-        try:
-            model = await KonomiService(db, settings).train_now(args.guild, args.user, progress)
-        except NotEnoughVotes as error:
-            print(f"cannot train: {error}", file=sys.stderr)
-            return 1
-        finally:
-            bar.close()
-            await db.close()
+            model = await service.training.train_now(args.guild, args.user, progress)
         who = f"user {args.user}" if args.user else "the guild"
         print(f"model v{model.version} for {who} in guild {args.guild}")
         print(json.dumps(model.metrics, indent=2))
         return 0
 
-    return asyncio.run(go())
+    return _service_call(settings, train)
 
 
 def _cmd_rank(settings: Settings, args: argparse.Namespace) -> int:
-    import numpy as np
-
     from bot.ingest import read_local_file
-    from bot.service import KonomiService
     from model.images import ImageError
-    from storage import open_database
 
-    async def go() -> int:
-        service = KonomiService(await open_database(settings.database_path), settings)
-        try:
-            files, problems = [], []
-            for name in args.files:
-                try:
-                    files.append((name, read_local_file(Path(name), settings.images)))
-                except ImageError as error:
-                    problems.append((name, str(error)))
-            uploads, unreadable = await service.prepare_uploads(files)
-            for name, reason in problems + unreadable:
-                print(f"{name}: skipped: {reason}")
-            if not uploads:
-                print("nothing to rank", file=sys.stderr)
-                return 1
-            names = [
-                u.name + ("" if u.face_found else " (no face found: whole image)") for u in uploads
-            ]
-            crops = [u.crop for u in uploads]
-            ranking = await service.rank(args.guild, args.user, np.stack(crops))
-            if ranking is None:
-                print(f"guild {args.guild} has no model yet: vote, then train", file=sys.stderr)
-                return 1
-            who = "personal" if ranking.personal else "guild"
-            print(f"ranked by the {who} model v{ranking.model.version}")
-            order = np.argsort(-ranking.scores, kind="stable")
-            for place, i in enumerate(order, 1):
-                print(
-                    f"{place:>2}. {ranking.scores[i]:+.3f}  "
-                    f"P(beats median)={ranking.beats_median[i]:.2f}  {names[i]}"
-                )
-            return 0
-        finally:
-            await service.close()
+    async def rank(service: KonomiService) -> int:
+        files, problems = [], []
+        for name in args.files:
+            try:
+                files.append((name, read_local_file(Path(name), settings.images)))
+            except ImageError as error:
+                problems.append((name, str(error)))
+        ranked = await service.ranking.rank_files(args.guild, args.user, files, problems)
+        for name, reason in ranked.problems:
+            print(f"{name}: skipped: {reason}")
+        print(f"ranked by the {'personal' if ranked.personal else 'guild'} model v{ranked.version}")
+        for place, (upload, score, chance) in enumerate(
+            zip(ranked.uploads, ranked.scores, ranked.beats_median, strict=True), 1
+        ):
+            note = "" if upload.face_found else " (no face found: whole image)"
+            print(f"{place:>2}. {score:+.3f}  P(beats median)={chance:.2f}  {upload.name}{note}")
+        return 0
 
-    return asyncio.run(go())
+    return _service_call(settings, rank)
 
 
 def _cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
-    from storage import guilds, open_database
-
-    async def go() -> int:
-        db = await open_database(settings.database_path)
-        try:
-            faces = await guilds.purge_guild(db, args.guild)
-        finally:
-            await db.close()
+    async def purge(service: KonomiService) -> int:
+        faces = await service.pool.purge(args.guild)
         print(f"guild {args.guild}: deleted its pool ({faces} faces), votes, models and jobs")
         return 0
 
-    return asyncio.run(go())
+    return _service_call(settings, purge)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -312,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     parser = build_parser()
     args = parser.parse_args(argv)
-    from storage import DatabaseUnusable
+    from bot.services import DatabaseUnusable
 
     try:
         settings = load_settings(args.config)

@@ -1,8 +1,9 @@
 """Ingest: local images, folders and videos -> faces in a guild's pool.
 
-Used by `python -m bot ingest` and by `/pool add`. Files are read (decoded, faces
-found and cropped) by the image helpers, several at a time; they are stored in
-the order given, so near-duplicates are judged as a one-by-one run would.
+Used by the pool service (`/pool add`, `python -m bot ingest`). Files are read
+(decoded, faces found and cropped, videos sampled: model/reading.py) in the image
+helpers, several at a time; they are stored in the order given, so near-duplicates
+are judged as a one-by-one run would.
 """
 
 from __future__ import annotations

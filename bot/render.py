@@ -1,4 +1,4 @@
-"""Images the bot posts: a pair to vote on, and a ranking sheet."""
+"""What the bot shows: a pair to vote on, a ranking sheet, and figures as people read them."""
 
 from __future__ import annotations
 
@@ -58,3 +58,8 @@ def ranking_sheet(crops: list[np.ndarray], labels: list[str], beats_median: list
         )
         draw.text((x, y + THUMB + 26), label[:20], fill=(150, 150, 160), font=_font(12))
     return _png(canvas)
+
+
+def percent(value: float | None) -> str:
+    """An accuracy or a chance for people to read; "n/a" when there is none."""
+    return "n/a" if value is None else f"{value:.0%}"

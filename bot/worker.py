@@ -19,8 +19,9 @@ import time
 import aiosqlite
 
 from bot.config import Settings
-from bot.service import KonomiService, NotEnoughVotes
-from storage import jobs, models, open_database
+from bot.services import KonomiService, UserError
+from bot.services.training import ModelRefused
+from storage import jobs
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,11 @@ def pid_alive(pid: int) -> bool:
 async def run_job(service: KonomiService, job: jobs.Job) -> None:
     """Train one claimed job and record how it ended."""
     try:
-        model = await service.train_now(job.guild_id, job.user_id, for_job=job)
-    except NotEnoughVotes as error:
+        model = await service.training.train_now(job.guild_id, job.user_id, for_job=job)
+    except UserError as error:  # too few votes, no guild model, outdated settings
         await jobs.fail(service.db, job.id, str(error))
         log.info("job %d not run: %s", job.id, error)
-    except models.ModelRefused as error:
+    except ModelRefused as error:
         await jobs.fail(service.db, job.id, str(error))  # a no-op when forget deleted it
         log.warning("job %d: refused to store its model: %s", job.id, error)
     except Exception as error:
@@ -59,8 +60,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    db = await open_database(settings.database_path)
-    service = KonomiService(db, settings)
+    service = await KonomiService.open(settings)
+    db = service.db
     try:
         requeued = await _requeue(db, settings)
         if requeued:
@@ -80,12 +81,12 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
                 continue
             if time.monotonic() - last_schedule >= settings.worker.poll_interval_s * 10:
                 last_schedule = time.monotonic()
-                await service.enqueue_due_retrains()
+                await service.training.enqueue_due_retrains()
                 await _requeue(db, settings)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.worker.poll_interval_s)
     finally:
-        await db.close()
+        await service.close()
 
 
 async def _requeue(db: aiosqlite.Connection, settings: Settings) -> list[int]:

@@ -3,16 +3,64 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
 from model.pairs import Pairs
 
 
-def pairwise_metrics(scores: np.ndarray, pairs: Pairs) -> dict:
+@dataclass(frozen=True)
+class PairwiseMetrics:
+    """How scores agree with votes: accuracy on decided votes (a predicted tie counts
+    half; None without decided votes), ties counted apart, RankNet log-loss."""
+
+    votes: int
+    decided: int
+    ties: int
+    accuracy: float | None
+    log_loss: float | None
+
+
+@dataclass(frozen=True)
+class ModelMetrics:
+    """What a trained model is judged by, on votes it never trained on; stored with it.
+
+    `final` is what konomi ranks with (content scores plus per-face offsets). A personal
+    model also carries the guild model's figures on the same votes, and which of the two
+    it `uses` for the person.
+    """
+
+    kind: str  # "guild" or "personal"
+    train_votes: int
+    held_out_votes: int
+    final: PairwiseMetrics
+    cnn: PairwiseMetrics
+    bradley_terry: PairwiseMetrics
+    uses: str | None = None  # personal models: "personal" or "guild"
+    guild_cnn: PairwiseMetrics | None = None
+    guild_final: PairwiseMetrics | None = None
+    timings: dict[str, float | None] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelMetrics:
+        """Read stored metrics; keys this version does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for name in ("final", "cnn", "bradley_terry", "guild_cnn", "guild_final"):
+            if isinstance(values.get(name), dict):
+                values[name] = PairwiseMetrics(**values[name])
+        return cls(**values)
+
+
+def pairwise_metrics(scores: np.ndarray, pairs: Pairs) -> PairwiseMetrics:
     """Accuracy on decided votes (a predicted tie counts half), ties counted apart, log-loss."""
     if len(pairs) == 0:
-        return {"votes": 0, "decided": 0, "ties": 0, "accuracy": None, "log_loss": None}
+        return PairwiseMetrics(votes=0, decided=0, ties=0, accuracy=None, log_loss=None)
     d = scores[pairs.a] - scores[pairs.b]
     decided = pairs.y != 0.5
     wins = pairs.y[decided] == 1.0
@@ -20,13 +68,13 @@ def pairwise_metrics(scores: np.ndarray, pairs: Pairs) -> dict:
     correct = np.where(margin == 0, 0.5, (margin > 0) == wins)
     y = pairs.y.astype(np.float64)
     loss = np.maximum(d, 0) - d * y + np.log1p(np.exp(-np.abs(d)))
-    return {
-        "votes": int(len(pairs)),
-        "decided": int(decided.sum()),
-        "ties": int((~decided).sum()),
-        "accuracy": float(correct.mean()) if decided.any() else None,
-        "log_loss": float(loss.mean()),
-    }
+    return PairwiseMetrics(
+        votes=int(len(pairs)),
+        decided=int(decided.sum()),
+        ties=int((~decided).sum()),
+        accuracy=float(correct.mean()) if decided.any() else None,
+        log_loss=float(loss.mean()),
+    )
 
 
 def kendall_tau(predicted: np.ndarray, truth: np.ndarray) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 from model.augment import augment
 from model.bradley_terry import fit_offsets
 from model.losses import RankNetLoss
-from model.metrics import pairwise_metrics
+from model.metrics import ModelMetrics, PairwiseMetrics, pairwise_metrics
 from model.pairs import Pairs, plan_batches
 from model.regularizers import PullTowards
 from model.scorer import (
@@ -52,8 +52,7 @@ class TrainingResult:
     weights: dict[str, np.ndarray]  # the whole scorer (guild) or only its head (personal)
     offsets: np.ndarray  # (N,) per-face vote offsets
     scores: np.ndarray  # (N,) final scores of the job's crops (content score + offset)
-    metrics: dict
-    timings: dict
+    metrics: ModelMetrics  # timings included
 
 
 def predict(model: keras.Model, items: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -97,9 +96,9 @@ def _fit_ranknet(
             step_seconds += time.perf_counter() - started
             pairs_seen += batch.pair_count
         if len(held_out):
-            loss = pairwise_metrics(predict(model, items), held_out)["log_loss"]
+            loss = pairwise_metrics(predict(model, items), held_out).log_loss
         else:
-            loss = pairwise_metrics(predict(model, items), train)["log_loss"]
+            loss = pairwise_metrics(predict(model, items), train).log_loss
         if progress:
             progress(epochs, settings.max_epochs, loss)
         if loss < best_loss - 1e-4:
@@ -117,7 +116,9 @@ def _fit_ranknet(
     }
 
 
-def _bt_baseline(train: Pairs, held_out: Pairs, count: int, settings: TrainSettings) -> dict:
+def _bt_baseline(
+    train: Pairs, held_out: Pairs, count: int, settings: TrainSettings
+) -> PairwiseMetrics:
     """Bradley-Terry on the same training votes alone: knows seen faces, ties on unseen."""
     return pairwise_metrics(fit_offsets(train, count, strength=settings.offset_prior), held_out)
 
@@ -139,18 +140,19 @@ def train_guild(job: TrainingJob, progress: Progress | None = None) -> TrainingR
     fit = _fit_ranknet(model, crops, train, held_out, settings, rng, make_batch, progress)
     scores = predict(model, crops)
     offsets = fit_offsets(train, len(crops), base=scores, strength=settings.offset_prior)
-    metrics = {
-        "kind": "guild",
-        "train_votes": len(train),
-        "held_out_votes": len(held_out),
-        "cnn": pairwise_metrics(scores, held_out),
-        "final": pairwise_metrics(scores + offsets, held_out),
-        "bradley_terry": _bt_baseline(train, held_out, len(crops), settings),
-    }
+    final = pairwise_metrics(scores + offsets, held_out)
     # The stored offsets learn from every vote; the metrics above never saw the held-out ones.
     offsets = fit_offsets(job.pairs, len(crops), base=scores, strength=settings.offset_prior)
-    timings = {**fit, "total_seconds": time.perf_counter() - started}
-    return TrainingResult(get_weights(model), offsets, scores + offsets, metrics, timings)
+    metrics = ModelMetrics(
+        kind="guild",
+        train_votes=len(train),
+        held_out_votes=len(held_out),
+        final=final,
+        cnn=pairwise_metrics(scores, held_out),
+        bradley_terry=_bt_baseline(train, held_out, len(crops), settings),
+        timings={**fit, "total_seconds": time.perf_counter() - started},
+    )
+    return TrainingResult(get_weights(model), offsets, scores + offsets, metrics)
 
 
 def train_personal(job: TrainingJob, progress: Progress | None = None) -> TrainingResult:
@@ -195,23 +197,23 @@ def train_personal(job: TrainingJob, progress: Progress | None = None) -> Traini
 
     personal = pairwise_metrics(with_offsets(personal_scores, train), held_out)
     guild_final = pairwise_metrics(with_offsets(guild_scores, train), held_out)
-    use_personal = (personal["accuracy"] or 0.0) >= (guild_final["accuracy"] or 0.0)
-    metrics = {
-        "kind": "personal",
-        "train_votes": len(train),
-        "held_out_votes": len(held_out),
-        "uses": "personal" if use_personal else "guild",
-        "cnn": pairwise_metrics(personal_scores, held_out),
-        "guild_cnn": pairwise_metrics(guild_scores, held_out),
-        "final": personal,
-        "guild_final": guild_final,
-        "bradley_terry": _bt_baseline(train, held_out, count, settings),
-    }
+    use_personal = (personal.accuracy or 0.0) >= (guild_final.accuracy or 0.0)
     chosen_scores = personal_scores if use_personal else guild_scores
     weights = get_weights(head) if use_personal else guild_head
     offsets = with_offsets(chosen_scores, job.pairs) - chosen_scores
-    timings = {**fit, "total_seconds": time.perf_counter() - started}
-    return TrainingResult(weights, offsets, chosen_scores + offsets, metrics, timings)
+    metrics = ModelMetrics(
+        kind="personal",
+        train_votes=len(train),
+        held_out_votes=len(held_out),
+        uses="personal" if use_personal else "guild",
+        final=personal,
+        cnn=pairwise_metrics(personal_scores, held_out),
+        guild_cnn=pairwise_metrics(guild_scores, held_out),
+        guild_final=guild_final,
+        bradley_terry=_bt_baseline(train, held_out, count, settings),
+        timings={**fit, "total_seconds": time.perf_counter() - started},
+    )
+    return TrainingResult(weights, offsets, chosen_scores + offsets, metrics)
 
 
 def train(job: TrainingJob, progress: Progress | None = None) -> TrainingResult:

@@ -1,46 +1,101 @@
-"""Whole-guild lifecycle: leaving, rejoining, and purging everything a guild left behind."""
+"""Guild records, the one home for them: the row every guild's data hangs from, its
+settings (reports channel, when the bot left), and purging everything it left behind."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import aiosqlite
 
 from storage.db import transaction
-from storage.state import get_value, set_value
 
-_LEFT = "left_at:"
+
+@dataclass(frozen=True)
+class GuildRecord:
+    guild_id: int
+    reports_channel_id: int | None
+    left_at: float | None  # set while the bot is out of the guild
+
+
+@dataclass(frozen=True)
+class GuildSummary:
+    """Counts for an admin's status view."""
+
+    faces: int
+    hidden: int
+    voters: int
+    votes: int
+    models: int
+    queued: int
+    running: int
+
+
+async def ensure_guild(db: aiosqlite.Connection, guild_id: int) -> None:
+    await db.execute("INSERT OR IGNORE INTO guild_pools (guild_id) VALUES (?)", (guild_id,))
+
+
+async def get_guild(db: aiosqlite.Connection, guild_id: int) -> GuildRecord | None:
+    async with db.execute(
+        "SELECT guild_id, reports_channel_id, left_at FROM guild_pools WHERE guild_id = ?",
+        (guild_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return GuildRecord(*row) if row else None
+
+
+async def set_reports_channel(db: aiosqlite.Connection, guild_id: int, channel_id: int) -> None:
+    async with transaction(db):
+        await ensure_guild(db, guild_id)
+        await db.execute(
+            "UPDATE guild_pools SET reports_channel_id = ? WHERE guild_id = ?",
+            (channel_id, guild_id),
+        )
 
 
 async def mark_left(db: aiosqlite.Connection, guild_id: int, at: float | None = None) -> None:
-    await set_value(db, f"{_LEFT}{guild_id}", str(time.time() if at is None else at))
+    async with transaction(db):
+        await ensure_guild(db, guild_id)
+        await db.execute(
+            "UPDATE guild_pools SET left_at = ? WHERE guild_id = ?",
+            (time.time() if at is None else at, guild_id),
+        )
 
 
 async def mark_rejoined(db: aiosqlite.Connection, guild_id: int) -> None:
-    await db.execute("DELETE FROM bot_state WHERE key = ?", (f"{_LEFT}{guild_id}",))
-
-
-async def left_at(db: aiosqlite.Connection, guild_id: int) -> float | None:
-    value = await get_value(db, f"{_LEFT}{guild_id}")
-    return float(value) if value is not None else None
+    await db.execute("UPDATE guild_pools SET left_at = NULL WHERE guild_id = ?", (guild_id,))
 
 
 async def due_for_purge(db: aiosqlite.Connection, grace_s: float, now: float) -> list[int]:
     async with db.execute(
-        "SELECT key, value FROM bot_state WHERE key LIKE ?", (f"{_LEFT}%",)
+        "SELECT guild_id FROM guild_pools WHERE left_at IS NOT NULL AND ? - left_at >= ?",
+        (now, grace_s),
     ) as cursor:
-        rows = await cursor.fetchall()
-    return [int(k[len(_LEFT) :]) for k, v in rows if now - float(v) >= grace_s]
+        return [row[0] for row in await cursor.fetchall()]
 
 
 async def purge_guild(db: aiosqlite.Connection, guild_id: int) -> int:
-    """Delete every row of a guild (faces, votes, models, jobs, channels); returns faces gone."""
+    """Delete every row of a guild (faces, votes, models, jobs, channels, settings);
+    returns how many faces went."""
     async with db.execute("SELECT COUNT(*) FROM faces WHERE guild_id = ?", (guild_id,)) as cur:
         (faces,) = await cur.fetchone()
     async with transaction(db):
         await db.execute("DELETE FROM guild_pools WHERE guild_id = ?", (guild_id,))
-        await db.execute(
-            "DELETE FROM bot_state WHERE key IN (?, ?)",
-            (f"{_LEFT}{guild_id}", f"reports_channel:{guild_id}"),
-        )
     return int(faces)
+
+
+async def guild_summary(db: aiosqlite.Connection, guild_id: int) -> GuildSummary:
+    queries = {
+        "faces": "SELECT COUNT(*) FROM faces WHERE guild_id = ?",
+        "hidden": "SELECT COUNT(*) FROM faces WHERE guild_id = ? AND hidden = 1",
+        "voters": "SELECT COUNT(DISTINCT user_id) FROM votes WHERE guild_id = ?",
+        "votes": "SELECT COUNT(*) FROM votes WHERE guild_id = ?",
+        "models": "SELECT COUNT(*) FROM models WHERE guild_id = ?",
+        "queued": "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND state = 'queued'",
+        "running": "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND state = 'running'",
+    }
+    counts = {}
+    for name, sql in queries.items():
+        async with db.execute(sql, (guild_id,)) as cursor:
+            (counts[name],) = await cursor.fetchone()
+    return GuildSummary(**counts)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.db import transaction
-from storage.pool import ensure_guild
+from storage.guilds import ensure_guild
 
 
 @dataclass(frozen=True)

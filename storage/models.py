@@ -10,7 +10,7 @@ import aiosqlite
 
 from storage import jobs, privacy
 from storage.db import transaction
-from storage.pool import ensure_guild
+from storage.guilds import ensure_guild
 
 
 class ModelRefused(Exception):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.db import transaction
+from storage.guilds import ensure_guild
 
 _SIGN_BIT = 1 << 63
 
@@ -38,10 +39,6 @@ class Face:
     phash: int
     hidden: bool
     origin: str | None
-
-
-async def ensure_guild(db: aiosqlite.Connection, guild_id: int) -> None:
-    await db.execute("INSERT OR IGNORE INTO guild_pools (guild_id) VALUES (?)", (guild_id,))
 
 
 async def source_exists(db: aiosqlite.Connection, guild_id: int, content_hash: str) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aiosqlite
 
 from storage.db import transaction
-from storage.pool import ensure_guild
+from storage.guilds import ensure_guild
 
 
 async def forgotten_at(db: aiosqlite.Connection, guild_id: int, user_id: int) -> float | None:
@@ -18,8 +20,18 @@ async def forgotten_at(db: aiosqlite.Connection, guild_id: int, user_id: int) ->
     return row[0] if row else None
 
 
-async def forget_user(db: aiosqlite.Connection, guild_id: int, user_id: int) -> dict[str, int]:
-    """Delete everything about a person in a guild; returns how many rows of each kind went."""
+@dataclass(frozen=True)
+class Forgotten:
+    """How many rows of each kind went when a person was forgotten."""
+
+    votes: int
+    models: int
+    jobs: int
+    reactions: int
+
+
+async def forget_user(db: aiosqlite.Connection, guild_id: int, user_id: int) -> Forgotten:
+    """Delete everything about a person in a guild."""
     deleted = {}
     async with transaction(db):
         await ensure_guild(db, guild_id)
@@ -51,4 +63,4 @@ async def forget_user(db: aiosqlite.Connection, guild_id: int, user_id: int) -> 
             "INSERT OR REPLACE INTO forgotten_users (guild_id, user_id) VALUES (?, ?)",
             (guild_id, user_id),
         )
-    return deleted
+    return Forgotten(**deleted)

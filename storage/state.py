@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.pool import ensure_guild
+from storage.guilds import ensure_guild
 
 
 async def get_value(db: aiosqlite.Connection, key: str) -> str | None:
@@ -65,12 +65,3 @@ async def mark_posted(db: aiosqlite.Connection, channel_id: int, at: float) -> N
     await db.execute(
         "UPDATE vote_channels SET last_posted_at = ? WHERE channel_id = ?", (at, channel_id)
     )
-
-
-async def reports_channel(db: aiosqlite.Connection, guild_id: int) -> int | None:
-    value = await get_value(db, f"reports_channel:{guild_id}")
-    return int(value) if value else None
-
-
-async def set_reports_channel(db: aiosqlite.Connection, guild_id: int, channel_id: int) -> None:
-    await set_value(db, f"reports_channel:{guild_id}", str(channel_id))

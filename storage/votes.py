@@ -8,7 +8,7 @@ import aiosqlite
 
 from storage import privacy
 from storage.db import transaction
-from storage.pool import ensure_guild
+from storage.guilds import ensure_guild
 
 
 @dataclass(frozen=True)
@@ -274,21 +274,3 @@ async def get_vote(db: aiosqlite.Connection, message_id: int, user_id: int) -> f
     ) as cursor:
         row = await cursor.fetchone()
     return row[0] if row else None
-
-
-async def guild_summary(db: aiosqlite.Connection, guild_id: int) -> dict[str, int]:
-    """Counts for an admin's status view."""
-    queries = {
-        "faces": "SELECT COUNT(*) FROM faces WHERE guild_id = ?",
-        "hidden": "SELECT COUNT(*) FROM faces WHERE guild_id = ? AND hidden = 1",
-        "voters": "SELECT COUNT(DISTINCT user_id) FROM votes WHERE guild_id = ?",
-        "votes": "SELECT COUNT(*) FROM votes WHERE guild_id = ?",
-        "models": "SELECT COUNT(*) FROM models WHERE guild_id = ?",
-        "queued": "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND state = 'queued'",
-        "running": "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND state = 'running'",
-    }
-    summary = {}
-    for name, sql in queries.items():
-        async with db.execute(sql, (guild_id,)) as cursor:
-            (summary[name],) = await cursor.fetchone()
-    return summary

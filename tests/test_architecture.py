@@ -11,8 +11,10 @@ SQL = re.compile(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE TABLE
 
 
 def imports(package: str) -> set[str]:
+    """Top-level packages imported anywhere under `package` (a folder or one file)."""
     found = set()
-    for path in (REPO / package).rglob("*.py"):
+    root = REPO / package
+    for path in [root] if root.is_file() else root.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 found |= {alias.name.split(".")[0] for alias in node.names}
@@ -24,6 +26,14 @@ def imports(package: str) -> set[str]:
 def test_arrows_point_one_way():
     assert not imports("model") & {"bot", "discord", "storage", "aiosqlite", "sqlite3"}
     assert not imports("storage") & {"bot", "discord", "model", "keras", "tensorflow"}
+
+
+def test_discord_adapters_reach_konomi_only_through_its_services():
+    """Cogs, the CLI and the bot speak to storage only through bot/services, which
+    own the rules: the two ways in (Discord and the command line) cannot diverge."""
+    for adapter in ("bot/cogs", "bot/cli.py", "bot/app.py", "bot/replies.py"):
+        assert "storage" not in imports(adapter), adapter
+    assert not imports("bot/services") & {"discord"}
 
 
 def test_only_storage_writes_sql():

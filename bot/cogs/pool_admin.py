@@ -7,26 +7,23 @@ and the bot checks it again (server owners can change command permissions).
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
-import time
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.ingest import PoolIngester
 from bot.limits import per_member
 from bot.loops import resilient
-from bot.render import ranking_sheet
+from bot.replies import KonomiView
 from bot.uploads import download
-from model.images import decode_png
-from storage import guilds, models, pool, state, votes
+
+if TYPE_CHECKING:
+    from bot.app import KonomiBot
 
 log = logging.getLogger(__name__)
-
-PAGE = 10
 admin_only = app_commands.checks.has_permissions(manage_guild=True)
 
 
@@ -52,72 +49,42 @@ class PoolGroup(app_commands.Group):
         image5: discord.Attachment | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        bot = self.cog.bot
-        ingester = PoolIngester(
-            bot.db,
-            interaction.guild_id,
-            bot.service.images,
-            near_duplicate_distance=bot.settings.ingest.near_duplicate_distance,
-        )
         attachments = [a for a in (image1, image2, image3, image4, image5) if a is not None]
-        downloaded, failed = await download(attachments, bot.settings.images.max_bytes)
-        ingester.summary.files_read += len(failed)
-        ingester.summary.failures.extend(failed)
-        await ingester.add_all(
-            (ingester.read_bytes(name, data) for name, data in downloaded), len(downloaded)
-        )
-        summary = ingester.summary
+        downloaded, failed = await download(attachments, self.cog.bot.settings.images.max_bytes)
+        summary = await self.cog.pool.add_uploads(interaction.guild_id, downloaded, failed)
         await interaction.followup.send("\n".join(summary.lines()), ephemeral=True)
 
     @app_commands.command(name="list", description="The pool's faces, 10 per page, with ids")
     @admin_only
     async def list(self, interaction: discord.Interaction, page: int = 1) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)  # a sheet to render
-        db = self.cog.bot.db
-        faces = await pool.list_faces(db, interaction.guild_id, include_hidden=True)
-        if not faces:
-            await interaction.followup.send(
-                "The pool is empty: add faces with `/pool add`.", ephemeral=True
-            )
-            return
-        pages = (len(faces) + PAGE - 1) // PAGE
-        page = min(max(page, 1), pages)
-        shown = faces[(page - 1) * PAGE : page * PAGE]
-        crops = await pool.face_crops(db, interaction.guild_id, [f.id for f in shown])
-        sheet = await asyncio.to_thread(
-            ranking_sheet,
-            [decode_png(crops[f.id]) for f in shown],
-            [f"face {f.id}{' hidden' if f.hidden else ''}" for f in shown],
-            [1.0] * len(shown),
-        )
-        lines = [f"Page {page}/{pages} of {len(faces)} faces:"]
-        lines += [f"`{f.id}` {f.origin or '?'}{' (hidden)' if f.hidden else ''}" for f in shown]
+        listing = await self.cog.pool.page(interaction.guild_id, page)
+        lines = [f"Page {listing.page}/{listing.pages} of {listing.total} faces:"]
+        lines += [
+            f"`{f.id}` {f.origin or '?'}{' (hidden)' if f.hidden else ''}" for f in listing.faces
+        ]
         await interaction.followup.send(
             "\n".join(lines)[:1990],
-            file=discord.File(io.BytesIO(sheet), "pool.png"),
+            file=discord.File(io.BytesIO(listing.sheet), "pool.png"),
             ephemeral=True,
         )
 
     @app_commands.command(name="show", description="One face of the pool by id")
     @admin_only
     async def show(self, interaction: discord.Interaction, face_id: int) -> None:
-        face = await self.cog.face_or_say(interaction, face_id)
-        if face is None:
-            return
-        crop = (await pool.face_crops(self.cog.bot.db, interaction.guild_id, [face_id]))[face_id]
+        shown = await self.cog.pool.face(interaction.guild_id, face_id)
+        face = shown.face
         await interaction.response.send_message(
             f"Face `{face.id}` from {face.origin or '?'}"
             f"{' — hidden (reported)' if face.hidden else ''}.",
-            file=discord.File(io.BytesIO(crop), f"face-{face.id}.png"),
+            file=discord.File(io.BytesIO(shown.crop_png), f"face-{face.id}.png"),
             ephemeral=True,
         )
 
     @app_commands.command(name="remove", description="Delete a face and the votes that name it")
     @admin_only
     async def remove(self, interaction: discord.Interaction, face_id: int) -> None:
-        if await self.cog.face_or_say(interaction, face_id) is None:
-            return
-        named = await self.cog.bot.service.remove_face(interaction.guild_id, face_id)
+        named = await self.cog.pool.remove_face(interaction.guild_id, face_id)
         await interaction.response.send_message(
             f"Face `{face_id}` and the {named} votes naming it are deleted; the server's model "
             "will be retrained.",
@@ -127,9 +94,7 @@ class PoolGroup(app_commands.Group):
     @app_commands.command(name="restore", description="Show a reported (hidden) face again")
     @admin_only
     async def restore(self, interaction: discord.Interaction, face_id: int) -> None:
-        if await self.cog.face_or_say(interaction, face_id) is None:
-            return
-        await pool.set_hidden(self.cog.bot.db, interaction.guild_id, face_id, False)
+        await self.cog.pool.set_hidden(interaction.guild_id, face_id, False)
         await interaction.response.send_message(
             f"Face `{face_id}` is back in the pool.", ephemeral=True
         )
@@ -147,8 +112,7 @@ class ChannelGroup(app_commands.Group):
         interaction: discord.Interaction,
         every_minutes: app_commands.Range[float, 1, 10080] = 60.0,
     ) -> None:
-        await state.enable_channel(
-            self.cog.bot.db,
+        await self.cog.bot.service.voting.enable_channel(
             interaction.guild_id,
             interaction.channel_id,
             every_minutes * 60,
@@ -168,8 +132,8 @@ class ChannelGroup(app_commands.Group):
     @app_commands.command(name="disable", description="Stop scheduled pairs in this channel")
     @admin_only
     async def disable(self, interaction: discord.Interaction) -> None:
-        done = await state.disable_channel(
-            self.cog.bot.db, interaction.guild_id, interaction.channel_id
+        done = await self.cog.bot.service.voting.disable_channel(
+            interaction.guild_id, interaction.channel_id
         )
         await interaction.response.send_message(
             "Scheduled pairs stopped here." if done else "This channel had no scheduled pairs.",
@@ -191,17 +155,15 @@ class KonomiGroup(app_commands.Group):
     @app_commands.command(name="status", description="Pool, voters, votes, models and queue")
     @admin_only
     async def status(self, interaction: discord.Interaction) -> None:
-        db, guild = self.cog.bot.db, interaction.guild_id
-        summary = await votes.guild_summary(db, guild)
-        guild_model = await models.latest_model(db, guild, None)
-        channels = await state.vote_channels(db, guild)
+        status = await self.cog.pool.status(interaction.guild_id)
+        counts, version = status.counts, status.guild_model_version
         await interaction.response.send_message(
-            f"Pool: {summary['faces']} faces ({summary['hidden']} hidden). "
-            f"Voters: {summary['voters']}, votes: {summary['votes']}. "
-            f"Models: {summary['models']} (server model "
-            f"{'v' + str(guild_model.version) if guild_model else 'not trained yet'}). "
-            f"Queue: {summary['queued']} queued, {summary['running']} running. "
-            f"Channels with scheduled pairs: {len(channels)}.\n"
+            f"Pool: {counts.faces} faces ({counts.hidden} hidden). "
+            f"Voters: {counts.voters}, votes: {counts.votes}. "
+            f"Models: {counts.models} (server model "
+            f"{f'v{version}' if version else 'not trained yet'}). "
+            f"Queue: {counts.queued} queued, {counts.running} running. "
+            f"Channels with scheduled pairs: {status.scheduled_channels}.\n"
             + "\n".join(self.cog.bot.loop_health.lines()),
             ephemeral=True,
         )
@@ -209,9 +171,7 @@ class KonomiGroup(app_commands.Group):
     @app_commands.command(name="reports", description="Send face reports to this channel")
     @admin_only
     async def reports(self, interaction: discord.Interaction) -> None:
-        await state.set_reports_channel(
-            self.cog.bot.db, interaction.guild_id, interaction.channel_id
-        )
+        await self.cog.pool.set_reports_channel(interaction.guild_id, interaction.channel_id)
         await interaction.response.send_message("Face reports will be posted here.", ephemeral=True)
 
 
@@ -227,7 +187,7 @@ def _missing_permissions(interaction: discord.Interaction) -> list[str]:
     return [name for name, ok in needed.items() if not ok]
 
 
-class ReportButtons(discord.ui.View):
+class ReportButtons(KonomiView):
     def __init__(self, cog: PoolAdmin, face_a: int, face_b: int) -> None:
         super().__init__(timeout=300)
         for letter, face_id in (("A", face_a), ("B", face_b)):
@@ -250,8 +210,9 @@ class ReportButtons(discord.ui.View):
 
 
 class PoolAdmin(commands.Cog):
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: KonomiBot) -> None:
         self.bot = bot
+        self.pool = bot.service.pool
         self.menu = app_commands.ContextMenu(name="Report face", callback=self.report_menu)
         self.menu.guild_only = True
 
@@ -264,53 +225,34 @@ class PoolAdmin(commands.Cog):
     async def cog_unload(self) -> None:
         self.purge_departed.cancel()
 
-    async def face_or_say(self, interaction: discord.Interaction, face_id: int):
-        """This guild's face, or a clear reply (another guild's id reads as unknown)."""
-        face = await pool.get_face(self.bot.db, interaction.guild_id, face_id)
-        if face is None:
-            await interaction.response.send_message(
-                f"There is no face `{face_id}` in this server's pool.", ephemeral=True
-            )
-        return face
-
     async def report(self, interaction: discord.Interaction, face_id: int) -> str:
         """Hide the face at once and tell the admins; returns the reply for the reporter."""
-        guild = interaction.guild_id
-        hidden = await pool.record_report(
-            self.bot.db,
-            guild,
-            face_id,
-            interaction.user.id,
-            self.bot.settings.limits.reports_hiding_per_day,
-        )
-        if hidden is None:
-            return f"There is no face `{face_id}` in this server's pool."
-        log.info("face %s reported in guild %s; %s", face_id, guild, "hidden" if hidden else "kept")
+        report = await self.pool.report(interaction.guild_id, face_id, interaction.user.id)
         what = (
             "is hidden from new pairs and rankings"
-            if hidden
-            else "was NOT hidden: the reporter already hid "
-            f"{self.bot.settings.limits.reports_hiding_per_day} faces today"
+            if report.hidden
+            else f"was NOT hidden: the reporter already hid {report.hide_limit} faces today"
         )
-        channel_id = await state.reports_channel(self.bot.db, guild)
+        channel_id = report.reports_channel_id
         channel = await self.bot.channel(channel_id) if channel_id else None
         if channel is not None:
-            crop = (await pool.face_crops(self.bot.db, guild, [face_id])).get(face_id)
             try:
                 await channel.send(
                     f"Face `{face_id}` was reported by {interaction.user.mention} and {what}. "
                     f"Delete it with `/pool remove {face_id}`"
-                    + (f", or restore it with `/pool restore {face_id}`." if hidden else "."),
-                    file=discord.File(io.BytesIO(crop), f"reported-{face_id}.png")
-                    if crop
+                    + (
+                        f", or restore it with `/pool restore {face_id}`." if report.hidden else "."
+                    ),
+                    file=discord.File(io.BytesIO(report.crop_png), f"reported-{face_id}.png")
+                    if report.crop_png
                     else discord.utils.MISSING,
                     allowed_mentions=discord.AllowedMentions.none(),
                 )
             except discord.HTTPException as error:
                 log.warning("could not post a report in channel %s: %s", channel_id, error)
         else:
-            log.warning("guild %s has no reports channel (`/konomi reports`)", guild)
-        if not hidden:
+            log.warning("guild %s has no reports channel (`/konomi reports`)", interaction.guild_id)
+        if not report.hidden:
             return (
                 f"Thank you. You have reported many faces today, so face `{face_id}` stays "
                 "visible until an admin decides; they have been told."
@@ -329,12 +271,7 @@ class PoolAdmin(commands.Cog):
 
     @per_member("report")
     async def report_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        pair = await votes.get_pair(self.bot.db, message.id)
-        if pair is None or pair.guild_id != interaction.guild_id:
-            await interaction.response.send_message(
-                "That message is not a konomi pair. Use `/report` with the face id.", ephemeral=True
-            )
-            return
+        pair = await self.bot.service.voting.pair_of(message.id, interaction.guild_id)
         await interaction.response.send_message(
             "Which face do you report?",
             view=ReportButtons(self, pair.face_a, pair.face_b),
@@ -345,28 +282,22 @@ class PoolAdmin(commands.Cog):
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
-        await guilds.mark_left(self.bot.db, guild.id)
+        await self.pool.guild_left(guild.id)
         log.info("removed from guild %s: its data goes after the grace period", guild.id)
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        await guilds.mark_rejoined(self.bot.db, guild.id)
+        await self.pool.guild_joined(guild.id)
 
     @tasks.loop(minutes=10)
     @resilient("guild purge")
     async def purge_departed(self) -> None:
-        grace = self.bot.settings.privacy.guild_grace_days * 86400
-        for guild_id in await guilds.due_for_purge(self.bot.db, grace, time.time()):
-            if self.bot.get_guild(guild_id) is not None:
-                await guilds.mark_rejoined(self.bot.db, guild_id)
-                continue
-            faces = await guilds.purge_guild(self.bot.db, guild_id)
-            log.info("purged guild %s after the grace period (%d faces)", guild_id, faces)
+        await self.pool.purge_departed({guild.id for guild in self.bot.guilds})
 
     @purge_departed.before_loop
     async def _wait_ready(self) -> None:
         await self.bot.wait_until_ready()
 
 
-async def setup(bot) -> None:
+async def setup(bot: KonomiBot) -> None:
     await bot.add_cog(PoolAdmin(bot))

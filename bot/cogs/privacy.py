@@ -5,20 +5,19 @@ Every reply here is ephemeral: personal results are private by default.
 
 from __future__ import annotations
 
-import asyncio
-import csv
 import io
-import json
 import logging
+from typing import TYPE_CHECKING
 
 import discord
-import numpy as np
 from discord import app_commands
 from discord.ext import commands
 
-from bot.render import ranking_sheet
-from model.images import decode_png
-from storage import models, pool, privacy, votes
+from bot.render import percent
+from bot.replies import KonomiView
+
+if TYPE_CHECKING:
+    from bot.app import KonomiBot
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ models and their accuracy; training jobs. Nothing leaves this server's data.
 models and jobs here. Anyone can `/report` a face: it is hidden at once until an admin decides."""
 
 
-class ForgetConfirm(discord.ui.View):
+class ForgetConfirm(KonomiView):
     """The one button that deletes a person's data, for that person only."""
 
     def __init__(self, cog: Privacy, user_id: int) -> None:
@@ -51,17 +50,16 @@ class ForgetConfirm(discord.ui.View):
     )
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await interaction.response.defer()  # deleting may take longer than 3 s
-        deleted = await privacy.forget_user(self.cog.bot.db, interaction.guild_id, self.user_id)
+        deleted = await self.cog.bot.service.privacy.forget(interaction.guild_id, self.user_id)
         self.stop()
         await interaction.edit_original_response(
             content=(
-                f"Done. Deleted {deleted['votes']} votes, {deleted['models']} models and "
-                f"{deleted['jobs']} training jobs in this server. konomi keeps only the "
+                f"Done. Deleted {deleted.votes} votes, {deleted.models} models and "
+                f"{deleted.jobs} training jobs in this server. konomi keeps only the "
                 "fact that you asked, and when, so old reactions are never counted again."
             ),
             view=None,
         )
-        log.info("a user asked to be forgotten in guild %s", interaction.guild_id)
 
     @discord.ui.button(
         label="Cancel", style=discord.ButtonStyle.secondary, custom_id="konomi:forget:cancel"
@@ -72,8 +70,9 @@ class ForgetConfirm(discord.ui.View):
 
 
 class Privacy(commands.Cog):
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: KonomiBot) -> None:
         self.bot = bot
+        self.privacy = bot.service.privacy
 
     @app_commands.command(name="help", description="What konomi does, how to vote, what it stores")
     async def help(self, interaction: discord.Interaction) -> None:
@@ -82,28 +81,25 @@ class Privacy(commands.Cog):
     @app_commands.command(name="stats", description="Your votes and your model's accuracy")
     @app_commands.guild_only()
     async def stats(self, interaction: discord.Interaction) -> None:
-        db, guild, user = self.bot.db, interaction.guild_id, interaction.user.id
-        count = await votes.count_votes(db, guild, user)
-        mine = await models.latest_model(db, guild, user)
-        settings = self.bot.settings
-        lines = [f"Your votes here: {count}."]
-        if mine is None:
-            needed = max(0, settings.worker.personal_min_votes - count)
+        stats = await self.privacy.stats(interaction.guild_id, interaction.user.id)
+        lines = [f"Your votes here: {stats.votes}."]
+        if stats.metrics is None:
             lines.append(
                 "You have no model yet: "
-                + (f"vote {needed} more, then `/retrain`." if needed else "`/retrain`.")
+                + (
+                    f"vote {stats.votes_needed} more, then `/retrain`."
+                    if stats.votes_needed
+                    else "`/retrain`."
+                )
             )
         else:
-            metrics = mine.metrics
-            since = await votes.count_votes(db, guild, user, since=mine.created_at)
+            guild = stats.metrics.guild_final
             lines.append(
-                f"Your model: v{mine.version}, agrees with your held-out votes "
-                f"{_percent(metrics.get('final', {}).get('accuracy'))} of the time; the "
-                f"server's model on the same votes: "
-                f"{_percent(metrics.get('guild_final', {}).get('accuracy'))}."
+                f"Your model: v{stats.version}, agrees with your held-out votes "
+                f"{percent(stats.metrics.final.accuracy)} of the time; the server's model on "
+                f"the same votes: {percent(guild.accuracy if guild else None)}."
             )
-            left = max(0, settings.worker.user_retrain_votes - since)
-            lines.append(f"Votes until the next automatic retrain: {left}.")
+            lines.append(f"Votes until the next automatic retrain: {stats.votes_until_retrain}.")
         await interaction.response.send_message("\n".join(lines), ephemeral=True)
 
     @app_commands.command(
@@ -112,61 +108,25 @@ class Privacy(commands.Cog):
     @app_commands.guild_only()
     async def mytaste(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        guild, user = interaction.guild_id, interaction.user.id
-        found = await self.bot.service.scorer_for(guild, user)
-        faces = await pool.list_faces(self.bot.db, guild)
-        if found is None or len(faces) < 2:
-            await interaction.followup.send(
-                "There is nothing to show yet: the server needs faces and a model "
-                "(`/vote`, then `/retrain`).",
-                ephemeral=True,
-            )
-            return
-        scorer, stored, personal = found
-        ids = [face.id for face in faces]
-        crops_png = await pool.face_crops(self.bot.db, guild, ids)
-        crops = np.stack([decode_png(crops_png[i]) for i in ids])
-        scores = await asyncio.to_thread(scorer.score_pool, ids, crops)
-        order = np.argsort(-scores, kind="stable")
-        shown = min(5, len(ids) // 2)
-        picks = list(order[:shown]) + list(order[-shown:])
-        chance = 1.0 / (1.0 + np.exp(-(scores - np.median(scores))))
-        labels = [
-            f"{'most' if n < shown else 'least'} · face {ids[i]}" for n, i in enumerate(picks)
-        ]
-        sheet = await asyncio.to_thread(
-            ranking_sheet, [crops[i] for i in picks], labels, [float(chance[i]) for i in picks]
-        )
-        whose = "your model" if personal else "the server's model (you have none yet)"
+        taste = await self.bot.service.ranking.my_taste(interaction.guild_id, interaction.user.id)
+        whose = "your model" if taste.personal else "the server's model (you have none yet)"
         await interaction.followup.send(
-            f"By {whose} (v{stored.version}): the {shown} faces it likes most, then the {shown} "
-            "it likes least. Only you can see this.",
-            file=discord.File(io.BytesIO(sheet), "mytaste.png"),
+            f"By {whose} (v{taste.version}): the {taste.shown} faces it likes most, then the "
+            f"{taste.shown} it likes least. Only you can see this.",
+            file=discord.File(io.BytesIO(taste.png), "mytaste.png"),
             ephemeral=True,
         )
 
     @app_commands.command(name="export", description="Your votes (CSV) and model metrics (JSON)")
     @app_commands.guild_only()
     async def export(self, interaction: discord.Interaction) -> None:
-        db, guild, user = self.bot.db, interaction.guild_id, interaction.user.id
-        mine = await votes.user_votes(db, guild, user, include_hidden=True)
-        table = io.StringIO()
-        writer = csv.writer(table)
-        writer.writerow(["face_a", "face_b", "outcome", "voted_at"])
-        for vote in mine:
-            writer.writerow([vote.face_a, vote.face_b, vote.outcome, f"{vote.voted_at:.3f}"])
-        model = await models.latest_model(db, guild, user)
-        metrics = {
-            "model_version": model.version if model else None,
-            "metrics": model.metrics if model else None,
-        }
-        files = [
-            discord.File(io.BytesIO(table.getvalue().encode()), "konomi-votes.csv"),
-            discord.File(io.BytesIO(json.dumps(metrics, indent=2).encode()), "konomi-model.json"),
-        ]
+        export = await self.privacy.export(interaction.guild_id, interaction.user.id)
         await interaction.response.send_message(
-            f"Your {len(mine)} votes in this server and your model's metrics.",
-            files=files,
+            f"Your {export.votes} votes in this server and your model's metrics.",
+            files=[
+                discord.File(io.BytesIO(export.votes_csv), "konomi-votes.csv"),
+                discord.File(io.BytesIO(export.model_json), "konomi-model.json"),
+            ],
             ephemeral=True,
         )
 
@@ -180,9 +140,5 @@ class Privacy(commands.Cog):
         )
 
 
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
-async def setup(bot) -> None:
+async def setup(bot: KonomiBot) -> None:
     await bot.add_cog(Privacy(bot))

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from typing import TYPE_CHECKING
 
 import discord
-import numpy as np
 from discord import app_commands
 from discord.ext import commands
 
 from bot.limits import per_member
-from bot.render import ranking_sheet
 from bot.uploads import download
+
+if TYPE_CHECKING:
+    from bot.app import KonomiBot
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +23,9 @@ MAX_IMAGES = 10
 
 
 class Ranking(commands.Cog):
-    def __init__(self, bot) -> None:
+    """/rank and its message command: download, rank through the service, reply."""
+
+    def __init__(self, bot: KonomiBot) -> None:
         self.bot = bot
         self.menu = app_commands.ContextMenu(name="Rank these images", callback=self.rank_message)
         self.menu.guild_only = True
@@ -94,52 +98,33 @@ class Ranking(commands.Cog):
     async def _answer(
         self, interaction: discord.Interaction, attachments: list[discord.Attachment]
     ) -> None:
-        service = self.bot.service
         limit = min(self.bot.settings.images.max_bytes, interaction.filesize_limit or 1 << 62)
         downloaded, failed = await download(attachments, limit)
-        uploads, unreadable = await service.prepare_uploads(downloaded)
-        problems = [f"**{name}**: {reason}" for name, reason in failed + unreadable]
-        if not uploads:
-            await interaction.followup.send(
-                "Nothing could be ranked:\n" + "\n".join(problems), ephemeral=True
-            )
-            return
-        crops = np.stack([u.crop for u in uploads])
-        names = [u.name for u in uploads]
-        notes = ["" if u.face_found else " (no face found: the whole image)" for u in uploads]
-        ranking = await service.rank(interaction.guild_id, interaction.user.id, crops)
-        if ranking is None:
-            await interaction.followup.send(
-                "This server has no model yet: vote on some pairs with `/vote`, then an "
-                "admin or anyone can `/retrain`.",
-                ephemeral=True,
-            )
-            return
-        order = np.argsort(-ranking.scores, kind="stable")
-        sheet = await asyncio.to_thread(
-            ranking_sheet,
-            [crops[i] for i in order],
-            [names[i] for i in order],
-            [float(ranking.beats_median[i]) for i in order],
+        ranked = await self.bot.service.ranking.rank_files(
+            interaction.guild_id, interaction.user.id, downloaded, failed
         )
+        sheet = await asyncio.to_thread(ranked.sheet)
         who = (
-            f"your model (v{ranking.model.version})"
-            if ranking.personal
-            else f"the server's model (v{ranking.model.version}) — you have no model of your own "
+            f"your model (v{ranked.version})"
+            if ranked.personal
+            else f"the server's model (v{ranked.version}) — you have no model of your own "
             "yet: vote with `/vote`, then `/retrain`"
         )
         lines = [f"Ranked by {who}:"]
         lines += [
-            f"{place}. {names[i]}{notes[i]} — beats the pool's median face with "
-            f"P = {ranking.beats_median[i]:.0%}"
-            for place, i in enumerate(order, 1)
+            f"{place}. {upload.name}"
+            f"{'' if upload.face_found else ' (no face found: the whole image)'} — beats the "
+            f"pool's median face with P = {chance:.0%}"
+            for place, (upload, chance) in enumerate(
+                zip(ranked.uploads, ranked.beats_median, strict=True), 1
+            )
         ]
-        if problems:
-            lines += ["Not ranked:"] + problems
+        if ranked.problems:
+            lines += ["Not ranked:"] + [f"**{name}**: {why}" for name, why in ranked.problems]
         await interaction.followup.send(
             "\n".join(lines)[:1990], file=discord.File(io.BytesIO(sheet), "ranking.png")
         )
 
 
-async def setup(bot) -> None:
+async def setup(bot: KonomiBot) -> None:
     await bot.add_cog(Ranking(bot))

@@ -4,50 +4,49 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.loops import resilient
-from storage import jobs, models
+from bot.render import percent
+from bot.services.training import Finished, Job
+
+if TYPE_CHECKING:
+    from bot.app import KonomiBot
 
 log = logging.getLogger(__name__)
 
 TOKEN_LIFETIME_S = 15 * 60
 
 
-def _accuracy(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
-def completion_text(
-    job: jobs.Job, model: models.StoredModel | None, previous: models.StoredModel | None
-) -> str:
-    if job.state == "failed" or model is None:
+def completion_text(done: Finished) -> str:
+    job, metrics = done.job, done.metrics
+    if job.state == "failed" or done.model is None or metrics is None:
         return f"Your retraining did not run: {job.error or 'unknown error'}."
-    metrics = model.metrics
-    final = metrics.get("final", {})
     lines = [
-        f"Your model v{model.version} is ready. On {final.get('votes', 0)} of your votes "
-        f"it never saw, it agrees with you {_accuracy(final.get('accuracy'))} of the time"
+        f"Your model v{done.model.version} is ready. On {metrics.final.votes} of your votes "
+        f"it never saw, it agrees with you {percent(metrics.final.accuracy)} of the time"
     ]
-    if "guild_final" in metrics:
+    if metrics.guild_final is not None:
         lines.append(
-            f"the server's model: {_accuracy(metrics['guild_final'].get('accuracy'))} "
-            f"on the same votes (konomi uses {metrics.get('uses', 'personal')} for you)"
+            f"the server's model: {percent(metrics.guild_final.accuracy)} "
+            f"on the same votes (konomi uses {metrics.uses or 'personal'} for you)"
         )
-    if previous is not None:
+    if done.previous is not None:
         lines.append(
-            f"your previous version (v{previous.version}): "
-            f"{_accuracy(previous.metrics.get('final', {}).get('accuracy'))}"
+            f"your previous version (v{done.previous_version}): "
+            f"{percent(done.previous.final.accuracy)}"
         )
     return "; ".join(lines) + "."
 
 
 class Training(commands.Cog):
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: KonomiBot) -> None:
         self.bot = bot
+        self.training = bot.service.training
 
     async def cog_load(self) -> None:
         self.notify_finished.start()
@@ -58,22 +57,18 @@ class Training(commands.Cog):
     @app_commands.command(name="retrain", description="Retrain your taste model from your votes")
     @app_commands.guild_only()
     async def retrain(self, interaction: discord.Interaction) -> None:
-        cooldown = self.bot.settings.worker.retrain_cooldown_s
-        last = await jobs.last_requested_at(self.bot.db, interaction.guild_id, interaction.user.id)
-        if cooldown and last and (left := last + cooldown - time.time()) > 0:
-            raise app_commands.CommandOnCooldown(app_commands.Cooldown(1, cooldown), left)
-        job, created, position = await self.bot.service.request_training(
+        queued = await self.training.request(
             interaction.guild_id,
             interaction.user.id,
             notify_channel_id=interaction.channel_id,
             interaction_token=interaction.token,
             token_expires_at=interaction.created_at.timestamp() + TOKEN_LIFETIME_S,
         )
-        if created:
-            text = f"Retraining queued (position {position}). I'll tell you when it's done."
+        if queued.created:
+            text = f"Retraining queued (position {queued.position}). I'll tell you when it's done."
         else:
             text = (
-                f"Your retraining is already queued (position {position}); "
+                f"Your retraining is already queued (position {queued.position}); "
                 "I'll tell you here when it's done."
             )
         await interaction.response.send_message(text, ephemeral=True)
@@ -81,21 +76,17 @@ class Training(commands.Cog):
     @tasks.loop(seconds=2)
     @resilient("retrain notices")
     async def notify_finished(self) -> None:
-        for job in await jobs.jobs_to_notify(self.bot.db):
-            if not await jobs.mark_notified(self.bot.db, job.id):
-                continue  # someone else told them
-            model = await models.get_model(self.bot.db, job.model_id) if job.model_id else None
-            previous = await models.previous_model(self.bot.db, model) if model else None
+        async for done in self.training.finished():
             try:
-                await self.tell(job, completion_text(job, model, previous))
+                await self.tell(done.job, completion_text(done))
             except Exception:  # one bad delivery must not stop the others
-                log.exception("could not deliver the result of job %d", job.id)
+                log.exception("could not deliver the result of job %d", done.job.id)
 
     @notify_finished.before_loop
     async def _wait_ready(self) -> None:
         await self.bot.wait_until_ready()
 
-    async def tell(self, job: jobs.Job, text: str) -> None:
+    async def tell(self, job: Job, text: str) -> None:
         """By followup while the interaction token lives, else in the channel with a mention."""
         if job.interaction_token and (job.token_expires_at or 0) > time.time() + 5:
             # The interaction's own followup webhook (type 3), as interaction.followup is.
@@ -121,5 +112,5 @@ class Training(commands.Cog):
             log.warning("could not tell user about job %d: %s", job.id, error)
 
 
-async def setup(bot) -> None:
+async def setup(bot: KonomiBot) -> None:
     await bot.add_cog(Training(bot))

@@ -10,8 +10,7 @@ import asyncio
 import functools
 import io
 import logging
-import random
-import time
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -19,9 +18,11 @@ from discord.ext import commands, tasks
 
 from bot.limits import per_member
 from bot.loops import resilient
-from bot.render import pair_image
-from model.images import decode_png
-from storage import pool, state, votes
+from bot.services.errors import UserError
+from bot.services.voting import Pair
+
+if TYPE_CHECKING:
+    from bot.app import KonomiBot
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,6 @@ def outcome_of(emoji: discord.PartialEmoji) -> float | None:
     return OUTCOMES.get(name, OUTCOMES.get(name + "\ufe0f"))
 
 
-class NoPair(Exception):
-    """Why no pair can be posted; the message is for the user."""
-
-
 class Voting(commands.Cog):
     """Pairs, votes from raw reaction events, and the catch-up after downtime.
 
@@ -56,8 +53,9 @@ class Voting(commands.Cog):
     catch-up that reconciles the recent pairs with the reactions on Discord.
     """
 
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: KonomiBot) -> None:
         self.bot = bot
+        self.voting = bot.service.voting
         self._pending: set[asyncio.Task] = set()
         self._writes: asyncio.Queue = asyncio.Queue()
         self._writer: asyncio.Task | None = None
@@ -81,52 +79,17 @@ class Voting(commands.Cog):
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
-    @property
-    def db(self):
-        return self.bot.db
-
-    async def choose_pair(self, guild_id: int, user_id: int | None) -> tuple[int, int]:
-        """A random pair of visible pool faces this user has not seen together yet."""
-        faces = [face.id for face in await pool.list_faces(self.db, guild_id)]
-        if len(faces) < 2:
-            raise NoPair(
-                "The face pool is empty or has a single face: an admin can add faces with "
-                "`/pool add` (or `python -m bot ingest`)."
-                if not faces
-                else "The face pool has only one face: pairs need at least two."
-            )
-        seen = await votes.seen_pairs(self.db, guild_id, user_id) if user_id else set()
-        total = len(faces) * (len(faces) - 1) // 2
-        if len(seen) >= total:
-            raise NoPair("You have voted on every pair in this pool. Thank you!")
-        for _ in range(200):
-            a, b = random.sample(faces, 2)
-            if frozenset((a, b)) not in seen:
-                return a, b
-        unseen = [
-            (a, b)
-            for i, a in enumerate(faces)
-            for b in faces[i + 1 :]
-            if frozenset((a, b)) not in seen
-        ]
-        return random.choice(unseen)
-
-    async def render_pair(self, guild_id: int, a: int, b: int) -> discord.File:
-        crops = await pool.face_crops(self.db, guild_id, [a, b])
-        png = await asyncio.to_thread(
-            lambda: pair_image(decode_png(crops[a]), decode_png(crops[b]), a, b)
-        )
+    async def pair_file(self, guild_id: int, a: int, b: int) -> discord.File:
+        png = await self.voting.pair_image(guild_id, a, b)
         return discord.File(io.BytesIO(png), filename=f"pair-{a}-{b}.png")
 
     async def post_pair(
         self, channel: discord.abc.Messageable, guild_id: int, user: discord.abc.User | None
     ) -> discord.Message:
         """Post a pair, store it the moment it exists, then add the three reactions."""
-        a, b = await self.choose_pair(guild_id, user.id if user else None)
+        a, b = await self.voting.choose_pair(guild_id, user.id if user else None)
         intro = f"{user.mention} " if user else ""
-        message = await channel.send(
-            intro + HOW_TO_VOTE, file=await self.render_pair(guild_id, a, b)
-        )
+        message = await channel.send(intro + HOW_TO_VOTE, file=await self.pair_file(guild_id, a, b))
         await self.remember(message, guild_id, a, b, user)
         await self.add_reactions(message)
         return message
@@ -134,14 +97,8 @@ class Voting(commands.Cog):
     async def remember(
         self, message: discord.Message, guild_id: int, a: int, b: int, user: discord.abc.User | None
     ) -> None:
-        await votes.record_pair(
-            self.db,
-            message_id=message.id,
-            guild_id=guild_id,
-            channel_id=message.channel.id,
-            face_a=a,
-            face_b=b,
-            posted_for=user.id if user else None,
+        await self.voting.remember(
+            message.id, guild_id, message.channel.id, a, b, user.id if user else None
         )
 
     async def add_reactions(self, message: discord.Message) -> None:
@@ -154,13 +111,10 @@ class Voting(commands.Cog):
     @app_commands.guild_only()
     @per_member("vote")
     async def vote(self, interaction: discord.Interaction) -> None:
-        try:
-            a, b = await self.choose_pair(interaction.guild_id, interaction.user.id)
-        except NoPair as reason:
-            await interaction.response.send_message(str(reason), ephemeral=True)
-            return
+        # Refusals (an empty pool, every pair seen) reach the tree's error handler.
+        a, b = await self.voting.choose_pair(interaction.guild_id, interaction.user.id)
         await interaction.response.defer(thinking=True)  # rendering may take longer than 3 s
-        file = await self.render_pair(interaction.guild_id, a, b)
+        file = await self.pair_file(interaction.guild_id, a, b)
         message = await interaction.followup.send(HOW_TO_VOTE, file=file, wait=True)
         await self.remember(message, interaction.guild_id, a, b, interaction.user)
         await self.add_reactions(message)
@@ -206,26 +160,22 @@ class Voting(commands.Cog):
     async def _apply(
         self, payload: discord.RawReactionActionEvent, outcome: float, added: bool
     ) -> None:
-        pair = await votes.get_pair(self.db, payload.message_id)
-        if pair is None or pair.guild_id != payload.guild_id:
-            return  # not a konomi pair
+        message, guild, user = payload.message_id, payload.guild_id, payload.user_id
         if not added:
-            await votes.unreact(self.db, pair, payload.user_id, outcome)
+            await self.voting.withdraw(message, guild, user, outcome)
             return
-        before, after = await votes.react(self.db, pair, payload.user_id, outcome)
-        log.debug("vote recorded on pair %s", pair.message_id)
-        first = before is None and after is not None
-        if first and pair.posted_for == payload.user_id and payload.member is not None:
-            self._spawn(self.next_pair(pair, payload.member))
+        recorded = await self.voting.record(message, guild, user, outcome)
+        if recorded and recorded.first_on_own_pair and payload.member is not None:
+            self._spawn(self.next_pair(recorded.pair, payload.member))
 
-    async def next_pair(self, pair: votes.Pair, member: discord.Member) -> None:
+    async def next_pair(self, pair: Pair, member: discord.Member) -> None:
         """A new pair for a member who voted on the one posted for them."""
         channel = await self.bot.channel(pair.channel_id)
         if channel is None or self.bot.is_closed():
             return
         try:
             await self.post_pair(channel, pair.guild_id, member)
-        except NoPair as reason:
+        except UserError as reason:
             await channel.send(f"{member.mention} {reason}")
         except discord.Forbidden:
             log.warning(
@@ -257,7 +207,7 @@ class Voting(commands.Cog):
 
     async def _catch_up_once(self) -> None:
         days = self.bot.settings.voting.catch_up_days
-        pairs = await votes.recent_pairs(self.db, time.time() - days * 86400)
+        pairs = await self.voting.pairs_to_catch_up()
         self._live = {}
         added = changed = withdrawn = unreachable = 0
         try:
@@ -293,7 +243,7 @@ class Voting(commands.Cog):
 
     async def _reconcile(
         self,
-        pair: votes.Pair,
+        pair: Pair,
         on_discord: dict[int, set[float]],
         seen_until: int,
         done: asyncio.Future,
@@ -302,7 +252,7 @@ class Voting(commands.Cog):
         live = (self._live or {}).get(pair.message_id, {})
         newer = {user for user, arrival in live.items() if arrival > seen_until}
         try:
-            result = await votes.reconcile(self.db, pair, on_discord, newer)
+            result = await self.voting.reconcile(pair, on_discord, newer)
         except Exception as error:
             if not done.done():  # a catch-up cancelled at shutdown no longer waits
                 done.set_exception(error)
@@ -310,7 +260,7 @@ class Voting(commands.Cog):
         if not done.done():
             done.set_result(result)
 
-    async def reactors(self, pair: votes.Pair) -> dict[int, set[float]]:
+    async def reactors(self, pair: Pair) -> dict[int, set[float]]:
         """Member -> the vote reactions they have on the pair's message, read from
         Discord's reaction lists (pages of 100, discord.py paces the requests)."""
         found: dict[int, set[float]] = {}
@@ -333,18 +283,14 @@ class Voting(commands.Cog):
     @tasks.loop(seconds=5)
     @resilient("scheduled pairs")
     async def scheduled_pairs(self) -> None:
-        now = time.time()
-        for channel_row in await state.vote_channels(self.db):
-            if now - channel_row.last_posted_at < channel_row.interval_s:
-                continue
-            await state.mark_posted(self.db, channel_row.channel_id, now)
+        for channel_row in await self.voting.channels_due():
             channel = await self.bot.channel(channel_row.channel_id)
             if channel is None:
                 continue
             try:
                 await self.post_pair(channel, channel_row.guild_id, None)
-            except NoPair:
-                continue
+            except UserError:
+                continue  # nothing to post (yet)
             except discord.Forbidden:
                 await self.bot.report_missing_permission(channel_row, channel)
 
@@ -353,7 +299,7 @@ class Voting(commands.Cog):
         await self.bot.wait_until_ready()
 
 
-async def setup(bot) -> None:
+async def setup(bot: KonomiBot) -> None:
     await bot.add_cog(Voting(bot))
 
 

@@ -18,11 +18,14 @@ from tests.images import lfw_crops
 GUILD, CROWD, ALICE = 1, range(100, 110), 42
 
 
-def write_config(tmp_path, **training) -> str:
+def write_config(tmp_path, worker: dict | None = None, **training) -> str:
     options = {"max_epochs": 6, "patience": 3, **training}
     lines = ["[storage]", 'database = "k.sqlite3"', "[training]"]
     lines += [f"{key} = {value}" for key, value in options.items()]
-    lines += ["[worker]", "poll_interval_s = 0.1"]
+    lines += ["[worker]"]
+    lines += [
+        f"{key} = {value}" for key, value in {"poll_interval_s": 0.1, **(worker or {})}.items()
+    ]
     path = tmp_path / "config.toml"
     path.write_text("\n".join(lines) + "\n")
     return str(path)

@@ -74,7 +74,7 @@ def test_rank_without_any_model_says_so(tmp_path):
 async def test_pool_remove_deletes_the_face_and_queues_a_guild_retrain_as_the_command_does(
     tmp_path,
 ):
-    """`python -m bot pool remove` and `/pool remove` share KonomiService.remove_face."""
+    """`python -m bot pool remove` and `/pool remove` share PoolService.remove_face."""
     from storage import open_database
     from tests.bot.conftest import GUILD, populate, write_config
 

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from bot.config import load_settings
-from bot.service import KonomiService, NotEnoughVotes
+from bot.services import KonomiService
+from bot.services.errors import NotEnoughVotes
 from storage import jobs, models, open_database
 from tests.bot.conftest import ALICE, GUILD, populate, write_config
 
@@ -43,14 +44,16 @@ def stop(process: subprocess.Popen) -> str:
 
 
 async def test_a_job_goes_queued_running_done_and_requests_coalesce(tmp_path):
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, worker={"retrain_cooldown_s": 0})
     await populate(tmp_path / "k.sqlite3")
     db = await open_database(tmp_path / "k.sqlite3")
     service = KonomiService(db, load_settings(config, environ={}))
     try:
-        job, created, position = await service.request_training(GUILD, ALICE, notify_channel_id=5)
-        again, created_again, _ = await service.request_training(GUILD, ALICE, notify_channel_id=6)
-        assert created and not created_again and again.id == job.id and position == 1
+        first = await service.training.request(GUILD, ALICE, notify_channel_id=5)
+        again = await service.training.request(GUILD, ALICE, notify_channel_id=6)
+        job = first.job
+        assert first.created and not again.created and again.job.id == job.id
+        assert first.position == 1
         worker = start_worker(config)
         try:
             await wait_for_state(db, job.id, {"running"})
@@ -103,7 +106,7 @@ async def test_too_few_votes_is_a_clear_message(tmp_path):
         with pytest.raises(
             NotEnoughVotes, match=r"you have \d votes; .* at least 10: vote \d+ more"
         ):
-            await service.build_job(GUILD, ALICE)
+            await service.training.build_job(GUILD, ALICE)
     finally:
         await db.close()
 
@@ -113,7 +116,7 @@ async def test_new_votes_schedule_retrains(tmp_path):
     db = await open_database(tmp_path / "k.sqlite3")
     try:
         service = KonomiService(db, load_settings(write_config(tmp_path), environ={}))
-        due = await service.enqueue_due_retrains()
+        due = await service.training.enqueue_due_retrains()
         assert (GUILD, None) in due and (GUILD, ALICE) in due
         assert await jobs.count_jobs(db, "queued") == len(due)
     finally:

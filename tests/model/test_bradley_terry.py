@@ -37,5 +37,5 @@ def test_a_base_score_that_explains_the_votes_leaves_offsets_near_zero():
 def test_pairwise_metrics_count_ties_apart_and_half_credit_predicted_ties():
     pairs = Pairs.of([0, 1, 2, 0], [1, 2, 0, 2], [1.0, 0.5, 1.0, 1.0])
     metrics = pairwise_metrics(np.array([2.0, 1.0, 2.0]), pairs)
-    assert (metrics["decided"], metrics["ties"]) == (3, 1)
-    assert metrics["accuracy"] == (1 + 0.5 + 0.5) / 3  # 0 beats 1; 2 and 0 tie twice
+    assert (metrics.decided, metrics.ties) == (3, 1)
+    assert metrics.accuracy == (1 + 0.5 + 0.5) / 3  # 0 beats 1; 2 and 0 tie twice

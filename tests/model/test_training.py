@@ -45,10 +45,10 @@ def test_learns_a_planted_preference_that_holds_on_faces_it_never_saw(
     set_weights(model, guild_result.weights)
     scores = predict(model, lfw_crops)
     test = planted_votes(brightness, unseen, 2000, 2)
-    assert pairwise_metrics(scores, test)["accuracy"] >= 0.85
+    assert pairwise_metrics(scores, test).accuracy >= 0.85
     metrics = guild_result.metrics
-    assert metrics["held_out_votes"] > 0 and metrics["cnn"]["accuracy"] >= 0.8
-    assert guild_result.timings["train_pairs_per_s"] > 0
+    assert metrics.held_out_votes > 0 and metrics.cnn.accuracy >= 0.8
+    assert guild_result.metrics.timings["train_pairs_per_s"] > 0
 
 
 def test_same_seed_same_model(lfw_crops, split, guild_result):
@@ -84,8 +84,8 @@ def test_a_personal_model_beats_the_guild_model_for_a_contrary_taste(
     )
     result = train(job)
     metrics = result.metrics
-    assert metrics["uses"] == "personal"
-    assert metrics["final"]["accuracy"] > metrics["guild_final"]["accuracy"]
+    assert metrics.uses == "personal"
+    assert metrics.final.accuracy > metrics.guild_final.accuracy
     assert set(result.weights) == {
         "head_dense/kernel",
         "head_dense/bias",

@@ -65,3 +65,29 @@ async def test_a_failing_migration_leaves_the_previous_version(tmp_path, monkeyp
             assert await cursor.fetchone() is None
     finally:
         await db.close()
+
+
+async def test_guild_settings_move_from_string_keys_to_the_guild_row(tmp_path):
+    path = tmp_path / "k.sqlite3"
+    db = await open_database(path, migrate_to=6)
+    await db.execute("INSERT INTO guild_pools (guild_id) VALUES (7)")
+    await db.executemany(
+        "INSERT INTO bot_state (key, value) VALUES (?, ?)",
+        [("reports_channel:7", "70"), ("left_at:8", "1234.5"), ("command_sync_hash", "abc")],
+    )
+    await db.commit()
+    await db.close()
+
+    db = await open_database(path)
+    try:
+        async with db.execute(
+            "SELECT guild_id, reports_channel_id, left_at FROM guild_pools ORDER BY guild_id"
+        ) as cursor:
+            assert [tuple(row) for row in await cursor.fetchall()] == [
+                (7, 70, None),
+                (8, None, 1234.5),
+            ]
+        async with db.execute("SELECT key FROM bot_state") as cursor:
+            assert [row[0] for row in await cursor.fetchall()] == ["command_sync_hash"]
+    finally:
+        await db.close()

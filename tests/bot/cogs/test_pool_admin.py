@@ -106,10 +106,9 @@ async def test_channel_enable_posts_pairs_and_status_counts(world):
 async def test_leaving_a_guild_starts_the_grace_period_and_purge_deletes_at_once(world):
     await give_votes(world, world.alice, count=10)
     await world.fake.remove_bot(world.guild)
-    key = f"left_at:{world.guild.id}"
-    await eventually(lambda: world.query("SELECT value FROM bot_state WHERE key = ?", key))
+    await eventually(lambda: _marked_left(world, True))
     await world.fake.add_bot(world.guild)
-    await eventually(lambda: _no_rows(world, key))
+    await eventually(lambda: _marked_left(world, False))
     await world.bot.stop()
     result = run_cli(
         "purge", "--config", str(world.bot.config_path), "--guild", str(world.guild.id)
@@ -122,5 +121,6 @@ async def test_leaving_a_guild_starts_the_grace_period_and_purge_deletes_at_once
     await asyncio.sleep(0)
 
 
-async def _no_rows(world, key):
-    return await world.query("SELECT value FROM bot_state WHERE key = ?", key) == []
+async def _marked_left(world, expected: bool) -> bool:
+    rows = await world.query("SELECT left_at FROM guild_pools WHERE guild_id = ?", world.guild.id)
+    return bool(rows) and (rows[0][0] is not None) == expected

@@ -1,65 +1,57 @@
-"""The service: the whole "vote -> job -> model -> rank" path between storage and model.
-
-Used by the worker, the CLI and the cogs. Imports neither discord nor the cogs.
-"""
+"""Training: assembling a job from the pool and the votes, training it, storing the model
+(refused when the person was forgotten meanwhile), and the queue people ask through."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiosqlite
 import numpy as np
 
 from bot.config import Settings
-from bot.imaging import ImageHelpers
+from bot.services.errors import GuildModelOutdated, NoGuildModel, NotEnoughVotes, TooSoon
 from model.faces import resize_square
-from model.images import ImageError, decode_png
+from model.images import decode_png
+from model.metrics import ModelMetrics
 from model.pairs import Pairs
 from model.scorer import ARCHITECTURE
-from model.store import LoadedScorer, ScorerCache, load_scorer, pack, unpack
+from model.store import pack, unpack
 from model.training import Progress, TrainingJob, train
 from storage import jobs, models, pool, votes
+from storage.jobs import Job
+from storage.models import ModelRefused, StoredModel
+
+__all__ = ["Finished", "Job", "ModelRefused", "Queued", "TrainingService"]
 
 log = logging.getLogger(__name__)
 
 
-class NotEnoughVotes(Exception):
-    """Training was asked for without the votes it needs; the message says how many more."""
+@dataclass(frozen=True)
+class Queued:
+    job: Job
+    created: bool  # False: the person's queued job was joined
+    position: int  # 1: runs next
 
 
 @dataclass(frozen=True)
-class Upload:
-    """An image prepared for ranking: the crop scored, and what happened to it."""
+class Finished:
+    """A finished job someone asked for, claimed for telling them (exactly once)."""
 
-    name: str
-    crop: np.ndarray
-    face_found: bool
-
-
-@dataclass(frozen=True)
-class Ranking:
-    scores: np.ndarray
-    beats_median: np.ndarray  # P(beats the pool's median face)
-    model: models.StoredModel
-    personal: bool  # False: ranked by the guild model
+    job: Job
+    model: StoredModel | None  # None: the job failed (job.error says why)
+    metrics: ModelMetrics | None
+    previous: ModelMetrics | None  # the person's version before, if any
+    previous_version: int | None
 
 
-class KonomiService:
+class TrainingService:
     def __init__(self, db: aiosqlite.Connection, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self.scorers = ScorerCache()
-        # Every untrusted file is read here, in helper processes started on first use.
-        self.images = ImageHelpers.for_settings(settings)
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self.images.close)  # waits for the helpers to exit
-        await self.db.close()
-
-    # -- training ---------------------------------------------------------------
 
     async def _pool_crops(self, guild_id: int) -> tuple[list[int], np.ndarray]:
         faces = await pool.list_faces(self.db, guild_id)
@@ -73,7 +65,7 @@ class KonomiService:
 
     async def build_job(
         self, guild_id: int, user_id: int | None
-    ) -> tuple[TrainingJob, list[int], models.StoredModel | None]:
+    ) -> tuple[TrainingJob, list[int], StoredModel | None]:
         """Assemble a training job from storage: the pool's crops and the votes on them.
 
         Returns the job, the face id of each crop, and the guild model it starts
@@ -94,7 +86,7 @@ class KonomiService:
             )
         base = await models.latest_model(self.db, guild_id, None)
         if personal and base is None:
-            raise NotEnoughVotes("this server has no guild model yet")
+            raise NoGuildModel("this server has no guild model yet")
         face_ids, crops = await self._pool_crops(guild_id)
         index = {face_id: i for i, face_id in enumerate(face_ids)}
         usable = [v for v in cast if v.face_a in index and v.face_b in index]
@@ -110,7 +102,7 @@ class KonomiService:
             if personal:
                 base_offsets = np.array([offsets.get(face_id, 0.0) for face_id in face_ids])
         elif personal:
-            raise NotEnoughVotes(
+            raise GuildModelOutdated(
                 "the guild model was trained with other settings; retrain it first"
             )
         job = TrainingJob(
@@ -129,13 +121,13 @@ class KonomiService:
         guild_id: int,
         user_id: int | None,
         progress: Progress | None = None,
-        for_job: jobs.Job | None = None,
-    ) -> models.StoredModel:
+        for_job: Job | None = None,
+    ) -> StoredModel:
         """Train and store a new model version (the guild model first, if a person
         asks before the guild has one). Runs the training in this process.
 
-        Raises models.ModelRefused when the job was cancelled or the person asked
-        to be forgotten while it trained."""
+        Raises ModelRefused when the job was cancelled or the person asked to be
+        forgotten while it trained."""
         started_at = for_job.started_at if for_job and for_job.started_at else time.time()
         if user_id is not None and await models.latest_model(self.db, guild_id, None) is None:
             await self.train_now(guild_id, None, progress)
@@ -154,7 +146,7 @@ class KonomiService:
             architecture=ARCHITECTURE,
             config=config,
             weights_npz=pack(result.weights, np.array(face_ids), result.offsets),
-            metrics={**result.metrics, "timings": result.timings},
+            metrics=result.metrics.to_json(),
             job_id=for_job.id if for_job else None,
             started_at=started_at,
         )
@@ -163,11 +155,11 @@ class KonomiService:
             job.kind,
             stored.version,
             guild_id,
-            result.metrics["final"]["accuracy"],
+            result.metrics.final.accuracy,
         )
         return stored
 
-    async def request_training(
+    async def request(
         self,
         guild_id: int,
         user_id: int | None,
@@ -175,8 +167,18 @@ class KonomiService:
         notify_channel_id: int | None = None,
         interaction_token: str | None = None,
         token_expires_at: float | None = None,
-    ) -> tuple[jobs.Job, bool, int]:
-        """Queue (or join) a job; returns it, whether it is new, and its queue position."""
+    ) -> Queued:
+        """Queue (or join) a person's job, at most once per `[worker] retrain_cooldown_s`
+        (counted from their last request, so a restart does not reset it)."""
+        cooldown = self.settings.worker.retrain_cooldown_s
+        if cooldown and user_id is not None:
+            last = await jobs.last_requested_at(self.db, guild_id, user_id)
+            if last and (left := last + cooldown - time.time()) > 0:
+                raise TooSoon(
+                    f"You're asking for retraining too often (at most once every "
+                    f"{cooldown:.0f} s): try again in {left:.0f} s.",
+                    left,
+                )
         job, created = await jobs.enqueue(
             self.db,
             guild_id,
@@ -185,16 +187,7 @@ class KonomiService:
             interaction_token=interaction_token,
             token_expires_at=token_expires_at,
         )
-        return job, created, await jobs.queue_position(self.db, job)
-
-    async def remove_face(self, guild_id: int, face_id: int) -> int | None:
-        """Delete a pool face and the votes naming it, and queue a guild retrain so the
-        server's model forgets it too. Returns how many votes named it (None: no such
-        face). `/pool remove` and `python -m bot pool remove` both come here."""
-        named = await pool.delete_face(self.db, guild_id, face_id)
-        if named is not None:
-            await jobs.enqueue(self.db, guild_id, None)
-        return named
+        return Queued(job, created, await jobs.queue_position(self.db, job))
 
     async def enqueue_due_retrains(self, now: float | None = None) -> list[tuple[int, int | None]]:
         """Queue the guild and personal retrains that new votes (or time) call for."""
@@ -213,63 +206,18 @@ class KonomiService:
             await jobs.enqueue(self.db, guild_id, user_id)
         return due
 
-    # -- ranking ----------------------------------------------------------------
-
-    async def scorer_for(
-        self, guild_id: int, user_id: int | None
-    ) -> tuple[LoadedScorer, models.StoredModel, bool] | None:
-        """The person's latest model, else the guild's; None when the guild has none."""
-        stored = await models.latest_model(self.db, guild_id, user_id) if user_id else None
-        personal = stored is not None
-        if stored is None:
-            stored = await models.latest_model(self.db, guild_id, None)
-        if stored is None:
-            return None
-        base_id = stored.config.get("base_model_id")
-        base_npz = None
-        if base_id is not None:
-            base = await models.get_model(self.db, base_id)
-            base_npz = base.weights_npz if base else None
-        scorer = await asyncio.to_thread(
-            self.scorers.get,
-            stored.id,
-            lambda: load_scorer(
-                stored.architecture, stored.config["scorer"], stored.weights_npz, base_npz
-            ),
-        )
-        return scorer, stored, personal
-
-    async def prepare_uploads(
-        self, files: list[tuple[str, bytes]]
-    ) -> tuple[list[Upload], list[tuple[str, str]]]:
-        """Each file's largest face (the whole image when none) at the model's input size,
-        read by the image helpers in parallel; (name, reason) for each file that failed."""
-
-        async def prepare(name: str, data: bytes) -> Upload | ImageError:
-            try:
-                found = await self.images.read_image(data)
-            except ImageError as error:
-                return error
-            pixels = found.faces[0].pixels if found.faces else found.whole
-            return Upload(
-                name, resize_square(pixels, self.settings.model.input_size), bool(found.faces)
+    async def finished(self) -> AsyncIterator[Finished]:
+        """Finished jobs whose requester was not told yet, each claimed as it is yielded:
+        another bot process never tells the same person twice."""
+        for job in await jobs.jobs_to_notify(self.db):
+            if not await jobs.mark_notified(self.db, job.id):
+                continue
+            model = await models.get_model(self.db, job.model_id) if job.model_id else None
+            previous = await models.previous_model(self.db, model) if model else None
+            yield Finished(
+                job,
+                model,
+                ModelMetrics.from_json(model.metrics) if model else None,
+                ModelMetrics.from_json(previous.metrics) if previous else None,
+                previous.version if previous else None,
             )
-
-        results = await asyncio.gather(*(prepare(name, data) for name, data in files))
-        uploads = [r for r in results if isinstance(r, Upload)]
-        problems = [
-            (name, str(r))
-            for (name, _), r in zip(files, results, strict=True)
-            if isinstance(r, ImageError)
-        ]
-        return uploads, problems
-
-    async def rank(self, guild_id: int, user_id: int | None, crops: np.ndarray) -> Ranking | None:
-        found = await self.scorer_for(guild_id, user_id)
-        if found is None:
-            return None
-        scorer, stored, personal = found
-        scores = await asyncio.to_thread(scorer.score_crops, crops)
-        median = float(stored.config.get("pool_median", 0.0))
-        beats = 1.0 / (1.0 + np.exp(-(scores - median)))
-        return Ranking(scores, beats, stored, personal)

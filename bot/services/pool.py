@@ -1,0 +1,205 @@
+"""The pool and the guild: adding faces (files, folders, videos, uploads), curating
+them, reports from members, the admin's status view, and a guild's lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+
+from bot import render
+from bot.config import Settings
+from bot.imaging import ImageHelpers
+from bot.ingest import IngestSummary, PoolIngester, ingest_paths
+from bot.services.errors import PoolTooSmall, UnknownFace
+from model.images import decode_png
+from storage import guilds, jobs, models, pool, state
+from storage.guilds import GuildSummary
+from storage.pool import Face
+
+__all__ = ["Face", "FaceShown", "GuildStatus", "PoolPage", "PoolService", "Report"]
+
+log = logging.getLogger(__name__)
+
+PAGE = 10  # faces per /pool list page
+
+
+@dataclass(frozen=True)
+class PoolPage:
+    page: int  # 1-based, clamped to the pages there are
+    pages: int
+    total: int
+    faces: list[Face]
+    sheet: bytes  # the page's crops as one image
+
+
+@dataclass(frozen=True)
+class FaceShown:
+    face: Face
+    crop_png: bytes
+
+
+@dataclass(frozen=True)
+class Report:
+    """A recorded report: whether it hid the face, and where the admins hear of it."""
+
+    face_id: int
+    hidden: bool  # False: the reporter hit the daily limit of hiding reports
+    hide_limit: int
+    crop_png: bytes | None
+    reports_channel_id: int | None
+
+
+@dataclass(frozen=True)
+class GuildStatus:
+    counts: GuildSummary
+    guild_model_version: int | None
+    scheduled_channels: int
+
+
+class PoolService:
+    def __init__(self, db: aiosqlite.Connection, settings: Settings, images: ImageHelpers) -> None:
+        self.db = db
+        self.settings = settings
+        self.images = images
+
+    # -- adding faces ---------------------------------------------------------------
+
+    async def add_uploads(
+        self,
+        guild_id: int,
+        files: list[tuple[str, bytes]],
+        failed: list[tuple[str, str]] = (),
+    ) -> IngestSummary:
+        """Add the faces of uploaded images; `failed` are uploads that never arrived."""
+        ingester = PoolIngester(
+            self.db,
+            guild_id,
+            self.images,
+            near_duplicate_distance=self.settings.ingest.near_duplicate_distance,
+        )
+        ingester.summary.files_read += len(failed)
+        ingester.summary.failures.extend(failed)
+        await ingester.add_all(
+            (ingester.read_bytes(name, data) for name, data in files), len(files)
+        )
+        return ingester.summary
+
+    async def add_paths(
+        self,
+        guild_id: int,
+        paths: list[Path],
+        video_interval_s: float | None = None,
+        progress: bool = False,
+    ) -> IngestSummary:
+        """Add the faces of local images, folders (recursively) and videos."""
+        ingest = self.settings.ingest
+        return await ingest_paths(
+            self.db,
+            guild_id,
+            paths,
+            self.images,
+            video_interval_s=video_interval_s or ingest.video_frame_interval_s,
+            near_duplicate_distance=ingest.near_duplicate_distance,
+            progress=progress,
+        )
+
+    # -- curating -------------------------------------------------------------------
+
+    async def faces(self, guild_id: int, include_hidden: bool = True) -> list[Face]:
+        return await pool.list_faces(self.db, guild_id, include_hidden=include_hidden)
+
+    async def page(self, guild_id: int, page: int) -> PoolPage:
+        faces = await pool.list_faces(self.db, guild_id, include_hidden=True)
+        if not faces:
+            raise PoolTooSmall("The pool is empty: add faces with `/pool add`.")
+        pages = (len(faces) + PAGE - 1) // PAGE
+        page = min(max(page, 1), pages)
+        shown = faces[(page - 1) * PAGE : page * PAGE]
+        crops = await pool.face_crops(self.db, guild_id, [f.id for f in shown])
+        sheet = await asyncio.to_thread(
+            lambda: render.ranking_sheet(
+                [decode_png(crops[f.id]) for f in shown],
+                [f"face {f.id}{' hidden' if f.hidden else ''}" for f in shown],
+                [1.0] * len(shown),
+            )
+        )
+        return PoolPage(page, pages, len(faces), shown, sheet)
+
+    async def face(self, guild_id: int, face_id: int) -> FaceShown:
+        face = await pool.get_face(self.db, guild_id, face_id)
+        if face is None:
+            raise UnknownFace(face_id)
+        crop = (await pool.face_crops(self.db, guild_id, [face_id]))[face_id]
+        return FaceShown(face, crop)
+
+    async def remove_face(self, guild_id: int, face_id: int) -> int:
+        """Delete a pool face and the votes naming it, and queue a guild retrain so the
+        server's model forgets it too. Returns how many votes named it.
+        `/pool remove` and `python -m bot pool remove` both come here."""
+        named = await pool.delete_face(self.db, guild_id, face_id)
+        if named is None:
+            raise UnknownFace(face_id)
+        await jobs.enqueue(self.db, guild_id, None)
+        return named
+
+    async def set_hidden(self, guild_id: int, face_id: int, hidden: bool) -> None:
+        """Hide a face from pairs and rankings, or show it again."""
+        if not await pool.set_hidden(self.db, guild_id, face_id, hidden):
+            raise UnknownFace(face_id)
+
+    # -- reports ----------------------------------------------------------------------
+
+    async def report(self, guild_id: int, face_id: int, reporter_id: int) -> Report:
+        """Hide a reported face at once (unless the reporter already hid the day's limit)."""
+        limit = self.settings.limits.reports_hiding_per_day
+        hidden = await pool.record_report(self.db, guild_id, face_id, reporter_id, limit)
+        if hidden is None:
+            raise UnknownFace(face_id)
+        log.info(
+            "face %s reported in guild %s; %s", face_id, guild_id, "hidden" if hidden else "kept"
+        )
+        crop = (await pool.face_crops(self.db, guild_id, [face_id])).get(face_id)
+        record = await guilds.get_guild(self.db, guild_id)
+        channel_id = record.reports_channel_id if record else None
+        return Report(face_id, hidden, limit, crop, channel_id)
+
+    async def set_reports_channel(self, guild_id: int, channel_id: int) -> None:
+        await guilds.set_reports_channel(self.db, guild_id, channel_id)
+
+    # -- the guild --------------------------------------------------------------------
+
+    async def status(self, guild_id: int) -> GuildStatus:
+        guild_model = await models.latest_model(self.db, guild_id, None)
+        return GuildStatus(
+            await guilds.guild_summary(self.db, guild_id),
+            guild_model.version if guild_model else None,
+            len(await state.vote_channels(self.db, guild_id)),
+        )
+
+    async def guild_left(self, guild_id: int) -> None:
+        """The bot left (or was removed): the data goes after the grace period."""
+        await guilds.mark_left(self.db, guild_id)
+
+    async def guild_joined(self, guild_id: int) -> None:
+        await guilds.mark_rejoined(self.db, guild_id)
+
+    async def purge_departed(self, still_present: set[int], now: float | None = None) -> None:
+        """Purge the guilds left longer than `[privacy] guild_grace_days` ago; a guild the
+        bot is in again (`still_present`) is kept."""
+        grace = self.settings.privacy.guild_grace_days * 86400
+        now = time.time() if now is None else now
+        for guild_id in await guilds.due_for_purge(self.db, grace, now):
+            if guild_id in still_present:
+                await guilds.mark_rejoined(self.db, guild_id)
+                continue
+            faces = await guilds.purge_guild(self.db, guild_id)
+            log.info("purged guild %s after the grace period (%d faces)", guild_id, faces)
+
+    async def purge(self, guild_id: int) -> int:
+        """Delete everything konomi holds for a guild, now; returns how many faces went."""
+        return await guilds.purge_guild(self.db, guild_id)

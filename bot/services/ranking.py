@@ -1,0 +1,195 @@
+"""Ranking: uploads read in the image helpers, scored by the person's model (the
+guild's until they have one), and the pool as their model sees it (/mytaste)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiosqlite
+import numpy as np
+
+from bot import render
+from bot.config import Settings
+from bot.imaging import ImageHelpers
+from bot.services.errors import NoGuildModel, NothingToRank, PoolTooSmall
+from model.faces import resize_square
+from model.images import ImageError, decode_png
+from model.store import LoadedScorer, ScorerCache, load_scorer
+from storage import models, pool
+from storage.models import StoredModel
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An image prepared for ranking: the crop scored, and what happened to it."""
+
+    name: str
+    crop: np.ndarray
+    face_found: bool
+
+
+@dataclass(frozen=True)
+class Scores:
+    scores: np.ndarray
+    beats_median: np.ndarray  # P(beats the pool's median face)
+    model: StoredModel
+    personal: bool  # False: scored by the guild model
+
+
+@dataclass(frozen=True)
+class RankedUploads:
+    """Uploads best first, with what could not be ranked and why."""
+
+    uploads: list[Upload]
+    scores: np.ndarray
+    beats_median: np.ndarray
+    version: int
+    personal: bool
+    problems: list[tuple[str, str]]  # (file name, reason)
+
+    def sheet(self) -> bytes:
+        """The ranking as one image: crops in order with their chance to beat the median."""
+        return render.ranking_sheet(
+            [u.crop for u in self.uploads],
+            [u.name for u in self.uploads],
+            [float(p) for p in self.beats_median],
+        )
+
+
+@dataclass(frozen=True)
+class TasteSheet:
+    png: bytes
+    shown: int  # faces liked most, then as many liked least
+    version: int
+    personal: bool
+
+
+def beats(scores: np.ndarray, median: float) -> np.ndarray:
+    """P(a face beats the median face) under the RankNet (logistic) model."""
+    return 1.0 / (1.0 + np.exp(-(scores - median)))
+
+
+class RankingService:
+    def __init__(self, db: aiosqlite.Connection, settings: Settings, images: ImageHelpers) -> None:
+        self.db = db
+        self.settings = settings
+        self.images = images
+        self.scorers = ScorerCache()
+
+    async def scorer_for(
+        self, guild_id: int, user_id: int | None
+    ) -> tuple[LoadedScorer, StoredModel, bool]:
+        """The person's latest model, else the guild's; raises NoGuildModel without one."""
+        stored = await models.latest_model(self.db, guild_id, user_id) if user_id else None
+        personal = stored is not None
+        if stored is None:
+            stored = await models.latest_model(self.db, guild_id, None)
+        if stored is None:
+            raise NoGuildModel(
+                "This server has no model yet: vote on some pairs with `/vote`, then an "
+                "admin or anyone can `/retrain`."
+            )
+        base_id = stored.config.get("base_model_id")
+        base_npz = None
+        if base_id is not None:
+            base = await models.get_model(self.db, base_id)
+            base_npz = base.weights_npz if base else None
+        scorer = await asyncio.to_thread(
+            self.scorers.get,
+            stored.id,
+            lambda: load_scorer(
+                stored.architecture, stored.config["scorer"], stored.weights_npz, base_npz
+            ),
+        )
+        return scorer, stored, personal
+
+    async def prepare_uploads(
+        self, files: list[tuple[str, bytes]]
+    ) -> tuple[list[Upload], list[tuple[str, str]]]:
+        """Each file's largest face (the whole image when none) at the model's input size,
+        read by the image helpers in parallel; (name, reason) for each file that failed."""
+
+        async def prepare(name: str, data: bytes) -> Upload | ImageError:
+            try:
+                found = await self.images.read_image(data)
+            except ImageError as error:
+                return error
+            pixels = found.faces[0].pixels if found.faces else found.whole
+            return Upload(
+                name, resize_square(pixels, self.settings.model.input_size), bool(found.faces)
+            )
+
+        results = await asyncio.gather(*(prepare(name, data) for name, data in files))
+        uploads = [r for r in results if isinstance(r, Upload)]
+        problems = [
+            (name, str(r))
+            for (name, _), r in zip(files, results, strict=True)
+            if isinstance(r, ImageError)
+        ]
+        return uploads, problems
+
+    async def score(self, guild_id: int, user_id: int | None, crops: np.ndarray) -> Scores:
+        scorer, stored, personal = await self.scorer_for(guild_id, user_id)
+        scores = await asyncio.to_thread(scorer.score_crops, crops)
+        return Scores(
+            scores, beats(scores, float(stored.config.get("pool_median", 0.0))), stored, personal
+        )
+
+    async def rank_files(
+        self,
+        guild_id: int,
+        user_id: int | None,
+        files: list[tuple[str, bytes]],
+        problems: list[tuple[str, str]] = (),
+    ) -> RankedUploads:
+        """Rank files by the person's taste, best first. `problems` are files that failed
+        before reading (a download, a missing file); they are reported with the rest.
+        Raises NothingToRank when no file could be read, NoGuildModel without a model."""
+        uploads, unreadable = await self.prepare_uploads(files)
+        problems = [*problems, *unreadable]
+        if not uploads:
+            raise NothingToRank(
+                "Nothing could be ranked:\n"
+                + "\n".join(f"**{name}**: {reason}" for name, reason in problems)
+            )
+        scored = await self.score(guild_id, user_id, np.stack([u.crop for u in uploads]))
+        order = np.argsort(-scored.scores, kind="stable")
+        return RankedUploads(
+            [uploads[i] for i in order],
+            scored.scores[order],
+            scored.beats_median[order],
+            scored.model.version,
+            scored.personal,
+            problems,
+        )
+
+    async def my_taste(self, guild_id: int, user_id: int, most: int = 5) -> TasteSheet:
+        """The pool faces the person's model likes most, then least, as one sheet."""
+        faces = await pool.list_faces(self.db, guild_id)
+        if len(faces) < 2:
+            raise PoolTooSmall(
+                "There is nothing to show yet: the server needs faces and a model "
+                "(`/vote`, then `/retrain`)."
+            )
+        scorer, stored, personal = await self.scorer_for(guild_id, user_id)
+        ids = [face.id for face in faces]
+        crops_png = await pool.face_crops(self.db, guild_id, ids)
+
+        def sheet() -> tuple[bytes, int]:
+            crops = np.stack([decode_png(crops_png[i]) for i in ids])
+            scores = scorer.score_pool(ids, crops)
+            order = np.argsort(-scores, kind="stable")
+            shown = min(most, len(ids) // 2)
+            picks = list(order[:shown]) + list(order[-shown:])
+            chance = beats(scores, float(np.median(scores)))
+            labels = [
+                f"{'most' if n < shown else 'least'} · face {ids[i]}" for n, i in enumerate(picks)
+            ]
+            png = render.ranking_sheet(
+                [crops[i] for i in picks], labels, [float(chance[i]) for i in picks]
+            )
+            return png, shown
+
+        png, shown = await asyncio.to_thread(sheet)
+        return TasteSheet(png, shown, stored.version, personal)
