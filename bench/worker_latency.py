@@ -28,7 +28,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     from bot.config import load_settings
-    from bot.services import KonomiService
+    from bot.services.konomi import KonomiService
     from model.faces import phash
     from model.images import encode_png
     from storage import jobs, open_database, pool, votes

@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.logs import setup_logging
 from bot.loops import LoopHealth
 from bot.replies import reply_to_error
-from bot.services import KonomiService
+from bot.services.konomi import KonomiService
 from bot.services.voting import VoteChannel
 
 log = logging.getLogger(__name__)

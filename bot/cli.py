@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
-    from bot.services import KonomiService
+    from bot.services.konomi import KonomiService
 
 NO_TOKEN = """\
 konomi needs a Discord bot token to start, and none was given.
@@ -85,7 +85,8 @@ def _cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 def _service_call(settings: Settings, operation: Callable[[KonomiService], Awaitable[int]]) -> int:
     """Open the service, await `operation(service)` (its exit status), close the service.
     A refusal (UserError) is printed as the person would read it in Discord."""
-    from bot.services import KonomiService, UserError
+    from bot.services import UserError
+    from bot.services.konomi import KonomiService
 
     async def go() -> int:
         service = await KonomiService.open(settings)

@@ -19,7 +19,8 @@ import time
 import aiosqlite
 
 from bot.config import Settings
-from bot.services import KonomiService, UserError
+from bot.services import UserError
+from bot.services.konomi import KonomiService
 from bot.services.training import ModelRefused
 from storage import jobs
 

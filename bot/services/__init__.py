@@ -7,61 +7,25 @@ kinds) with the message for the person.
     training  jobs built from storage, trained, stored; the queue people ask through
     pool      faces in and out, reports, the admin's status, a guild's lifecycle
     privacy   stats, export, forget
+
+KonomiService (bot/services/konomi.py) holds them all over one database connection;
+this package's top level stays light (no Keras) for the CLI's start-up checks.
 """
 
 from __future__ import annotations
 
-import asyncio
+from typing import TYPE_CHECKING
 
-import aiosqlite
-
-from bot.config import Settings
-from bot.imaging import ImageHelpers
 from bot.services.errors import UserError
-from bot.services.pool import PoolService
-from bot.services.privacy import PrivacyService
-from bot.services.ranking import RankingService
-from bot.services.training import TrainingService
-from bot.services.voting import VotingService
-from storage import DatabaseUnusable, open_database, state
+from storage import DatabaseUnusable, open_database
 
-__all__ = ["DatabaseUnusable", "KonomiService", "UserError", "check_database"]
+if TYPE_CHECKING:
+    from bot.config import Settings
 
-COMMAND_HASH_KEY = "command_sync_hash"
-
-
-class KonomiService:
-    """The feature services over one database connection and one set of image helpers
-    (started on first use). Exists from the bot's setup_hook to its close."""
-
-    def __init__(self, db: aiosqlite.Connection, settings: Settings) -> None:
-        self.db = db
-        self.settings = settings
-        # Every untrusted file is read here, in helper processes started on first use.
-        self.images = ImageHelpers.for_settings(settings)
-        self.voting = VotingService(db, settings)
-        self.ranking = RankingService(db, settings, self.images)
-        self.training = TrainingService(db, settings)
-        self.pool = PoolService(db, settings, self.images)
-        self.privacy = PrivacyService(db, settings)
-
-    @classmethod
-    async def open(cls, settings: Settings) -> KonomiService:
-        """Open (and migrate) the configured database; raises DatabaseUnusable."""
-        return cls(await open_database(settings.database_path), settings)
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self.images.close)  # waits for the helpers to exit
-        await self.db.close()
-
-    async def command_hash(self) -> str | None:
-        """The hash of the slash commands as last synced with Discord."""
-        return await state.get_value(self.db, COMMAND_HASH_KEY)
-
-    async def set_command_hash(self, digest: str) -> None:
-        await state.set_value(self.db, COMMAND_HASH_KEY, digest)
+__all__ = ["DatabaseUnusable", "UserError", "check_database"]
 
 
 async def check_database(settings: Settings) -> None:
-    """Open and close the database once: a start-up check that raises DatabaseUnusable."""
+    """Open and close the database once: a start-up check that raises DatabaseUnusable
+    (light: the CLI runs it before anything imports Keras)."""
     await (await open_database(settings.database_path)).close()

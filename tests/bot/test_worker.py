@@ -8,8 +8,8 @@ import time
 import pytest
 
 from bot.config import load_settings
-from bot.services import KonomiService
 from bot.services.errors import NotEnoughVotes
+from bot.services.konomi import KonomiService
 from storage import jobs, models, open_database
 from tests.bot.conftest import ALICE, GUILD, populate, write_config
 

@@ -1,7 +1,7 @@
 import pytest
 
 from bot.config import load_settings
-from bot.services import KonomiService
+from bot.services.konomi import KonomiService
 from storage import open_database
 from tests.bot.conftest import populate, write_config
 

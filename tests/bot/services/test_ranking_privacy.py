@@ -87,7 +87,7 @@ def _astronaut():
 async def open_service_on(folder):
     """A second service on the module's trained database (populate is not run again)."""
     from bot.config import load_settings
-    from bot.services import KonomiService
+    from bot.services.konomi import KonomiService
     from storage import open_database
     from tests.bot.conftest import write_config
 
