@@ -24,7 +24,8 @@ def machine() -> str:
 
 
 def crops_from_files(paths: list[Path], size: int = 80) -> tuple[list[Path], np.ndarray]:
-    """The largest face of each file (files without one are left out)."""
+    """The largest face of each file (files without one are left out), as the bot
+    crops it at `size` px."""
     from model.faces import DetectorSettings, NoFaceFound, extract_faces
     from model.images import decode_image
 
@@ -37,3 +38,15 @@ def crops_from_files(paths: list[Path], size: int = 80) -> tuple[list[Path], np.
         kept.append(path)
         crops.append(face[0].pixels)
     return kept, np.stack(crops)
+
+
+def descriptors_of(crops: np.ndarray) -> np.ndarray:
+    """Each crop's face descriptor, as ingest takes it (zeros where dlib refuses one)."""
+    from model.descriptor import stack_descriptors
+    from model.faces import FaceCrop
+    from model.reading import with_descriptors
+    from model.settings import DetectorSettings
+
+    faces = [FaceCrop(crop, (0, 0, 0, 0)) for crop in crops]
+    described = with_descriptors(faces, DetectorSettings())
+    return stack_descriptors([face.descriptor for face in described])

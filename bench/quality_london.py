@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import DEFAULT_DATA, crops_from_files, machine  # noqa: E402
+from bench.common import DEFAULT_DATA, crops_from_files, descriptors_of, machine  # noqa: E402
 
 METHODS = [
     "per-person CNN (original)",
@@ -40,8 +40,9 @@ METHODS = [
 
 
 def load(data: Path):
+    """Crops at the bot's stored size (256 px), their descriptors, raters, ratings."""
     london = data / "london"
-    paths, crops = crops_from_files(sorted((london / "images").glob("*_03.jpg")))
+    paths, crops = crops_from_files(sorted((london / "images").glob("*_03.jpg")), size=256)
     face_ids = [f"I{p.name[:3]}" for p in paths]
     column = {face: i for i, face in enumerate(face_ids)}
     ratings: dict[str, np.ndarray] = defaultdict(lambda: np.full(len(face_ids), np.nan))
@@ -50,7 +51,7 @@ def load(data: Path):
             if row["face_id"] in column:
                 ratings[row["rater_id"]][column[row["face_id"]]] = float(row["rating"])
     raters = sorted(ratings)
-    return crops, raters, np.stack([ratings[r] for r in raters])
+    return crops, descriptors_of(crops), raters, np.stack([ratings[r] for r in raters])
 
 
 def answer(rating: np.ndarray, a: np.ndarray, b: np.ndarray):
@@ -91,17 +92,21 @@ def main() -> None:
         help="use tuning raters (numbers not divisible by 5), never the held-out",
     )
     parser.add_argument("--personal-offset-prior", type=float, default=None)
+    parser.add_argument(
+        "--no-descriptor", action="store_true", help="the CNN alone, as before the descriptor"
+    )
     args = parser.parse_args()
 
     from model.bradley_terry import fit_offsets
+    from model.faces import resize_square
     from model.metrics import pairwise_metrics
     from model.pairs import Pairs
-    from model.scorer import ScorerConfig, build_scorer, set_weights
+    from model.scorer import ScorerConfig, build_scorer, scorer_inputs, set_weights
     from model.training import TrainingJob, TrainSettings, predict, train, train_personal
 
     began = time.time()
-    crops, raters, table = load(args.data)
-    count = len(crops)
+    stored, descriptors, raters, table = load(args.data)
+    count = len(stored)
     rng = np.random.default_rng(0)
     numbers = np.array([int(r[1:]) for r in raters])
     held_pool = np.flatnonzero((numbers % 5 != 0) if args.tuning else (numbers % 5 == 0))
@@ -113,7 +118,16 @@ def main() -> None:
         person_settings = dataclasses.replace(
             person_settings, personal_offset_prior=args.personal_offset_prior
         )
-    config = ScorerConfig()
+    config = ScorerConfig(descriptor_size=0 if args.no_descriptor else 128)
+    # The CNN's input, downscaled from the stored crops as the bot's training does.
+    crops = np.stack([resize_square(crop, config.input_size) for crop in stored])
+    inputs = scorer_inputs(config, crops, descriptors)
+
+    def job(kind: str, votes, job_settings, **base):
+        return TrainingJob(
+            kind, crops, votes, config, job_settings, descriptors=descriptors, **base
+        )
+
     folds = np.array_split(rng.permutation(count), args.folds)
     # results[method][votes][split] -> per-rater lists (averaged over folds later)
     results = {
@@ -130,10 +144,10 @@ def main() -> None:
             np.concatenate([p.b for p in guild_pairs]),
             np.concatenate([p.y for p in guild_pairs]),
         )
-        guild = train(TrainingJob("guild", crops, guild_votes, config, settings))
+        guild = train(job("guild", guild_votes, settings))
         guild_model = build_scorer(config)
         set_weights(guild_model, guild.weights)
-        guild_cnn = predict(guild_model, crops)
+        guild_cnn = predict(guild_model, inputs)
         print(
             f"fold {fold}: guild model on {len(guild_votes)} votes, held-out accuracy "
             f"{guild.metrics.final.accuracy:.3f} ({time.time() - began:.0f} s)",
@@ -150,16 +164,14 @@ def main() -> None:
                     "unseen": answer(rating, *all_pairs(unseen)),
                     "seen": answer(rating, *all_pairs(seen, voted)),
                 }
-                scratch = train(TrainingJob("guild", crops, own, config, person_settings))
+                scratch = train(job("guild", own, person_settings))
                 scratch_model = build_scorer(config)
                 set_weights(scratch_model, scratch.weights)
-                scratch_cnn = predict(scratch_model, crops)
+                scratch_cnn = predict(scratch_model, inputs)
                 personal = train_personal(
-                    TrainingJob(
+                    job(
                         "personal",
-                        crops,
                         own,
-                        config,
                         person_settings,
                         base_weights=guild.weights,
                         base_offsets=guild.offsets,
@@ -195,7 +207,9 @@ def main() -> None:
 
     lines = [
         f"machine: {machine()}",
-        f"London set: {count} faces, {len(raters)} raters; {args.folds} folds; guild: "
+        f"London set: {count} faces, {len(raters)} raters; "
+        f"{'CNN alone' if args.no_descriptor else 'CNN + face descriptor'}; "
+        f"{args.folds} folds; guild: "
         f"{args.guild_raters} other raters x {args.guild_votes} votes on seen faces; "
         f"{len(held)} held-out raters; {time.time() - began:.0f} s",
         "",
@@ -217,8 +231,9 @@ def main() -> None:
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     print("\n".join(lines))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "quality_london.md").write_text("\n".join(lines) + "\n")
-    plot(summary, args.votes, args.out / "quality_london.png")
+    name = "quality_london" + ("_cnn_only" if args.no_descriptor else "")
+    (args.out / f"{name}.md").write_text("\n".join(lines) + "\n")
+    plot(summary, args.votes, args.out / f"{name}.png")
 
 
 def plot(summary, votes, path: Path) -> None:

@@ -145,6 +145,32 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_faces(settings: Settings, args: argparse.Namespace) -> int:
+    async def describe(service: KonomiService) -> int:
+        described, refused = await service.pool.describe_missing(
+            args.guild, progress=not args.quiet
+        )
+        print(f"faces described: {described}; refused by the descriptor: {refused}")
+        return 0
+
+    return _service_call(settings, describe)
+
+
+def _cmd_votes(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"cannot read {args.file}: {error}", file=sys.stderr)
+        return 1
+
+    async def import_votes(service: KonomiService) -> int:
+        count = await service.voting.import_votes(args.guild, text, args.user)
+        print(f"imported {count} votes into guild {args.guild}")
+        return 0
+
+    return _service_call(settings, import_votes)
+
+
 def _cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -179,6 +205,9 @@ def _cmd_rank(settings: Settings, args: argparse.Namespace) -> int:
             except ImageError as error:
                 problems.append((name, str(error)))
         ranked = await service.ranking.rank_files(args.guild, args.user, files, problems)
+        if args.json:
+            print(json.dumps(ranked.to_json(), indent=2))
+            return 0
         for name, reason in ranked.problems:
             print(f"{name}: skipped: {reason}")
         print(f"ranked by the {'personal' if ranked.personal else 'guild'} model v{ranked.version}")
@@ -246,6 +275,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(worker)
     worker.set_defaults(handler=_cmd_worker)
 
+    faces = commands.add_parser(
+        "faces", help="compute the face descriptors of faces stored without one (resumable)"
+    )
+    _add_config(faces)
+    faces.add_argument("action", choices=["describe"])
+    faces.add_argument("--guild", type=int, default=None, help="one guild (default: all)")
+    faces.add_argument("--quiet", action="store_true", help="no progress bar")
+    faces.set_defaults(handler=_cmd_faces)
+
+    votes_cmd = commands.add_parser("votes", help="import votes from a CSV file")
+    _add_config(votes_cmd)
+    votes_cmd.add_argument("action", choices=["import"])
+    votes_cmd.add_argument(
+        "file", help="CSV: face_a, face_b, outcome (1 A, 0 B, 0.5 tie), voted_at, user_id"
+    )
+    votes_cmd.add_argument("--guild", type=int, required=True)
+    votes_cmd.add_argument(
+        "--user", type=int, default=None, help="the member, for a file without user_id"
+    )
+    votes_cmd.set_defaults(handler=_cmd_votes)
+
     train = commands.add_parser("train", help="train a model now, in the foreground")
     _add_config(train)
     train.add_argument("--guild", type=int, required=True)
@@ -258,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(rank)
     rank.add_argument("--guild", type=int, required=True)
     rank.add_argument("--user", type=int, default=None)
+    rank.add_argument("--json", action="store_true", help="the ranking as JSON, for scripts")
     rank.add_argument("files", nargs="+")
     rank.set_defaults(handler=_cmd_rank)
     return parser

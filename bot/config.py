@@ -16,6 +16,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from model.descriptor import DESCRIPTOR_SIZE
 from model.settings import DetectorSettings, ImageLimits, ScorerConfig, TrainSettings
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
@@ -153,6 +154,7 @@ _MAY_BE_ZERO = {
     "faces.margin",
     "ingest.near_duplicate_distance",
     "model.dropout",
+    "model.descriptor_size",
     "training.augment.shift",
     "training.augment.jitter",
     "training.personal_pull",
@@ -219,6 +221,11 @@ def parse_settings(data: dict[str, typing.Any], base_dir: Path) -> Settings:
     for section in dataclasses.fields(Settings):
         if section.name != "base_dir":
             _check_numbers(getattr(settings, section.name), f"{section.name}.")
+    if settings.model.descriptor_size not in (0, DESCRIPTOR_SIZE):
+        raise ConfigError(
+            f"model.descriptor_size: {DESCRIPTOR_SIZE} (the face descriptor) or 0 (none), "
+            f"got {settings.model.descriptor_size!r}"
+        )
     return dataclasses.replace(settings, base_dir=base_dir)
 
 

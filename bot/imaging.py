@@ -23,12 +23,13 @@ import signal
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pebble
 
 from bot.config import HelperSettings, Settings
 from model.faces import FaceCrop
 from model.images import ImageError, ImageTooLarge
-from model.reading import ImageFaces, read_image, read_video
+from model.reading import ImageFaces, describe_crops, read_image, read_video
 from model.settings import DetectorSettings, ImageLimits
 
 log = logging.getLogger(__name__)
@@ -126,11 +127,17 @@ class ImageHelpers:
             )
         return self._pool
 
-    async def read_image(self, data: bytes) -> ImageFaces:
-        """The faces in an image file (crops at the detector's size); raises ImageError."""
+    async def read_image(self, data: bytes, described: int | None = None) -> ImageFaces:
+        """The faces in an image file (crops at the detector's size), the first `described`
+        (all when None) with their descriptor; raises ImageError."""
         return await self._submit(
-            self.settings.file_timeout_s, read_image, data, self.detector, self.limits
+            self.settings.file_timeout_s, read_image, data, self.detector, self.limits, described
         )
+
+    async def describe_crops(self, pngs: list[bytes]) -> list[np.ndarray | None]:
+        """Descriptors of stored pool crops (None where dlib refused one)."""
+        timeout = self.settings.file_timeout_s * max(1, len(pngs))
+        return await self._submit(timeout, describe_crops, pngs, self.detector)
 
     async def read_video(self, path: Path, interval_s: float) -> list[FaceCrop]:
         """The faces in a local video's sampled frames; raises ImageError."""

@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bot.imaging import ImageHelpers
+from model.descriptor import pack_descriptor
 from model.faces import FaceCrop, NoFaceFound, nearest_distance, phash
 from model.images import ImageError, check_file_size, encode_png
 from model.settings import ImageLimits
@@ -169,7 +170,10 @@ class PoolIngester:
                 self.summary.near_duplicates_skipped += 1
                 continue
             hashes = np.append(hashes, np.uint64(value))
-            new_faces.append(pool.NewFace(encode_png(face.pixels), face.box, value, face.frame_s))
+            descriptor = None if face.descriptor is None else pack_descriptor(face.descriptor)
+            new_faces.append(
+                pool.NewFace(encode_png(face.pixels), face.box, value, face.frame_s, descriptor)
+            )
         ids = await pool.add_source(
             self.db, self.guild_id, source.content_hash, source.name, new_faces
         )

@@ -24,6 +24,7 @@ class FaceCrop:
     pixels: np.ndarray  # crop_size x crop_size x 3, uint8 RGB
     box: tuple[int, int, int, int]  # x, y, w, h in the source image
     frame_s: float | None = None  # where in a video it was found
+    descriptor: np.ndarray | None = None  # model/descriptor.py, when it was taken
 
 
 class DetectionFailed(ImageError):

@@ -6,14 +6,15 @@ helper processes (`bot/imaging.py`), never in the bot's own process.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from model.descriptor import describe
 from model.faces import FaceCrop, NoFaceFound, extract_faces, whole_image
-from model.images import ImageError, check_header, decode_image
+from model.images import ImageError, check_header, decode_image, decode_png
 from model.settings import DetectorSettings, ImageLimits
 
 
@@ -23,13 +24,42 @@ class ImageFaces:
     whole: np.ndarray | None  # the centre square, only when no face was found
 
 
-def read_image(data: bytes, detector: DetectorSettings, limits: ImageLimits) -> ImageFaces:
-    """The faces of an image file, cropped at `detector.crop_size`; raises ImageError."""
+def _describe(crop: np.ndarray, detector: DetectorSettings) -> np.ndarray | None:
+    """The crop's descriptor; None where dlib refuses it (the face still scores)."""
+    try:
+        return describe(crop, detector.margin)
+    except RuntimeError:
+        return None
+
+
+def with_descriptors(
+    faces: list[FaceCrop], detector: DetectorSettings, count: int | None = None
+) -> list[FaceCrop]:
+    """The faces, the first `count` (all when None) with their descriptor."""
+    return [
+        replace(face, descriptor=_describe(face.pixels, detector))
+        if count is None or index < count
+        else face
+        for index, face in enumerate(faces)
+    ]
+
+
+def read_image(
+    data: bytes, detector: DetectorSettings, limits: ImageLimits, described: int | None = None
+) -> ImageFaces:
+    """The faces of an image file, cropped at `detector.crop_size`, the first `described`
+    (all when None) with their descriptor; raises ImageError."""
     rgb = decode_image(data, limits)
     try:
-        return ImageFaces(extract_faces(rgb, detector), None)
+        faces = extract_faces(rgb, detector)
     except NoFaceFound:
         return ImageFaces([], whole_image(rgb, detector.crop_size))
+    return ImageFaces(with_descriptors(faces, detector, described), None)
+
+
+def describe_crops(pngs: list[bytes], detector: DetectorSettings) -> list[np.ndarray | None]:
+    """The descriptors of stored pool crops (the backfill of faces stored without one)."""
+    return [_describe(decode_png(png), detector) for png in pngs]
 
 
 def read_video(
@@ -56,7 +86,10 @@ def read_video(
                     faces = extract_faces(rgb, detector)
                 except NoFaceFound:
                     faces = []
-                found += [FaceCrop(f.pixels, f.box, index / fps) for f in faces]
+                found += [
+                    FaceCrop(f.pixels, f.box, index / fps, f.descriptor)
+                    for f in with_descriptors(faces, detector)
+                ]
             index += 1
         if index == 0:
             raise ImageError("this video has no frames konomi can read")

@@ -1,7 +1,9 @@
-"""The scorer: a small CNN from a face crop to one appeal score, in the Keras 3 API only.
+"""The scorer: a face crop (and its descriptor) to one appeal score, in the Keras 3 API only.
 
-Split into a trunk (convolutions -> embedding) shared by everyone in a guild
-and a head (dense -> score) that a person's model may replace.
+Split into a trunk (convolutions -> embedding) shared by everyone in a guild and a
+head (dense -> score) that a person's model may replace. With `descriptor_size` > 0
+the head reads the CNN's embedding and the general face descriptor side by side
+(model/descriptor.py); a face without a descriptor gets zeros there.
 """
 
 from __future__ import annotations
@@ -30,10 +32,15 @@ def build_trunk(config: ScorerConfig) -> keras.Model:
     return keras.Model(inputs, x, name="trunk")
 
 
+def head_width(config: ScorerConfig) -> int:
+    """What the head reads: the CNN's embedding, then the descriptor."""
+    return config.widths[-1] + config.descriptor_size
+
+
 def build_head(config: ScorerConfig, regularizers: dict | None = None) -> keras.Model:
-    """Embedding -> score; `regularizers` maps "head_dense/kernel"-style names to regularizers."""
+    """Features -> score; `regularizers` maps "head_dense/kernel"-style names to regularizers."""
     regularizers = regularizers or {}
-    inputs = keras.Input((config.widths[-1],), name="embedding_in")
+    inputs = keras.Input((head_width(config),), name="embedding_in")
     x = keras.layers.Dense(
         config.dense_units,
         activation="relu",
@@ -52,10 +59,28 @@ def build_head(config: ScorerConfig, regularizers: dict | None = None) -> keras.
 
 
 def build_scorer(config: ScorerConfig) -> keras.Model:
-    """The whole scorer: crop -> score, with the trunk and head as its two layers."""
+    """The whole scorer: crop (and descriptor) -> score, with the trunk and head as
+    its layers. Called with [crops, descriptors] when it has a descriptor input."""
     trunk, head = build_trunk(config), build_head(config)
-    inputs = keras.Input((config.input_size, config.input_size, 3), name="crop")
-    return keras.Model(inputs, head(trunk(inputs)), name="scorer")
+    crop = keras.Input((config.input_size, config.input_size, 3), name="crop")
+    if not config.descriptor_size:
+        return keras.Model(crop, head(trunk(crop)), name="scorer")
+    descriptor = keras.Input((config.descriptor_size,), name="descriptor")
+    features = keras.layers.Concatenate(name="features")([trunk(crop), descriptor])
+    return keras.Model([crop, descriptor], head(features), name="scorer")
+
+
+def scorer_inputs(
+    config: ScorerConfig, crops: np.ndarray, descriptors: np.ndarray | None
+) -> list[np.ndarray]:
+    """The scorer's inputs for these crops: [crops] or [crops, descriptors], float32,
+    zeros for a descriptor that is missing."""
+    crops = np.asarray(crops, np.float32)
+    if not config.descriptor_size:
+        return [crops]
+    if descriptors is None:
+        descriptors = np.zeros((len(crops), config.descriptor_size), np.float32)
+    return [crops, np.asarray(descriptors, np.float32)]
 
 
 def _layer_weights(model: keras.Model) -> dict[str, keras.Variable]:

@@ -29,7 +29,9 @@ class DetectorSettings:
     min_neighbors: int = 5
     min_size: int = 24
     margin: float = 0.25
-    crop_size: int = 80
+    # Pool crops are kept at this size: sharp in the pairs people vote on, and enough
+    # for the face descriptor (dlib aligns 150 px chips). The CNN gets a downscaled copy.
+    crop_size: int = 256
     # Faces are searched on a copy whose longest side is at most this (boxes are
     # mapped back to the original for the crop): bounds OpenCV's time and memory.
     detect_max_side: int = 1024
@@ -41,6 +43,8 @@ class ScorerConfig:
     widths: list[int] = field(default_factory=lambda: [16, 32, 64, 64])
     dense_units: int = 64
     dropout: float = 0.2
+    # The face descriptor's length, a second input beside the CNN (0: the CNN alone).
+    descriptor_size: int = 128
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -48,7 +52,8 @@ class ScorerConfig:
     @classmethod
     def from_json(cls, data: dict) -> ScorerConfig:
         known = {k: data[k] for k in ("input_size", "widths", "dense_units", "dropout")}
-        return cls(**known)
+        # Models stored before the descriptor existed are the CNN alone.
+        return cls(**known, descriptor_size=int(data.get("descriptor_size", 0)))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from model.faces import resize_square
-from model.scorer import ARCHITECTURE, ScorerConfig, build_scorer, set_weights
+from model.scorer import ARCHITECTURE, ScorerConfig, build_scorer, scorer_inputs, set_weights
 from model.training import predict
 
 _OFFSET_IDS = "__offset_face_ids"
@@ -46,21 +46,25 @@ def unpack(data: bytes) -> tuple[dict[str, np.ndarray], dict[int, float]]:
 
 @dataclass
 class LoadedScorer:
-    """A ready scorer: the CNN and the per-face offsets of the faces with votes."""
+    """A ready scorer: the model and the per-face offsets of the faces with votes."""
 
     model: keras.Model
     offsets: dict[int, float]
-    input_size: int
+    config: ScorerConfig
 
-    def score_crops(self, crops: np.ndarray) -> np.ndarray:
-        """Content scores of new faces (uint8 crops, any size): the CNN alone."""
-        crops = np.stack([resize_square(crop, self.input_size) for crop in crops])
-        return predict(self.model, crops.astype(np.float32))
+    def score_crops(self, crops: np.ndarray, descriptors: np.ndarray | None = None) -> np.ndarray:
+        """Content scores of faces (uint8 crops, any size, and their descriptors: zeros
+        for a face without one), without what votes taught about pool faces."""
+        size = self.config.input_size
+        crops = np.stack([resize_square(crop, size) for crop in crops])
+        return predict(self.model, scorer_inputs(self.config, crops, descriptors))
 
-    def score_pool(self, face_ids: list[int], crops: np.ndarray) -> np.ndarray:
+    def score_pool(
+        self, face_ids: list[int], crops: np.ndarray, descriptors: np.ndarray | None = None
+    ) -> np.ndarray:
         """Scores of pool faces: content score plus what votes taught about each face."""
         offsets = np.array([self.offsets.get(face_id, 0.0) for face_id in face_ids])
-        return self.score_crops(crops) + offsets
+        return self.score_crops(crops, descriptors) + offsets
 
 
 def load_scorer(
@@ -80,7 +84,7 @@ def load_scorer(
         base, _ = unpack(base_weights_npz)
         set_weights(model, base)
     set_weights(model, weights)
-    return LoadedScorer(model, offsets, scorer_config.input_size)
+    return LoadedScorer(model, offsets, scorer_config)
 
 
 class ScorerCache:

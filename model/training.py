@@ -26,6 +26,7 @@ from model.scorer import (
     build_head,
     build_scorer,
     get_weights,
+    scorer_inputs,
     set_weights,
 )
 from model.settings import TrainSettings
@@ -35,7 +36,8 @@ Progress = Callable[[int, int, float | None], None]
 
 @dataclass(frozen=True)
 class TrainingJob:
-    """crops: (N, S, S, 3) uint8; pairs index into them. A personal job carries the
+    """crops: (N, S, S, 3) uint8; pairs index into them; descriptors: (N, D) float32
+    (zeros for a face without one; None: no face has one). A personal job carries the
     guild model's weights and per-face offsets as its starting point."""
 
     kind: str  # "guild" or "personal"
@@ -45,6 +47,7 @@ class TrainingJob:
     settings: TrainSettings
     base_weights: dict[str, np.ndarray] | None = None
     base_offsets: np.ndarray | None = None
+    descriptors: np.ndarray | None = None
 
 
 @dataclass
@@ -55,24 +58,28 @@ class TrainingResult:
     metrics: ModelMetrics  # timings included
 
 
-def predict(model: keras.Model, items: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Scores (or outputs) of a model for many items, as a flat float64 array when 1-wide."""
-    outputs = [
-        np.asarray(model.predict_on_batch(items[start : start + batch_size].astype(np.float32)))
-        for start in range(0, len(items), batch_size)
-    ]
+def predict(
+    model: keras.Model, items: np.ndarray | list[np.ndarray], batch_size: int = 256
+) -> np.ndarray:
+    """Scores (or outputs) of a model for many items (one array, or one per input), as
+    a flat float64 array when 1-wide."""
+    inputs = items if isinstance(items, list) else [items]
+    outputs = []
+    for start in range(0, len(inputs[0]), batch_size):
+        batch = [x[start : start + batch_size].astype(np.float32) for x in inputs]
+        outputs.append(np.asarray(model.predict_on_batch(batch if len(batch) > 1 else batch[0])))
     result = np.concatenate(outputs).astype(np.float64)
     return result[:, 0] if result.shape[1] == 1 else result
 
 
 def _fit_ranknet(
     model: keras.Model,
-    items: np.ndarray,
+    items: np.ndarray | list[np.ndarray],
     train: Pairs,
     held_out: Pairs,
     settings: TrainSettings,
     rng: np.random.Generator,
-    make_batch: Callable[[np.ndarray, np.random.Generator], np.ndarray],
+    make_batch: Callable[[np.ndarray, np.random.Generator], np.ndarray | list[np.ndarray]],
     progress: Progress | None,
 ) -> dict:
     """Epochs of RankNet steps with early stopping on the held-out votes' log-loss."""
@@ -83,7 +90,7 @@ def _fit_ranknet(
         epochs = epoch + 1
         plan = plan_batches(
             train,
-            len(items),
+            len(items[0] if isinstance(items, list) else items),
             settings.batch_images,
             rng,
             batch_pairs=settings.batch_pairs,
@@ -91,6 +98,8 @@ def _fit_ranknet(
         )
         for batch in plan:
             x = make_batch(batch.items, rng)
+            if isinstance(x, list) and len(x) == 1:
+                x = x[0]  # a one-input model takes its array, not a list of one
             started = time.perf_counter()
             model.train_on_batch(x, batch.targets)
             step_seconds += time.perf_counter() - started
@@ -129,16 +138,18 @@ def train_guild(job: TrainingJob, progress: Progress | None = None) -> TrainingR
     keras.utils.set_random_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     train, held_out = job.pairs.split(settings.validation_fraction, rng)
-    crops = job.crops.astype(np.float32)
+    inputs = scorer_inputs(job.scorer, job.crops, job.descriptors)
+    crops = inputs[0]
     model = build_scorer(job.scorer)
     if job.base_weights:
         set_weights(model, job.base_weights)
 
-    def make_batch(items: np.ndarray, batch_rng: np.random.Generator) -> np.ndarray:
-        return augment(crops[items], settings.augment, batch_rng)
+    def make_batch(items: np.ndarray, batch_rng: np.random.Generator) -> list[np.ndarray]:
+        augmented = augment(crops[items], settings.augment, batch_rng)
+        return [augmented, *(x[items] for x in inputs[1:])]
 
-    fit = _fit_ranknet(model, crops, train, held_out, settings, rng, make_batch, progress)
-    scores = predict(model, crops)
+    fit = _fit_ranknet(model, inputs, train, held_out, settings, rng, make_batch, progress)
+    scores = predict(model, inputs)
     offsets = fit_offsets(train, len(crops), base=scores, strength=settings.offset_prior)
     final = pairwise_metrics(scores + offsets, held_out)
     # The stored offsets learn from every vote; the metrics above never saw the held-out ones.
@@ -174,9 +185,15 @@ def train_personal(job: TrainingJob, progress: Progress | None = None) -> Traini
     guild = build_scorer(job.scorer)
     set_weights(guild, job.base_weights)
     trunk = guild.get_layer("trunk")
-    crops = job.crops.astype(np.float32)
-    # Two views of every face (as is and mirrored): the head's augmentation.
-    views = np.stack([predict(trunk, crops), predict(trunk, crops[:, :, ::-1])])
+    crops, *descriptor = scorer_inputs(job.scorer, job.crops, job.descriptors)
+    # Two views of every face (as is and mirrored): the head's augmentation. The
+    # head reads the trunk's embedding, then the descriptor (the same in both views).
+    views = np.stack(
+        [
+            np.concatenate([predict(trunk, c).reshape(count, -1), *descriptor], axis=1)
+            for c in (crops, crops[:, :, ::-1])
+        ]
+    )
     guild_head = get_weights(guild, only_head=True)
     pull = {name: PullTowards(value, settings.personal_pull) for name, value in guild_head.items()}
     head = build_head(job.scorer, pull)

@@ -28,6 +28,7 @@ class NewFace:
     box: tuple[int, int, int, int]
     phash: int
     frame_s: float | None = None
+    descriptor: bytes | None = None  # model/descriptor.py's packed numbers
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ async def add_source(
         for face in faces:
             cursor = await db.execute(
                 "INSERT INTO faces (guild_id, source_id, crop_png, box_x, box_y, box_w, box_h,"
-                " frame_s, phash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " frame_s, phash, descriptor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     guild_id,
                     source_id,
@@ -71,6 +72,7 @@ async def add_source(
                     *face.box,
                     face.frame_s,
                     _to_signed(face.phash),
+                    face.descriptor,
                 ),
             )
             ids.append(cursor.lastrowid)
@@ -139,6 +141,45 @@ async def face_crops(
         ) as cursor:
             crops.update({row[0]: row[1] for row in await cursor.fetchall()})
     return crops
+
+
+async def face_descriptors(
+    db: aiosqlite.Connection, guild_id: int, face_ids: list[int]
+) -> dict[int, bytes]:
+    """Packed descriptors by face id, for the faces of this guild that have one."""
+    found: dict[int, bytes] = {}
+    for start in range(0, len(face_ids), 500):
+        chunk = face_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with db.execute(
+            f"SELECT id, descriptor FROM faces WHERE guild_id = ? AND id IN ({marks})"
+            " AND descriptor IS NOT NULL",
+            (guild_id, *chunk),
+        ) as cursor:
+            found.update({row[0]: row[1] for row in await cursor.fetchall()})
+    return found
+
+
+async def faces_to_describe(
+    db: aiosqlite.Connection, guild_id: int | None, limit: int
+) -> list[tuple[int, bytes]]:
+    """(face id, crop PNG) of faces still without a descriptor, oldest first."""
+    sql = "SELECT id, crop_png FROM faces WHERE descriptor IS NULL"
+    args: tuple = ()
+    if guild_id is not None:
+        sql += " AND guild_id = ?"
+        args = (guild_id,)
+    async with db.execute(sql + " ORDER BY id LIMIT ?", (*args, limit)) as cursor:
+        return [(row[0], row[1]) for row in await cursor.fetchall()]
+
+
+async def set_descriptors(db: aiosqlite.Connection, descriptors: dict[int, bytes]) -> None:
+    """Store computed descriptors, all in one transaction."""
+    async with transaction(db):
+        await db.executemany(
+            "UPDATE faces SET descriptor = ? WHERE id = ?",
+            [(value, face_id) for face_id, value in descriptors.items()],
+        )
 
 
 async def count_faces(db: aiosqlite.Connection, guild_id: int) -> int:

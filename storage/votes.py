@@ -202,6 +202,51 @@ async def add_votes(
         )
 
 
+@dataclass(frozen=True)
+class ImportedVote:
+    user_id: int
+    face_a: int
+    face_b: int
+    outcome: float
+    voted_at: float | None  # None: now
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    stored: int
+    forgotten_members: set[int]  # rows for them refused: nothing was stored
+    unknown_faces: set[int]  # not in this guild's pool: nothing was stored
+
+
+async def import_votes(
+    db: aiosqlite.Connection, guild_id: int, rows: list[ImportedVote]
+) -> ImportResult:
+    """All rows in one transaction, or none: nothing is stored when any row names a
+    face outside this guild's pool or a member who asked to be forgotten here."""
+    faces = {face for row in rows for face in (row.face_a, row.face_b)}
+    users = {row.user_id for row in rows}
+    async with transaction(db):
+        await ensure_guild(db, guild_id)
+        async with db.execute(
+            "SELECT user_id FROM forgotten_users WHERE guild_id = ?", (guild_id,)
+        ) as cursor:
+            refused = users & {row[0] for row in await cursor.fetchall()}
+        async with db.execute("SELECT id FROM faces WHERE guild_id = ?", (guild_id,)) as cursor:
+            known = {row[0] for row in await cursor.fetchall()}
+        if refused or not faces <= known:
+            return ImportResult(0, refused, faces - known)
+        await db.executemany(
+            "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome, voted_at)"
+            " VALUES (?, ?, NULL, ?, ?, ?,"
+            " COALESCE(?, (julianday('now') - 2440587.5) * 86400.0))",
+            [
+                (guild_id, r.user_id, r.face_a, r.face_b, float(r.outcome), r.voted_at)
+                for r in rows
+            ],
+        )
+    return ImportResult(len(rows), set(), set())
+
+
 async def _votes(
     db: aiosqlite.Connection, sql: str, args: tuple, include_hidden: bool = False
 ) -> list[Vote]:

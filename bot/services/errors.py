@@ -45,6 +45,11 @@ class NothingToRank(UserError):
     """None of the uploads could be read; the message lists why, file by file."""
 
 
+class ImportRefused(UserError):
+    """A vote file with bad rows; the message lists each with its reason. Nothing was
+    imported."""
+
+
 class TooSoon(UserError):
     """Asked again before the cooldown ran out."""
 

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.imaging import ImageHelpers
 from bot.ingest import IngestSummary, PoolIngester, ingest_paths
 from bot.services.errors import PoolTooSmall, UnknownFace
+from model.descriptor import pack_descriptor
 from model.images import decode_png
 from storage import guilds, jobs, models, pool, state
 from storage.guilds import GuildSummary
@@ -107,6 +108,35 @@ class PoolService:
             near_duplicate_distance=ingest.near_duplicate_distance,
             progress=progress,
         )
+
+    async def describe_missing(
+        self, guild_id: int | None = None, batch: int = 32, progress: bool = False
+    ) -> tuple[int, int]:
+        """Compute the descriptors of faces stored without one (all guilds when None),
+        a batch at a time, each batch stored as it is done: an interrupted run resumes
+        where it stopped. Returns (described, refused by dlib: they keep scoring
+        without a descriptor and are not retried)."""
+        from tqdm import tqdm
+
+        described = refused = 0
+        skipped: set[int] = set()
+        with tqdm(desc="describe", unit="face", disable=not progress) as bar:
+            while True:
+                rows = await pool.faces_to_describe(self.db, guild_id, batch + len(skipped))
+                rows = [(face_id, png) for face_id, png in rows if face_id not in skipped]
+                if not rows:
+                    return described, refused
+                values = await self.images.describe_crops([png for _, png in rows])
+                found = {
+                    face_id: pack_descriptor(value)
+                    for (face_id, _), value in zip(rows, values, strict=True)
+                    if value is not None
+                }
+                await pool.set_descriptors(self.db, found)
+                skipped |= {face_id for face_id, _ in rows} - set(found)
+                described += len(found)
+                refused += len(rows) - len(found)
+                bar.update(len(rows))
 
     # -- curating -------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from bot import render
 from bot.config import Settings
 from bot.imaging import ImageHelpers
 from bot.services.errors import NoGuildModel, NothingToRank, PoolTooSmall
+from model.descriptor import stack_descriptors, unpack_descriptor
 from model.faces import resize_square
 from model.images import ImageError, decode_png
 from model.store import LoadedScorer, ScorerCache, load_scorer
@@ -27,6 +28,7 @@ class Upload:
     name: str
     crop: np.ndarray
     face_found: bool
+    descriptor: np.ndarray | None  # None: no face, or dlib refused it
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,24 @@ class RankedUploads:
     version: int
     personal: bool
     problems: list[tuple[str, str]]  # (file name, reason)
+
+    def to_json(self) -> dict:
+        """Best first, for scripts (`python -m bot rank --json`)."""
+        return {
+            "model": {"version": self.version, "personal": self.personal},
+            "ranked": [
+                {
+                    "file": upload.name,
+                    "score": float(score),
+                    "beats_median": float(chance),
+                    "face_found": upload.face_found,
+                }
+                for upload, score, chance in zip(
+                    self.uploads, self.scores, self.beats_median, strict=True
+                )
+            ],
+            "skipped": [{"file": name, "reason": reason} for name, reason in self.problems],
+        }
 
     def sheet(self) -> bytes:
         """The ranking as one image: crops in order with their chance to beat the median."""
@@ -112,12 +132,16 @@ class RankingService:
 
         async def prepare(name: str, data: bytes) -> Upload | ImageError:
             try:
-                found = await self.images.read_image(data)
+                found = await self.images.read_image(data, described=1)
             except ImageError as error:
                 return error
-            pixels = found.faces[0].pixels if found.faces else found.whole
+            face = found.faces[0] if found.faces else None
+            pixels = face.pixels if face else found.whole
             return Upload(
-                name, resize_square(pixels, self.settings.model.input_size), bool(found.faces)
+                name,
+                resize_square(pixels, self.settings.model.input_size),
+                face is not None,
+                face.descriptor if face else None,
             )
 
         results = await asyncio.gather(*(prepare(name, data) for name, data in files))
@@ -129,9 +153,11 @@ class RankingService:
         ]
         return uploads, problems
 
-    async def score(self, guild_id: int, user_id: int | None, crops: np.ndarray) -> Scores:
+    async def score(self, guild_id: int, user_id: int | None, uploads: list[Upload]) -> Scores:
         scorer, stored, personal = await self.scorer_for(guild_id, user_id)
-        scores = await asyncio.to_thread(scorer.score_crops, crops)
+        crops = np.stack([u.crop for u in uploads])
+        descriptors = stack_descriptors([u.descriptor for u in uploads])
+        scores = await asyncio.to_thread(scorer.score_crops, crops, descriptors)
         return Scores(
             scores, beats(scores, float(stored.config.get("pool_median", 0.0))), stored, personal
         )
@@ -153,7 +179,7 @@ class RankingService:
                 "Nothing could be ranked:\n"
                 + "\n".join(f"**{name}**: {reason}" for name, reason in problems)
             )
-        scored = await self.score(guild_id, user_id, np.stack([u.crop for u in uploads]))
+        scored = await self.score(guild_id, user_id, uploads)
         order = np.argsort(-scored.scores, kind="stable")
         return RankedUploads(
             [uploads[i] for i in order],
@@ -175,10 +201,12 @@ class RankingService:
         scorer, stored, personal = await self.scorer_for(guild_id, user_id)
         ids = [face.id for face in faces]
         crops_png = await pool.face_crops(self.db, guild_id, ids)
+        packed = await pool.face_descriptors(self.db, guild_id, ids)
 
         def sheet() -> tuple[bytes, int]:
             crops = np.stack([decode_png(crops_png[i]) for i in ids])
-            scores = scorer.score_pool(ids, crops)
+            descriptors = stack_descriptors([unpack_descriptor(packed.get(i)) for i in ids])
+            scores = scorer.score_pool(ids, crops, descriptors)
             order = np.argsort(-scores, kind="stable")
             shown = min(most, len(ids) // 2)
             picks = list(order[:shown]) + list(order[-shown:])

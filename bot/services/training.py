@@ -14,6 +14,7 @@ import numpy as np
 
 from bot.config import Settings
 from bot.services.errors import GuildModelOutdated, NoGuildModel, NotEnoughVotes, TooSoon
+from model.descriptor import DESCRIPTOR_SIZE, stack_descriptors, unpack_descriptor
 from model.faces import resize_square
 from model.images import decode_png
 from model.metrics import ModelMetrics
@@ -53,15 +54,30 @@ class TrainingService:
         self.db = db
         self.settings = settings
 
-    async def _pool_crops(self, guild_id: int) -> tuple[list[int], np.ndarray]:
+    async def _pool_crops(self, guild_id: int) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """The pool's face ids, crops at the CNN's input size, and descriptors (zeros
+        for a face without one)."""
         faces = await pool.list_faces(self.db, guild_id)
         ids = [face.id for face in faces]
         crops = await pool.face_crops(self.db, guild_id, ids)
+        packed = await pool.face_descriptors(self.db, guild_id, ids)
         size = self.settings.model.input_size
-        pixels = await asyncio.to_thread(
-            lambda: [resize_square(decode_png(crops[face_id]), size) for face_id in ids]
-        )
-        return ids, np.stack(pixels) if pixels else np.zeros((0, size, size, 3), np.uint8)
+
+        def decode() -> tuple[np.ndarray, np.ndarray]:
+            pixels = [resize_square(decode_png(crops[face_id]), size) for face_id in ids]
+            if not pixels:
+                return np.zeros((0, size, size, 3), np.uint8), np.zeros((0, DESCRIPTOR_SIZE))
+            described = [unpack_descriptor(packed.get(face_id)) for face_id in ids]
+            return np.stack(pixels), stack_descriptors(described)
+
+        pixels, descriptors = await asyncio.to_thread(decode)
+        return ids, pixels, descriptors
+
+    async def _guild_model_current(self, guild_id: int) -> bool:
+        """The guild has a model trained with today's model settings (a person's head
+        sits on it; after a settings change, such as the descriptor, it is retrained)."""
+        base = await models.latest_model(self.db, guild_id, None)
+        return base is not None and base.config["scorer"] == self.settings.model.to_json()
 
     async def build_job(
         self, guild_id: int, user_id: int | None
@@ -69,7 +85,8 @@ class TrainingService:
         """Assemble a training job from storage: the pool's crops and the votes on them.
 
         Returns the job, the face id of each crop, and the guild model it starts
-        from (a person's head sits on it; a guild retrain warm-starts from it).
+        from (a person's head sits on it; a guild retrain warm-starts from it, when
+        it was trained with the same model settings).
         """
         personal = user_id is not None
         if personal:
@@ -87,7 +104,7 @@ class TrainingService:
         base = await models.latest_model(self.db, guild_id, None)
         if personal and base is None:
             raise NoGuildModel("this server has no guild model yet")
-        face_ids, crops = await self._pool_crops(guild_id)
+        face_ids, crops, descriptors = await self._pool_crops(guild_id)
         index = {face_id: i for i, face_id in enumerate(face_ids)}
         usable = [v for v in cast if v.face_a in index and v.face_b in index]
         pairs = Pairs.of(
@@ -113,6 +130,7 @@ class TrainingService:
             settings=self.settings.training,
             base_weights=base_weights,
             base_offsets=base_offsets,
+            descriptors=descriptors if config.descriptor_size else None,
         )
         return job, face_ids, base
 
@@ -123,13 +141,14 @@ class TrainingService:
         progress: Progress | None = None,
         for_job: Job | None = None,
     ) -> StoredModel:
-        """Train and store a new model version (the guild model first, if a person
-        asks before the guild has one). Runs the training in this process.
+        """Train and store a new model version (the guild model first, if a person asks
+        before the guild has one trained with today's settings). Runs the training in
+        this process.
 
         Raises ModelRefused when the job was cancelled or the person asked to be
         forgotten while it trained."""
         started_at = for_job.started_at if for_job and for_job.started_at else time.time()
-        if user_id is not None and await models.latest_model(self.db, guild_id, None) is None:
+        if user_id is not None and not await self._guild_model_current(guild_id):
             await self.train_now(guild_id, None, progress)
         job, face_ids, base = await self.build_job(guild_id, user_id)
         result = await asyncio.to_thread(train, job, progress)

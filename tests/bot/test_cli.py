@@ -2,17 +2,28 @@ import pytest
 
 from tests.bot.conftest import run_cli
 
+SUBCOMMANDS = (
+    "run",
+    "ingest",
+    "pool",
+    "faces",
+    "votes",
+    "train",
+    "rank",
+    "worker",
+    "sync",
+    "purge",
+)
+
 
 def test_help_lists_the_subcommands():
     result = run_cli("--help")
     assert result.returncode == 0
-    for name in ("run", "ingest", "pool", "train", "rank", "worker", "sync", "purge"):
+    for name in SUBCOMMANDS:
         assert name in result.stdout
 
 
-@pytest.mark.parametrize(
-    "command", ["run", "ingest", "pool", "train", "rank", "worker", "sync", "purge"]
-)
+@pytest.mark.parametrize("command", SUBCOMMANDS)
 def test_each_subcommand_has_help(command):
     result = run_cli(command, "--help")
     assert result.returncode == 0 and "--config" in result.stdout
@@ -100,3 +111,100 @@ async def test_pool_remove_deletes_the_face_and_queues_a_guild_retrain_as_the_co
         await db.close()
     again = run_cli("pool", "remove", str(face_ids[0]), "--guild", str(GUILD), "--config", config)
     assert again.returncode == 1 and "no face" in again.stderr
+
+
+def test_the_users_path_from_the_command_line_ingest_import_train_rank_json(tmp_path):
+    """Any benchmark can go ingest -> import votes -> train -> rank without internals:
+    a crowd that prefers brighter faces, and rankings that follow it."""
+    import csv
+    import json
+
+    import numpy as np
+
+    from tests.bot.conftest import write_config
+    from tests.images import encode, lfw_faces
+
+    config = write_config(tmp_path)
+    faces = lfw_faces()[:16]
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for index, face in enumerate(faces):
+        (folder / f"{index:02}.png").write_bytes(encode(face))
+    common = ["--config", config, "--guild", "7"]
+    ingested = run_cli("ingest", *common, "--quiet", str(folder))
+    assert ingested.returncode == 0, ingested.stderr
+    listed = run_cli("pool", "list", *common).stdout.splitlines()
+    ids = {  # file name -> face id, for the photos Haar found a face in
+        line.split("\t")[1].rsplit("/", 1)[-1]: int(line.split("\t")[0])
+        for line in listed
+        if "\t" in line
+    }
+    assert len(ids) >= 10
+    brightness = {
+        ids[f"{i:02}.png"]: float(f.mean()) for i, f in enumerate(faces) if f"{i:02}.png" in ids
+    }
+    rng = np.random.default_rng(0)
+    table = tmp_path / "votes.csv"
+    with table.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["user_id", "face_a", "face_b", "outcome", "voted_at"])
+        for index in range(400):
+            a, b = rng.choice(sorted(brightness), 2, replace=False)
+            writer.writerow([100 + index % 8, a, b, float(brightness[a] > brightness[b]), ""])
+    imported = run_cli("votes", "import", *common, str(table))
+    assert imported.returncode == 0 and "imported 400 votes" in imported.stdout, imported.stderr
+    trained = run_cli("train", *common)
+    assert trained.returncode == 0, trained.stderr
+    ranked = run_cli("rank", *common, "--json", *(str(folder / name) for name in sorted(ids)))
+    assert ranked.returncode == 0, ranked.stderr
+    result = json.loads(ranked.stdout)
+    assert result["model"] == {"version": 1, "personal": False} and not result["skipped"]
+    order = [brightness[ids[entry["file"].rsplit("/", 1)[-1]]] for entry in result["ranked"]]
+    top, bottom = np.mean(order[:5]), np.mean(order[-5:])
+    print(f"mean brightness of the top 5: {top:.0f}, of the bottom 5: {bottom:.0f}")
+    assert top > bottom
+
+
+def test_a_vote_file_with_bad_rows_is_refused_whole_with_each_reason(tmp_path):
+    from tests.bot.conftest import write_config
+
+    config = write_config(tmp_path)
+    table = tmp_path / "votes.csv"
+    table.write_text("face_a,face_b,outcome\n1,2,1\nx,2,1\n")
+    result = run_cli("votes", "import", "--config", config, "--guild", "7", str(table))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "user_id" in result.stderr  # no member column and no --user
+    result = run_cli(
+        "votes", "import", "--config", config, "--guild", "7", "--user", "5", str(table)
+    )
+    assert result.returncode == 1 and "nothing imported" in result.stderr
+    assert "line 2: face 1 is not in this server's pool" in result.stderr
+    assert "line 3: face_a 'x' is not a whole number" in result.stderr
+
+
+async def test_faces_stored_before_the_descriptor_get_one_and_a_rerun_resumes(tmp_path):
+    """`python -m bot faces describe`: faces stored without a descriptor (as before it
+    existed) get one; an interrupted run is resumed by the next, nothing done twice."""
+    from storage import open_database, pool
+    from tests.bot.conftest import GUILD, populate, write_config
+
+    config = write_config(tmp_path)
+    await populate(tmp_path / "k.sqlite3", faces=12, crowd_votes=0, alice_votes=0)
+    db = await open_database(tmp_path / "k.sqlite3")
+    try:
+        ids = [face.id for face in await pool.list_faces(db, GUILD)]
+        assert await pool.face_descriptors(db, GUILD, ids) == {}
+        await pool.set_descriptors(db, {ids[0]: bytes(512)})  # as if a run stopped here
+    finally:
+        await db.close()
+    result = run_cli("faces", "describe", "--config", config, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "faces described: 11" in result.stdout
+    again = run_cli("faces", "describe", "--config", config, "--guild", str(GUILD), "--quiet")
+    assert "faces described: 0" in again.stdout
+    db = await open_database(tmp_path / "k.sqlite3")
+    try:
+        stored = await pool.face_descriptors(db, GUILD, ids)
+    finally:
+        await db.close()
+    assert len(stored) == 12 and stored[ids[0]] == bytes(512)  # kept, not recomputed

@@ -51,6 +51,19 @@ async def test_folder_ingest_is_recursive_and_idempotent(db, tmp_path):
     assert await pool.count_faces(db, 1) == first.faces_added
 
 
+async def test_each_face_is_stored_sharp_with_its_descriptor(db, tmp_path):
+    from model.descriptor import unpack_descriptor
+    from model.images import decode_png
+
+    (tmp_path / "a.png").write_bytes(encode(astronaut()))
+    summary = await ingest(db, [tmp_path / "a.png"])
+    [face_id] = summary.face_ids
+    crop = decode_png((await pool.face_crops(db, 1, [face_id]))[face_id])
+    stored = await pool.face_descriptors(db, 1, [face_id])
+    assert crop.shape == (256, 256, 3)
+    assert unpack_descriptor(stored[face_id]).shape == (128,)
+
+
 async def test_a_recompressed_copy_is_a_near_duplicate(db, tmp_path):
     (tmp_path / "a.png").write_bytes(encode(astronaut()))
     (tmp_path / "b.jpg").write_bytes(encode(astronaut(), "JPEG", quality=90))

@@ -74,7 +74,7 @@ def test_faces_are_found_on_a_downscaled_copy_and_boxed_in_the_original():
     large = cv2.resize(astronaut(), (2048, 2048), interpolation=cv2.INTER_CUBIC)
     [found] = extract_faces(large, DetectorSettings(detect_max_side=512))
     assert np.allclose(found.box, np.array(small.box) * 4, atol=8)
-    assert found.pixels.shape == (80, 80, 3)
+    assert found.pixels.shape == (256, 256, 3)
 
 
 def test_threads_each_use_their_own_classifier_and_agree_with_one_thread():

@@ -49,3 +49,21 @@ def test_cache_loads_once_and_evicts_the_least_recently_used():
     for key in ["a", "b", "a", "c", "a", "b"]:
         assert cache.get(key, loader(key)) == key
     assert made == ["a", "b", "c", "b"]
+
+
+def test_a_model_stored_before_the_descriptor_loads_and_scores_as_the_cnn_alone():
+    """Configs written before descriptor_size existed are the CNN alone: they keep
+    loading, and the descriptors given with new faces are not read."""
+    old = ScorerConfig(descriptor_size=0)
+    stored_config = {k: v for k, v in old.to_json().items() if k != "descriptor_size"}
+    data = pack(get_weights(build_scorer(old)), np.array([]), np.array([]))
+    loaded = load_scorer("konomi-cnn-v1", stored_config, data)
+    crops = np.random.default_rng(0).integers(0, 255, (3, 80, 80, 3), dtype=np.uint8)
+    descriptors = np.random.default_rng(1).normal(size=(3, 128)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.score_crops(crops, descriptors), loaded.score_crops(crops))
+    new = load_scorer(
+        "konomi-cnn-v1",
+        ScorerConfig().to_json(),
+        pack(get_weights(build_scorer(ScorerConfig())), np.array([]), np.array([])),
+    )
+    assert not np.array_equal(new.score_crops(crops, descriptors), new.score_crops(crops))

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.services.errors import EveryPairSeen, NotAPair, PoolTooSmall
+from bot.services.errors import EveryPairSeen, ImportRefused, NotAPair, PoolTooSmall
 from tests.bot.conftest import ALICE, GUILD
 
 BOB = 77
@@ -60,3 +60,33 @@ async def test_scheduled_channels_come_due_once_per_interval(service):
     assert [c.channel_id for c in await voting.channels_due(now=1061)] == [500]
     assert await voting.disable_channel(GUILD, 500)
     assert await voting.channels_due(now=5000) == []
+
+
+async def test_a_vote_import_is_all_or_nothing_and_refuses_forgotten_members(service):
+    faces = [face.id for face in await service.pool.faces(GUILD)]
+    a, b, c = faces[:3]
+    good = (
+        "user_id,face_a,face_b,outcome,voted_at\n"
+        f"{ALICE},{a},{b},1,1700000000\n"
+        f"{BOB},{b},{c},0.5,\n"
+    )
+    assert await service.voting.import_votes(GUILD, good) == 2
+    assert (await service.privacy.stats(GUILD, ALICE)).votes == 1
+    bad = (
+        "face_a,face_b,outcome\n"
+        f"{a},{b},1\n"  # fine on its own
+        f"{a},{a},1\n"
+        f"{a},{b},2\n"
+        f"{a},999999,0\n"
+    )
+    with pytest.raises(ImportRefused) as refused:
+        await service.voting.import_votes(GUILD, bad, user_id=ALICE)
+    message = str(refused.value)
+    print(message)
+    assert "line 3: a face cannot be voted against itself" in message
+    assert "line 4: outcome '2'" in message and "line 5: face 999999" in message
+    assert (await service.privacy.stats(GUILD, ALICE)).votes == 1  # nothing half-imported
+    await service.privacy.forget(GUILD, BOB)
+    with pytest.raises(ImportRefused, match=f"member {BOB} asked konomi to forget"):
+        await service.voting.import_votes(GUILD, good)
+    assert (await service.privacy.stats(GUILD, ALICE)).votes == 1
