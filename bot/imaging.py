@@ -127,11 +127,11 @@ class ImageHelpers:
             )
         return self._pool
 
-    async def read_image(self, data: bytes, described: int | None = None) -> ImageFaces:
-        """The faces in an image file (crops at the detector's size), the first `described`
-        (all when None) with their descriptor; raises ImageError."""
+    async def read_image(self, data: bytes, most: int | None = None) -> ImageFaces:
+        """The faces in an image file (crops at the detector's size, with descriptors),
+        largest first, at most `most` (all when None); raises ImageError."""
         return await self._submit(
-            self.settings.file_timeout_s, read_image, data, self.detector, self.limits, described
+            self.settings.file_timeout_s, read_image, data, self.detector, self.limits, most
         )
 
     async def describe_crops(self, pngs: list[bytes]) -> list[np.ndarray | None]:

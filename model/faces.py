@@ -109,9 +109,12 @@ def crop_square(
     return resize_square(rgb[top : top + side_px, left : left + side_px], size)
 
 
-def extract_faces(rgb: np.ndarray, settings: DetectorSettings) -> list[FaceCrop]:
-    """Every face in the image (see detect_faces), largest first; raises NoFaceFound."""
-    boxes = detect_faces(rgb, settings)
+def extract_faces(
+    rgb: np.ndarray, settings: DetectorSettings, most: int | None = None
+) -> list[FaceCrop]:
+    """The faces in the image (see detect_faces), largest first, at most `most` of them
+    (all when None); raises NoFaceFound."""
+    boxes = detect_faces(rgb, settings)[:most]
     if not boxes:
         raise NoFaceFound("no face was found in this image")
     return [FaceCrop(crop_square(rgb, b, settings.margin, settings.crop_size), b) for b in boxes]

@@ -32,29 +32,24 @@ def _describe(crop: np.ndarray, detector: DetectorSettings) -> np.ndarray | None
         return None
 
 
-def with_descriptors(
-    faces: list[FaceCrop], detector: DetectorSettings, count: int | None = None
-) -> list[FaceCrop]:
-    """The faces, the first `count` (all when None) with their descriptor."""
-    return [
-        replace(face, descriptor=_describe(face.pixels, detector))
-        if count is None or index < count
-        else face
-        for index, face in enumerate(faces)
-    ]
+def with_descriptors(faces: list[FaceCrop], detector: DetectorSettings) -> list[FaceCrop]:
+    """The faces, each with its descriptor."""
+    return [replace(face, descriptor=_describe(face.pixels, detector)) for face in faces]
 
 
 def read_image(
-    data: bytes, detector: DetectorSettings, limits: ImageLimits, described: int | None = None
+    data: bytes, detector: DetectorSettings, limits: ImageLimits, most: int | None = None
 ) -> ImageFaces:
-    """The faces of an image file, cropped at `detector.crop_size`, the first `described`
-    (all when None) with their descriptor; raises ImageError."""
+    """The faces of an image file with their descriptors, cropped at
+    `detector.crop_size`, largest first, at most `most` (all when None: a pool's ingest;
+    /rank takes only the largest, so a false-positive storm costs one crop); raises
+    ImageError."""
     rgb = decode_image(data, limits)
     try:
-        faces = extract_faces(rgb, detector)
+        faces = extract_faces(rgb, detector, most)
     except NoFaceFound:
         return ImageFaces([], whole_image(rgb, detector.crop_size))
-    return ImageFaces(with_descriptors(faces, detector, described), None)
+    return ImageFaces(with_descriptors(faces, detector), None)
 
 
 def describe_crops(pngs: list[bytes], detector: DetectorSettings) -> list[np.ndarray | None]:

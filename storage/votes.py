@@ -239,10 +239,7 @@ async def import_votes(
             "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome, voted_at)"
             " VALUES (?, ?, NULL, ?, ?, ?,"
             " COALESCE(?, (julianday('now') - 2440587.5) * 86400.0))",
-            [
-                (guild_id, r.user_id, r.face_a, r.face_b, float(r.outcome), r.voted_at)
-                for r in rows
-            ],
+            [(guild_id, r.user_id, r.face_a, r.face_b, float(r.outcome), r.voted_at) for r in rows],
         )
     return ImportResult(len(rows), set(), set())
 

@@ -234,7 +234,7 @@ async def fuzz(count: int, seed: int) -> dict:
         async with in_flight:
             started = time.perf_counter()
             try:
-                found = await helpers.read_image(data, described=1)  # as /rank reads
+                found = await helpers.read_image(data, most=1)  # as /rank reads
                 outcome = "face found" if found.faces else "no face: whole image"
             except (HelperCrashed, HelperTimedOut, HelperFailed) as error:
                 outcome = type(error).__name__
