@@ -1,9 +1,10 @@
-"""/rank of 10 ordinary 512 px photos through the loopback Discord emulator: konomi as
-it is (uploads read in isolated helper processes) against a git revision from before
-(uploads decoded and searched in the bot's own threads), with the same photos, the
-same guild model and the same machine, in one run.
+"""/rank of 10 ordinary 512 px photos through the loopback Discord emulator: konomi with
+the face descriptor (each upload's largest face described in the image helpers, scored
+by a model that reads it) against the same code with `[model] descriptor_size = 0` (the
+CNN alone, no descriptor computed), with the same photos, each bot's own guild model
+trained on the same votes, on the same machine, in one run.
 
-    python bench/rank_latency.py [--before 1f285fc] [--rounds 15] [--data ../shared/data]
+    python bench/rank_latency.py [--rounds 15] [--data ../shared/data]
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEFAULT_DATA, machine  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def photos(data: Path) -> tuple[str, list[tuple[str, bytes]]]:
@@ -58,7 +57,6 @@ async def time_ranks(bot, member, files, rounds: int) -> list[float]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", default="1f285fc", help="git revision to compare against")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
@@ -67,41 +65,33 @@ async def main() -> None:
     from tests.fakediscord import FakeDiscord
     from tests.fakediscord.process import BotProcess
 
-    folder = Path(tempfile.mkdtemp())
-    before_tree = folder / "before"
-    before_tree.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", args.before], capture_output=True, check=True
-    )
-    subprocess.run(["tar", "-x", "-C", str(before_tree)], input=archive.stdout, check=True)
     kind, files = photos(args.data)
-
     fake = FakeDiscord()
     await fake.start()
     guild = fake.create_guild("bench")
     member = guild.add_member("alice")
-    bots = {
-        "before": BotProcess(fake, folder, "before", source=before_tree),
-        "now": BotProcess(fake, folder, "now"),
-    }
-    await populate(bots["now"].database, crowd_votes=40, alice_votes=0, guild=guild.id)
-    trained = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "train",
-            "--config",
-            str(bots["now"].config_path),
-            "--guild",
-            str(guild.id),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert trained.returncode == 0, trained.stderr
-    seconds: dict[str, list[float]] = {"before": [], "now": []}
-    for name in ("before", "now", "before", "now"):  # interleaved: drift hits both alike
+    bots = {}
+    for name, descriptor_size in (("without", 0), ("with", 128)):
+        folder = Path(tempfile.mkdtemp())
+        bots[name] = BotProcess(fake, folder, name, model={"descriptor_size": descriptor_size})
+        await populate(bots[name].database, crowd_votes=40, alice_votes=0, guild=guild.id)
+        trained = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "train",
+                "--config",
+                str(bots[name].config_path),
+                "--guild",
+                str(guild.id),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert trained.returncode == 0, trained.stderr
+    seconds: dict[str, list[float]] = {"without": [], "with": []}
+    for name in ("without", "with", "without", "with"):  # interleaved: drift hits both alike
         seconds[name] += await time_ranks(bots[name], member, files, args.rounds // 2 + 1)
     await fake.close()
 
@@ -109,15 +99,16 @@ async def main() -> None:
         return statistics.quantiles(values, n=100)[q - 1]
 
     print(f"machine: {machine()}")
-    print(f"photos: {kind}; {len(seconds['now'])} timed /rank calls each, warm model")
+    print(f"photos: {kind}; {len(seconds['with'])} timed /rank calls each, warm model")
     for name, label in (
-        ("before", f"before ({args.before}, in the bot's threads)"),
-        ("now", "now (isolated helper processes)"),
+        ("without", "without the descriptor (descriptor_size 0)"),
+        ("with", "with the descriptor (descriptor_size 128)"),
     ):
         values = seconds[name]
         print(f"{label}: p50 {statistics.median(values):.3f} s, p95 {p(values, 95):.3f} s")
-    ratio = statistics.median(seconds["now"]) / statistics.median(seconds["before"])
-    print(f"ratio now / before (p50): {ratio:.2f}")
+    gap = statistics.median(seconds["with"]) - statistics.median(seconds["without"])
+    ratio = statistics.median(seconds["with"]) / statistics.median(seconds["without"])
+    print(f"difference with - without (p50): {gap:+.3f} s; ratio {ratio:.2f}")
 
 
 if __name__ == "__main__":

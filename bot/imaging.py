@@ -127,11 +127,19 @@ class ImageHelpers:
             )
         return self._pool
 
-    async def read_image(self, data: bytes, most: int | None = None) -> ImageFaces:
-        """The faces in an image file (crops at the detector's size, with descriptors),
-        largest first, at most `most` (all when None); raises ImageError."""
+    async def read_image(
+        self, data: bytes, most: int | None = None, describe: bool = True
+    ) -> ImageFaces:
+        """The faces in an image file (crops at the detector's size, with descriptors
+        when `describe`), largest first, at most `most` (all when None); raises ImageError."""
         return await self._submit(
-            self.settings.file_timeout_s, read_image, data, self.detector, self.limits, most
+            self.settings.file_timeout_s,
+            read_image,
+            data,
+            self.detector,
+            self.limits,
+            most,
+            describe,
         )
 
     async def describe_crops(self, pngs: list[bytes]) -> list[np.ndarray | None]:

@@ -38,18 +38,22 @@ def with_descriptors(faces: list[FaceCrop], detector: DetectorSettings) -> list[
 
 
 def read_image(
-    data: bytes, detector: DetectorSettings, limits: ImageLimits, most: int | None = None
+    data: bytes,
+    detector: DetectorSettings,
+    limits: ImageLimits,
+    most: int | None = None,
+    describe: bool = True,
 ) -> ImageFaces:
-    """The faces of an image file with their descriptors, cropped at
-    `detector.crop_size`, largest first, at most `most` (all when None: a pool's ingest;
-    /rank takes only the largest, so a false-positive storm costs one crop); raises
-    ImageError."""
+    """The faces of an image file, cropped at `detector.crop_size`, largest first, at
+    most `most` (all when None: a pool's ingest; /rank takes only the largest, so a
+    false-positive storm costs one crop), with their descriptors unless the model reading
+    them has none (`describe` False); raises ImageError."""
     rgb = decode_image(data, limits)
     try:
         faces = extract_faces(rgb, detector, most)
     except NoFaceFound:
         return ImageFaces([], whole_image(rgb, detector.crop_size))
-    return ImageFaces(with_descriptors(faces, detector), None)
+    return ImageFaces(with_descriptors(faces, detector) if describe else faces, None)
 
 
 def describe_crops(pngs: list[bytes], detector: DetectorSettings) -> list[np.ndarray | None]:

@@ -132,7 +132,9 @@ class RankingService:
 
         async def prepare(name: str, data: bytes) -> Upload | ImageError:
             try:
-                found = await self.images.read_image(data, most=1)
+                found = await self.images.read_image(
+                    data, most=1, describe=self.settings.model.descriptor_size > 0
+                )
             except ImageError as error:
                 return error
             face = found.faces[0] if found.faces else None

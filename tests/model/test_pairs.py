@@ -31,3 +31,19 @@ def test_split_holds_out_the_fraction_and_nothing_below_five_votes():
     assert not set(zip(train.a, train.b, strict=True)) & set(zip(held.a, held.b, strict=True))
     small_train, small_held = Pairs.of([0], [1], [1.0]).split(0.2, np.random.default_rng(0))
     assert (len(small_train), len(small_held)) == (1, 0)
+
+
+def test_steps_are_sized_to_the_faces_the_votes_touch_in_a_few_shapes():
+    rng = np.random.default_rng(0)
+    few = rng.choice(800, 40, replace=False)  # a person's votes on 40 faces of 800
+    a, b = rng.choice(few, 100), rng.choice(few, 100)
+    keep = a != b
+    pairs = Pairs.of(a[keep], b[keep], np.ones(keep.sum()))
+    sizes = {len(batch.items) for batch in plan_batches(pairs, 800, 512, rng)}
+    assert sizes == {64}  # not 512: 40 faces, rounded up to a power of two
+    a, b = rng.integers(0, 800, 3000), rng.integers(0, 800, 3000)
+    keep = a != b
+    everyone = Pairs.of(a[keep], b[keep], np.ones(keep.sum()))
+    assert {len(batch.items) for batch in plan_batches(everyone, 800, 512, rng)} == {512}
+    small = Pairs.of(np.arange(40), np.arange(1, 41), np.ones(40))  # 41 faces of a pool of 50
+    assert {len(batch.items) for batch in plan_batches(small, 50, 512, rng)} == {50}

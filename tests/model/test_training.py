@@ -93,6 +93,9 @@ def test_a_personal_model_beats_the_guild_model_for_a_contrary_taste(
         "score/kernel",
         "score/bias",
     }
+    # The trained head is kept in the result as well (also where the guild's is chosen).
+    assert set(result.personal_head) == set(result.weights)
+    np.testing.assert_allclose(result.scores - result.offsets, result.personal_scores)
 
 
 def test_save_and_load_give_identical_scores(lfw_crops, guild_result):

@@ -1,0 +1,188 @@
+"""Shared by the quality benchmarks: votes, the bot's own training, and the results table.
+
+Every model here trains with the bot's `config.toml` ([model] and [training]), through
+the same `model.training.train` the worker runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import ROOT
+
+SPLITS = {"unseen": "unseen faces (/rank uploads)", "seen": "pool faces not compared"}
+
+
+def bot_settings():
+    """The bot's [model] and [training] settings, as `python -m bot` reads them."""
+    from bot.config import load_settings
+
+    settings = load_settings(ROOT / "config.toml", environ={})
+    return settings.model, settings.training
+
+
+def random_pairs(items: np.ndarray, count: int, rng: np.random.Generator):
+    a, b = rng.choice(items, count * 2), rng.choice(items, count * 2)
+    keep = np.flatnonzero(a != b)[:count]
+    return a[keep], b[keep]
+
+
+def test_pairs(items: np.ndarray, exclude=None, most: int = 20_000, rng=None):
+    """Every pair of `items` not in `exclude` (a Pairs), or `most` of them at random."""
+    a, b = np.triu_indices(len(items), 1)
+    a, b = items[a], items[b]
+    if exclude is not None and len(exclude):
+        low = np.minimum(exclude.a, exclude.b) * 1_000_003 + np.maximum(exclude.a, exclude.b)
+        keep = ~np.isin(np.minimum(a, b) * 1_000_003 + np.maximum(a, b), low)
+        a, b = a[keep], b[keep]
+    if len(a) > most:
+        chosen = (rng or np.random.default_rng(0)).choice(len(a), most, replace=False)
+        a, b = a[chosen], b[chosen]
+    return a, b
+
+
+def merge(pairs_list):
+    from model.pairs import Pairs
+
+    return Pairs.of(*(np.concatenate([getattr(p, k) for p in pairs_list]) for k in "aby"))
+
+
+@dataclasses.dataclass
+class Guild:
+    """A trained guild model and what the benchmarks read from it."""
+
+    result: object  # TrainingResult
+    content: np.ndarray  # the model's content scores of every face (no vote offsets)
+
+
+class Konomi:
+    """konomi's training on one set of faces, as the worker runs it (descriptor on or off)."""
+
+    def __init__(self, stored_crops: np.ndarray, descriptors: np.ndarray, descriptor: bool):
+        from model.faces import resize_square
+        from model.scorer import scorer_inputs
+
+        config, self.settings = bot_settings()
+        self.config = dataclasses.replace(
+            config, descriptor_size=config.descriptor_size if descriptor else 0
+        )
+        # The CNN's input, downscaled from the stored crops as the bot's training does.
+        self.crops = np.stack([resize_square(c, self.config.input_size) for c in stored_crops])
+        self.descriptors = descriptors if descriptor else None
+        self.inputs = scorer_inputs(self.config, self.crops, self.descriptors)
+
+    def job(self, kind: str, votes, **base):
+        from model.training import TrainingJob
+
+        return TrainingJob(
+            kind,
+            self.crops,
+            votes,
+            self.config,
+            self.settings,
+            descriptors=self.descriptors,
+            **base,
+        )
+
+    def guild(self, votes) -> Guild:
+        from model.scorer import build_scorer, set_weights
+        from model.training import predict, train
+
+        result = train(self.job("guild", votes))
+        model = build_scorer(self.config)
+        set_weights(model, result.weights)
+        return Guild(result, predict(model, self.inputs))
+
+    def personal(self, guild: Guild, votes) -> dict[str, dict[str, np.ndarray]]:
+        """Scores for each split: the trained personal head (content only), konomi's
+        final scorer (the chosen head, plus the person's offsets on pool faces)."""
+        from model.training import train
+
+        result = train(
+            self.job(
+                "personal",
+                votes,
+                base_weights=guild.result.weights,
+                base_offsets=guild.result.offsets,
+            )
+        )
+        head = result.scores - result.offsets  # the chosen head's content scores
+        return {
+            "personal head": {"unseen": result.personal_scores, "seen": result.personal_scores},
+            "final": {"unseen": head, "seen": result.scores},
+        }
+
+    def from_scratch(self, votes) -> np.ndarray:
+        """The original work: a CNN per person from their votes alone (no descriptor)."""
+        from model.scorer import build_scorer, set_weights
+        from model.training import TrainingJob, predict, train
+
+        config = dataclasses.replace(self.config, descriptor_size=0)
+        result = train(TrainingJob("guild", self.crops, votes, config, self.settings))
+        model = build_scorer(config)
+        set_weights(model, result.weights)
+        return predict(model, self.crops)
+
+
+class Results:
+    """Accuracies per method, vote count, split and person; a markdown table and a plot."""
+
+    def __init__(self, methods: list[str], votes: list[int]):
+        self.methods, self.votes = methods, votes
+        self.values = defaultdict(list)  # (method, n, split, person) -> accuracies (folds)
+
+    def add(self, method: str, n: int, scores: dict[str, np.ndarray], tests: dict, person):
+        from model.metrics import pairwise_metrics
+
+        for split, pairs in tests.items():
+            accuracy = pairwise_metrics(scores[split], pairs).accuracy
+            self.values[(method, n, split, person)].append(accuracy)
+
+    def mean(self, method: str, n: int, split: str, people=None) -> tuple[float, float]:
+        per_person = np.array(
+            [
+                np.mean(v)
+                for (m, k, s, person), v in self.values.items()
+                if (m, k, s) == (method, n, split) and (people is None or person in people)
+            ]
+        )
+        error = per_person.std(ddof=1) / np.sqrt(len(per_person)) if len(per_person) > 1 else 0
+        return float(per_person.mean()), float(error)
+
+    def table(self, people=None, splits=tuple(SPLITS)) -> list[str]:
+        header = " | ".join(f"{s} @ {n}" for n in self.votes for s in splits)
+        lines = [f"| method | {header} |", "|---|" + "---|" * (len(splits) * len(self.votes))]
+        for method in self.methods:
+            cells = []
+            for n in self.votes:
+                for split in splits:
+                    mean, error = self.mean(method, n, split, people)
+                    cells.append(f"{mean:.3f} ± {error:.3f}")
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        return lines
+
+    def plot(self, path: Path, title: str) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        figure, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+        for axis, (split, label) in zip(axes, SPLITS.items(), strict=True):
+            for method in self.methods:
+                means = [self.mean(method, n, split)[0] for n in self.votes]
+                axis.plot(self.votes, means, marker="o", label=method)
+            axis.set_xscale("log")
+            axis.set_xticks(self.votes, [str(n) for n in self.votes])
+            axis.set_title(label)
+            axis.set_xlabel("votes by the person")
+            axis.grid(alpha=0.3)
+        axes[0].set_ylabel("pairwise accuracy")
+        axes[1].legend(fontsize=8)
+        figure.suptitle(title)
+        figure.tight_layout()
+        figure.savefig(path, dpi=110)
