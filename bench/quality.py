@@ -7,6 +7,7 @@ the same `model.training.train` the worker runs.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,6 +16,15 @@ import numpy as np
 from bench.common import ROOT
 
 SPLITS = {"unseen": "unseen faces (/rank uploads)", "seen": "pool faces not compared"}
+# Every quality benchmark's methods; each adds its own reference before "chance".
+METHODS = [
+    "konomi final scorer",
+    "konomi personal head",
+    "konomi, CNN alone (no descriptor)",
+    "guild model",
+    "per-person CNN (original)",
+    "Bradley-Terry, own votes",
+]
 
 
 def bot_settings():
@@ -128,6 +138,53 @@ class Konomi:
         return predict(model, self.crops)
 
 
+def konomi_variants(stored_crops: np.ndarray, descriptors: np.ndarray) -> dict[str, Konomi]:
+    return {
+        "with": Konomi(stored_crops, descriptors, True),
+        "without": Konomi(stored_crops, descriptors, False),
+    }
+
+
+def train_guilds(variants: dict[str, Konomi], votes, began: float) -> dict[str, Guild]:
+    """The guild model with and without the descriptor, on the same votes."""
+    guilds = {name: konomi.guild(votes) for name, konomi in variants.items()}
+    print(
+        f"guild models on {len(votes)} votes, held-out accuracy "
+        f"{guilds['with'].result.metrics.final.accuracy:.3f} with the descriptor, "
+        f"{guilds['without'].result.metrics.final.accuracy:.3f} without "
+        f"({time.time() - began:.0f} s)",
+        flush=True,
+    )
+    return guilds
+
+
+def person_scores(
+    variants: dict[str, Konomi], guilds: dict[str, Guild], votes, original: bool
+) -> dict[str, dict[str, np.ndarray | None]]:
+    """Each of METHODS' scores for one person's votes, per split (None: not run).
+    New faces have no votes: on them only content scores apply."""
+    from model.bradley_terry import fit_offsets
+
+    count = len(variants["with"].crops)
+    konomi = variants["with"].personal(guilds["with"], votes)
+    alone = variants["without"].personal(guilds["without"], votes)
+    scratch = variants["without"].from_scratch(votes) if original else None
+    voted = np.isin(np.arange(count), votes.items())
+    guild = guilds["with"]
+    return {
+        "konomi final scorer": konomi["final"],
+        "konomi personal head": konomi["personal head"],
+        "konomi, CNN alone (no descriptor)": alone["final"],
+        "guild model": {"unseen": guild.content, "seen": guild.content + guild.result.offsets},
+        "per-person CNN (original)": {"unseen": scratch, "seen": scratch},
+        "Bradley-Terry, own votes": {
+            "unseen": np.zeros(count),
+            "seen": np.where(voted, fit_offsets(votes, count), 0.0),
+        },
+        "chance": {"unseen": np.zeros(count), "seen": np.zeros(count)},
+    }
+
+
 class Results:
     """Accuracies per method, vote count, split and person; a markdown table and a plot."""
 
@@ -138,11 +195,14 @@ class Results:
     def add(self, method: str, n: int, scores: dict[str, np.ndarray], tests: dict, person):
         from model.metrics import pairwise_metrics
 
+        if scores["unseen"] is None:
+            return  # not run for this person
         for split, pairs in tests.items():
             accuracy = pairwise_metrics(scores[split], pairs).accuracy
             self.values[(method, n, split, person)].append(accuracy)
 
-    def mean(self, method: str, n: int, split: str, people=None) -> tuple[float, float]:
+    def mean(self, method: str, n: int, split: str, people=None) -> tuple[float, float | None]:
+        """The mean over people and its standard error (None for one person)."""
         per_person = np.array(
             [
                 np.mean(v)
@@ -150,8 +210,9 @@ class Results:
                 if (m, k, s) == (method, n, split) and (people is None or person in people)
             ]
         )
-        error = per_person.std(ddof=1) / np.sqrt(len(per_person)) if len(per_person) > 1 else 0
-        return float(per_person.mean()), float(error)
+        if len(per_person) < 2:
+            return float(per_person.mean()), None
+        return float(per_person.mean()), float(per_person.std(ddof=1) / np.sqrt(len(per_person)))
 
     def table(self, people=None, splits=tuple(SPLITS)) -> list[str]:
         header = " | ".join(f"{s} @ {n}" for n in self.votes for s in splits)
@@ -161,7 +222,9 @@ class Results:
             for n in self.votes:
                 for split in splits:
                     mean, error = self.mean(method, n, split, people)
-                    cells.append(f"{mean:.3f} ± {error:.3f}")
+                    cells.append(
+                        f"{mean:.3f}" + (" (1 person)" if error is None else f" ± {error:.3f}")
+                    )
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         return lines
 

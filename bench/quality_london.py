@@ -28,18 +28,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEFAULT_DATA, faces_with_descriptors, machine  # noqa: E402
-from bench.quality import Konomi, Results, merge, random_pairs, test_pairs  # noqa: E402
+from bench.quality import METHODS as QUALITY_METHODS  # noqa: E402
+from bench.quality import (  # noqa: E402
+    Results,
+    konomi_variants,
+    merge,
+    person_scores,
+    random_pairs,
+    test_pairs,
+    train_guilds,
+)
 
-METHODS = [
-    "konomi final scorer",
-    "konomi personal head",
-    "konomi, CNN alone (no descriptor)",
-    "guild model",
-    "per-person CNN (original)",
-    "Bradley-Terry, own votes",
-    "consensus oracle",
-    "chance",
-]
+METHODS = [*QUALITY_METHODS, "consensus oracle", "chance"]
 
 
 def load(data: Path, out: Path):
@@ -75,15 +75,19 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=20)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--votes", type=int, nargs="+", default=[10, 30, 100, 300])
-    parser.add_argument("--run-folds", type=int, default=2, help="run only the first N folds")
+    parser.add_argument("--run-folds", type=int, default=1, help="run only the first N folds")
+    parser.add_argument(
+        "--original-raters",
+        type=int,
+        default=3,
+        help="held-out raters who also get a CNN from scratch (minutes each)",
+    )
     parser.add_argument(
         "--tuning",
         action="store_true",
         help="use tuning raters (numbers not divisible by 5), never the held-out",
     )
     args = parser.parse_args()
-
-    from model.bradley_terry import fit_offsets
 
     began = time.time()
     stored, descriptors, raters, table = load(args.data, args.out)
@@ -93,10 +97,7 @@ def main() -> None:
     held_pool = np.flatnonzero((numbers % 5 != 0) if args.tuning else (numbers % 5 == 0))
     held = np.sort(rng.choice(held_pool, args.held_out, replace=False))
     crowd_pool = np.setdiff1d(np.flatnonzero(numbers % 5 != 0), held)
-    variants = {
-        "with": Konomi(stored, descriptors, True),
-        "without": Konomi(stored, descriptors, False),
-    }
+    variants = konomi_variants(stored, descriptors)
     folds = np.array_split(rng.permutation(count), args.folds)
     results = Results(METHODS, args.votes)
 
@@ -106,17 +107,10 @@ def main() -> None:
         guild_votes = merge(
             [answer(table[r], *random_pairs(seen, args.guild_votes, rng)) for r in crowd]
         )
-        guilds = {name: konomi.guild(guild_votes) for name, konomi in variants.items()}
-        print(
-            f"fold {fold}: guild models on {len(guild_votes)} votes, held-out accuracy "
-            f"{guilds['with'].result.metrics.final.accuracy:.3f} with the descriptor, "
-            f"{guilds['without'].result.metrics.final.accuracy:.3f} without "
-            f"({time.time() - began:.0f} s)",
-            flush=True,
-        )
+        print(f"fold {fold}:", end=" ")
+        guilds = train_guilds(variants, guild_votes, began)
         others = np.setdiff1d(np.arange(len(raters)), held)
-        guild = guilds["with"]
-        for rater in held:
+        for place, rater in enumerate(held):
             rating = table[rater]
             consensus = np.nanmean(table[np.setdiff1d(others, [rater])], axis=0)
             for n in args.votes:
@@ -125,25 +119,8 @@ def main() -> None:
                     "unseen": answer(rating, *test_pairs(unseen)),
                     "seen": answer(rating, *test_pairs(seen, own)),
                 }
-                konomi = variants["with"].personal(guild, own)
-                alone = variants["without"].personal(guilds["without"], own)
-                scratch = variants["without"].from_scratch(own)
-                voted = np.isin(np.arange(count), own.items())
-                bt = np.where(voted, fit_offsets(own, count), 0.0)
-                scores = {
-                    "konomi final scorer": konomi["final"],
-                    "konomi personal head": konomi["personal head"],
-                    "konomi, CNN alone (no descriptor)": alone["final"],
-                    # New faces have no votes: on them only content scores apply.
-                    "guild model": {
-                        "unseen": guild.content,
-                        "seen": guild.content + guild.result.offsets,
-                    },
-                    "per-person CNN (original)": {"unseen": scratch, "seen": scratch},
-                    "Bradley-Terry, own votes": {"unseen": np.zeros(count), "seen": bt},
-                    "consensus oracle": {"unseen": consensus, "seen": consensus},
-                    "chance": {"unseen": np.zeros(count), "seen": np.zeros(count)},
-                }
+                scores = person_scores(variants, guilds, own, place < args.original_raters)
+                scores["consensus oracle"] = {"unseen": consensus, "seen": consensus}
                 for method, values in scores.items():
                     results.add(method, n, values, tests, rater)
             print(f"  rater {raters[rater]} done ({time.time() - began:.0f} s)", flush=True)
@@ -154,7 +131,8 @@ def main() -> None:
         f"London set: {count} faces, {len(raters)} raters; {args.run_folds} of "
         f"{args.folds} folds; guild: {args.guild_raters} other raters x {args.guild_votes} "
         f"votes on seen faces; {len(held)} "
-        f"{'tuning' if args.tuning else 'held-out'} raters; the bot's config.toml; "
+        f"{'tuning' if args.tuning else 'held-out'} raters ({args.original_raters} with the "
+        "per-person CNN); the bot's config.toml; "
         f"{time.time() - began:.0f} s",
         "",
         *results.table(),

@@ -29,18 +29,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEFAULT_DATA, faces_with_descriptors, machine  # noqa: E402
-from bench.quality import Konomi, Results, merge, random_pairs, test_pairs  # noqa: E402
+from bench.quality import METHODS as QUALITY_METHODS  # noqa: E402
+from bench.quality import (  # noqa: E402
+    Results,
+    konomi_variants,
+    merge,
+    person_scores,
+    random_pairs,
+    test_pairs,
+    train_guilds,
+)
 
-METHODS = [
-    "konomi final scorer",
-    "konomi personal head",
-    "konomi, CNN alone (no descriptor)",
-    "guild model",
-    "per-person CNN (original)",
-    "Bradley-Terry, own votes",
-    "attribute ridge (true attributes)",
-    "chance",
-]
+METHODS = [*QUALITY_METHODS, "attribute ridge (true attributes)", "chance"]
 # Ethnicity and skin colour are not tastes we simulate; "looks-like-you" depends on the rater.
 LEFT_OUT = {
     "asian",
@@ -99,14 +99,18 @@ class Person:
         return Pairs.of(a, b, (self.utility[a] > self.utility[b]).astype(float))
 
 
-def tastes(names: list[str], kind: str, count: int, rng: np.random.Generator) -> np.ndarray:
-    """`count` weightings of one kind: near "attractive", random, or against it."""
+def tastes(
+    names: list[str], kind: str, count: int, spread: float, rng: np.random.Generator
+) -> np.ndarray:
+    """`count` weightings of one kind: "attractive" (or its opposite) plus `spread` on
+    every attribute, or random. At spread 0.35 on 25 attributes a guild member's taste
+    correlates about 0.5 with "attractive": they share it but differ a lot."""
     liked = np.zeros(len(names))
     liked[names.index("attractive")] = 1.0
-    spread = rng.normal(0, 0.35, (count, len(names)))
+    noise = rng.normal(0, spread, (count, len(names)))
     if kind == "independent":
         return rng.normal(0, 1, (count, len(names)))
-    return (liked if kind == "guild-like" else -liked) + spread
+    return (liked if kind == "guild-like" else -liked) + noise
 
 
 def ridge(attributes: np.ndarray, votes, strength: float = 1.0) -> np.ndarray:
@@ -125,29 +129,32 @@ def main() -> None:
     parser.add_argument("--guild-members", type=int, default=40)
     parser.add_argument("--guild-votes", type=int, default=150, help="votes per guild member")
     parser.add_argument("--people", type=int, default=3, help="held-out people of each kind")
+    parser.add_argument(
+        "--spread", type=float, default=0.35, help="how far tastes of a kind differ, per attribute"
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--run-folds", type=int, default=1, help="run only the first N folds")
     parser.add_argument("--votes", type=int, nargs="+", default=[10, 30, 100, 300])
+    parser.add_argument(
+        "--original-people",
+        type=int,
+        default=1,
+        help="people of each kind who also get a CNN from scratch (minutes each)",
+    )
     args = parser.parse_args()
-
-    from model.bradley_terry import fit_offsets
 
     began = time.time()
     stored, descriptors, names, attributes = load(args.data, args.out)
     count = len(stored)
     rng = np.random.default_rng(0)
-    guild_members = [
-        Person(w, attributes, rng) for w in tastes(names, "guild-like", args.guild_members, rng)
-    ]
+    members = tastes(names, "guild-like", args.guild_members, args.spread, rng)
+    guild_members = [Person(w, attributes, rng) for w in members]
     people = {
         (kind, i): Person(w, attributes, rng)
         for kind in KINDS
-        for i, w in enumerate(tastes(names, kind, args.people, rng))
+        for i, w in enumerate(tastes(names, kind, args.people, args.spread, rng))
     }
-    variants = {
-        "with": Konomi(stored, descriptors, True),
-        "without": Konomi(stored, descriptors, False),
-    }
+    variants = konomi_variants(stored, descriptors)
     folds = np.array_split(rng.permutation(count), args.folds)
     results = Results(METHODS, args.votes)
 
@@ -156,15 +163,8 @@ def main() -> None:
         guild_votes = merge(
             [m.answer(*random_pairs(seen, args.guild_votes, rng)) for m in guild_members]
         )
-        guilds = {name: konomi.guild(guild_votes) for name, konomi in variants.items()}
-        print(
-            f"fold {fold}: guild models on {len(guild_votes)} votes, held-out accuracy "
-            f"{guilds['with'].result.metrics.final.accuracy:.3f} with the descriptor, "
-            f"{guilds['without'].result.metrics.final.accuracy:.3f} without "
-            f"({time.time() - began:.0f} s)",
-            flush=True,
-        )
-        guild = guilds["with"]
+        print(f"fold {fold}:", end=" ")
+        guilds = train_guilds(variants, guild_votes, began)
         for key, person in people.items():
             for n in args.votes:
                 own = person.answer(*random_pairs(seen, n, rng))
@@ -172,25 +172,9 @@ def main() -> None:
                     "unseen": person.truth(*test_pairs(unseen)),
                     "seen": person.truth(*test_pairs(seen, own, rng=rng)),
                 }
-                konomi = variants["with"].personal(guild, own)
-                alone = variants["without"].personal(guilds["without"], own)
-                scratch = variants["without"].from_scratch(own)
-                voted = np.isin(np.arange(count), own.items())
-                bt = np.where(voted, fit_offsets(own, count), 0.0)
+                scores = person_scores(variants, guilds, own, key[1] < args.original_people)
                 fitted = ridge(attributes, own)
-                scores = {
-                    "konomi final scorer": konomi["final"],
-                    "konomi personal head": konomi["personal head"],
-                    "konomi, CNN alone (no descriptor)": alone["final"],
-                    "guild model": {
-                        "unseen": guild.content,
-                        "seen": guild.content + guild.result.offsets,
-                    },
-                    "per-person CNN (original)": {"unseen": scratch, "seen": scratch},
-                    "Bradley-Terry, own votes": {"unseen": np.zeros(count), "seen": bt},
-                    "attribute ridge (true attributes)": {"unseen": fitted, "seen": fitted},
-                    "chance": {"unseen": np.zeros(count), "seen": np.zeros(count)},
-                }
+                scores["attribute ridge (true attributes)"] = {"unseen": fitted, "seen": fitted}
                 for method, values in scores.items():
                     results.add(method, n, values, tests, key)
             print(f"  {key[0]} person {key[1]} done ({time.time() - began:.0f} s)", flush=True)
@@ -199,8 +183,9 @@ def main() -> None:
         f"machine: {machine()}",
         f"OMI: {count} faces, {len(names)} attributes; {args.run_folds} of {args.folds} "
         f"folds (~{count // args.folds} unseen faces each); guild: {args.guild_members} "
-        f"members x {args.guild_votes} votes; {args.people} held-out people of each kind; "
-        f"answers {AGREEMENT:.0%} consistent; the bot's config.toml; "
+        f"members x {args.guild_votes} votes; {args.people} held-out people of each kind "
+        f"({args.original_people} of each with the per-person CNN); "
+        f"spread {args.spread}; answers {AGREEMENT:.0%} consistent; the bot's config.toml; "
         f"{time.time() - began:.0f} s",
         "",
         "All held-out people:",

@@ -35,7 +35,7 @@ from model.settings import DetectorSettings, ImageLimits
 log = logging.getLogger(__name__)
 
 # What the forkserver imports once, so that each new helper starts warm.
-PRELOAD = ["bot.helper_env", "model.reading"]
+PRELOAD = ["bot.helper_env", "model.reading", "bot.helper_models"]
 
 
 class HelperCrashed(ImageError):

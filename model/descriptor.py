@@ -22,8 +22,8 @@ SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
 EMBEDDING_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 MODEL_FILES = (SHAPE_MODEL, EMBEDDING_MODEL)
 
-# dlib's models are loaded on first use, once per thread (a process each, in the
-# image helpers); nothing is loaded when this module is imported.
+# dlib's models are loaded on first use, once per thread; nothing is loaded when this
+# module is imported. The image helpers' forkserver loads them once for all helpers.
 _loaded = threading.local()
 
 
@@ -33,7 +33,7 @@ def model_path(name: str) -> str:
     return str(resources.files("face_recognition_models") / "models" / name)
 
 
-def _models():
+def load_models():
     if not hasattr(_loaded, "models"):
         import dlib
 
@@ -50,7 +50,7 @@ def describe(crop: np.ndarray, margin: float) -> np.ndarray:
     and the ResNet's embedding of it (faces of one person lie within about 0.6)."""
     import dlib
 
-    predictor, embedder = _models()
+    predictor, embedder = load_models()
     side = crop.shape[0]
     face = side / (1.0 + 2.0 * margin)
     start = int(round((side - face) / 2))
