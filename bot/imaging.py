@@ -60,8 +60,9 @@ def _prepare_helper(memory_limit: int) -> None:
     warnings.simplefilter("ignore")
 
 
-def _peak_rss() -> int:
-    """This process's peak resident memory in bytes (VmHWM)."""
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (VmHWM: this program's own, unlike
+    getrusage's ru_maxrss, which Linux carries over an exec from the process before)."""
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmHWM:"):
@@ -77,7 +78,7 @@ def _run(task, *args) -> tuple[object, int]:
         value = error
     except MemoryError:
         value = ImageTooLarge("the image needs more memory than konomi allows for one file")
-    return value, _peak_rss()
+    return value, peak_rss()
 
 
 def _why_it_died(error: pebble.ProcessExpired) -> str:
