@@ -66,7 +66,11 @@ class Guild:
     """A trained guild model and what the benchmarks read from it."""
 
     result: object  # TrainingResult
-    content: np.ndarray  # the model's content scores of every face (no vote offsets)
+
+    @property
+    def content(self) -> np.ndarray:
+        """The model's content scores of every face (its final scores less the offsets)."""
+        return self.result.scores - self.result.offsets
 
 
 class Konomi:
@@ -74,7 +78,6 @@ class Konomi:
 
     def __init__(self, stored_crops: np.ndarray, descriptors: np.ndarray, descriptor: bool):
         from model.faces import resize_square
-        from model.scorer import scorer_inputs
 
         config, self.settings = bot_settings()
         self.config = dataclasses.replace(
@@ -83,7 +86,6 @@ class Konomi:
         # The CNN's input, downscaled from the stored crops as the bot's training does.
         self.crops = np.stack([resize_square(c, self.config.input_size) for c in stored_crops])
         self.descriptors = descriptors if descriptor else None
-        self.inputs = scorer_inputs(self.config, self.crops, self.descriptors)
 
     def job(self, kind: str, votes, **base):
         from model.training import TrainingJob
@@ -99,13 +101,9 @@ class Konomi:
         )
 
     def guild(self, votes) -> Guild:
-        from model.scorer import build_scorer, set_weights
-        from model.training import predict, train
+        from model.training import train
 
-        result = train(self.job("guild", votes))
-        model = build_scorer(self.config)
-        set_weights(model, result.weights)
-        return Guild(result, predict(model, self.inputs))
+        return Guild(train(self.job("guild", votes)))
 
     def personal(self, guild: Guild, votes) -> dict[str, dict[str, np.ndarray]]:
         """Scores for each split: the trained personal head (content only), konomi's
@@ -127,15 +125,13 @@ class Konomi:
         }
 
     def from_scratch(self, votes) -> np.ndarray:
-        """The original work: a CNN per person from their votes alone (no descriptor)."""
-        from model.scorer import build_scorer, set_weights
-        from model.training import TrainingJob, predict, train
+        """The original work: a CNN per person from their votes alone (no descriptor);
+        its content scores (the trainer's scores less the vote offsets)."""
+        from model.training import TrainingJob, train
 
         config = dataclasses.replace(self.config, descriptor_size=0)
         result = train(TrainingJob("guild", self.crops, votes, config, self.settings))
-        model = build_scorer(config)
-        set_weights(model, result.weights)
-        return predict(model, self.crops)
+        return result.scores - result.offsets
 
 
 def konomi_variants(stored_crops: np.ndarray, descriptors: np.ndarray) -> dict[str, Konomi]:

@@ -100,15 +100,18 @@ def _pack(
 SMALLEST_STEP = 32  # step sizes are powers of two from here up to `batch_items`
 
 
+def traced_size(count: int) -> int:
+    """`count` rounded up to a power of two, at least SMALLEST_STEP: the few shapes a
+    compiled step or prediction is traced for."""
+    return max(SMALLEST_STEP, 1 << (count - 1).bit_length())
+
+
 def step_size(pairs: Pairs, item_count: int, batch_items: int) -> int:
     """Items per step: enough for the faces the votes touch, rounded up to a power of
     two (a few fixed shapes keep tracing bounded), at most `batch_items` and the pool.
     A person's 100 votes touch ~150 faces: their steps score 256, not 512."""
-    touched = len(pairs.items()) if len(pairs) else 0
-    size = SMALLEST_STEP
-    while size < min(touched, batch_items):
-        size *= 2
-    return min(size, batch_items, item_count)
+    touched = len(pairs.items())
+    return min(traced_size(min(touched, batch_items)), batch_items, item_count)
 
 
 def plan_batches(

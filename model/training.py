@@ -19,7 +19,7 @@ from model.augment import augment
 from model.bradley_terry import fit_offsets
 from model.losses import RankNetLoss
 from model.metrics import ModelMetrics, PairwiseMetrics, pairwise_metrics
-from model.pairs import Pairs, plan_batches
+from model.pairs import Pairs, plan_batches, traced_size
 from model.regularizers import PullTowards
 from model.scorer import (
     ScorerConfig,
@@ -83,7 +83,7 @@ def _predict_faces(
     the faces its votes touch, not the whole pool (a person's 20 held-out votes touch
     ~40 of 800). Padded to a power of two so the predict step is traced a few times."""
     inputs = items if isinstance(items, list) else [items]
-    padded = np.resize(faces, max(32, 1 << (len(faces) - 1).bit_length()))
+    padded = np.resize(faces, traced_size(len(faces)))
     scores = np.zeros(len(inputs[0]))
     scores[padded] = predict(model, [x[padded] for x in inputs])
     return scores
@@ -233,7 +233,8 @@ def train_personal(job: TrainingJob, progress: Progress | None = None) -> Traini
     guild_final = pairwise_metrics(with_offsets(guild_scores, train), held_out)
     use_personal = (personal.accuracy or 0.0) >= (guild_final.accuracy or 0.0)
     chosen_scores = personal_scores if use_personal else guild_scores
-    weights = get_weights(head) if use_personal else guild_head
+    trained_head = get_weights(head)
+    weights = trained_head if use_personal else guild_head
     offsets = with_offsets(chosen_scores, job.pairs) - chosen_scores
     metrics = ModelMetrics(
         kind="personal",
@@ -248,7 +249,7 @@ def train_personal(job: TrainingJob, progress: Progress | None = None) -> Traini
         timings={**fit, "total_seconds": time.perf_counter() - started},
     )
     return TrainingResult(
-        weights, offsets, chosen_scores + offsets, metrics, get_weights(head), personal_scores
+        weights, offsets, chosen_scores + offsets, metrics, trained_head, personal_scores
     )
 
 
