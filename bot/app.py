@@ -182,7 +182,7 @@ async def _main(settings: Settings, config_path: Path | None, sync_only: bool) -
 
 
 def run_bot(settings: Settings, config_path: Path | None = None, sync_only: bool = False) -> int:
-    setup_logging(settings.logging.level, [settings.discord.token])
+    setup_logging(settings.logging.level, settings.secrets)
     if sync_only:
         settings = _without_worker(settings)
     return asyncio.run(_main(settings, config_path, sync_only))

@@ -140,7 +140,7 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
     from bot.worker import run_worker
 
-    setup_logging(settings.logging.level, [settings.discord.token])
+    setup_logging(settings.logging.level, settings.secrets)
     asyncio.run(run_worker(settings))
     return 0
 

@@ -15,6 +15,7 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from model.descriptor import DESCRIPTOR_SIZE
 from model.settings import DetectorSettings, ImageLimits, ScorerConfig, TrainSettings
@@ -67,6 +68,25 @@ class WorkerSettings:
     user_retrain_votes: int = 30
     personal_min_votes: int = 10
     retrain_cooldown_s: float = 60.0
+    # "local": this machine trains (the embedded worker). "celery": jobs go through
+    # the broker to Celery workers on any machine (`bot.remote.worker`).
+    backend: str = "local"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    # A job's training stops (and fails) after this long on a Celery worker.
+    task_time_limit_s: float = 1800.0
+    # The broker hands an unacknowledged job to another worker after this long: above
+    # task_time_limit_s, or a long job runs twice on two workers.
+    visibility_timeout_s: float = 3600.0
+    # A job with no result this long after it was sent is sent again (revoking the old
+    # one); above visibility_timeout_s + task_time_limit_s.
+    resend_after_s: float = 7200.0
+    # How long the broker keeps results (and the pools jobs name): a result that arrives
+    # while the bot is down is stored when it is back within this time.
+    result_expires_s: float = 604800.0
+    # Largest job and result messages, in bytes, checked on both sides.
+    max_message_bytes: int = 200_000_000
+    # Where a Celery worker caches pools by content hash (relative: to the config file).
+    pool_cache: str = "pool-cache"
 
 
 @dataclass(frozen=True)
@@ -119,6 +139,15 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return (self.base_dir / self.storage.database).resolve()
+
+    @property
+    def secrets(self) -> list[str]:
+        """What no log may show: the bot token and the broker's password."""
+        return [self.discord.token, urlsplit(self.worker.broker_url).password or ""]
+
+    @property
+    def pool_cache_path(self) -> Path:
+        return (self.base_dir / self.worker.pool_cache).resolve()
 
     def cascade_path(self) -> str:
         """The configured cascade, relative paths taken from the config's folder."""
@@ -226,7 +255,22 @@ def parse_settings(data: dict[str, typing.Any], base_dir: Path) -> Settings:
             f"model.descriptor_size: {DESCRIPTOR_SIZE} (the face descriptor) or 0 (none), "
             f"got {settings.model.descriptor_size!r}"
         )
+    _check_worker(settings.worker)
     return dataclasses.replace(settings, base_dir=base_dir)
+
+
+def _check_worker(worker: WorkerSettings) -> None:
+    if worker.backend not in ("local", "celery"):
+        raise ConfigError(f'worker.backend: "local" or "celery", got {worker.backend!r}')
+    if worker.visibility_timeout_s <= worker.task_time_limit_s:
+        raise ConfigError(
+            "worker.visibility_timeout_s must be above worker.task_time_limit_s: otherwise "
+            "the broker hands a job that is still training to a second worker"
+        )
+    if worker.resend_after_s <= worker.visibility_timeout_s + worker.task_time_limit_s:
+        raise ConfigError(
+            "worker.resend_after_s must be above visibility_timeout_s + task_time_limit_s"
+        )
 
 
 def load_settings(
@@ -234,8 +278,8 @@ def load_settings(
 ) -> Settings:
     """Load `path` (or ./config.toml, or the embedded defaults when it is absent).
 
-    DISCORD_TOKEN from the environment wins over the file, so the token need
-    never be written to disk.
+    DISCORD_TOKEN and KONOMI_BROKER_URL (which may hold the broker's password) from
+    the environment win over the file, so neither need be written to disk.
     """
     environ = os.environ if environ is None else environ
     explicit = path is not None
@@ -254,6 +298,11 @@ def load_settings(
     if token:
         settings = dataclasses.replace(
             settings, discord=dataclasses.replace(settings.discord, token=token)
+        )
+    broker_url = environ.get("KONOMI_BROKER_URL", "").strip()
+    if broker_url:
+        settings = dataclasses.replace(
+            settings, worker=dataclasses.replace(settings.worker, broker_url=broker_url)
         )
     return settings
 

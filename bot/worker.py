@@ -4,7 +4,9 @@ It runs in its own process (TensorFlow holds GPU memory for a process's
 lifetime): spawned by `python -m bot run`, or alone with `python -m bot worker`.
 A worker killed mid-job leaves the job 'running'; the next start re-queues it
 (the attempt counted) and nothing half-trained was ever stored, because a model
-is written in one transaction after training ends.
+is written in one transaction after training ends. With `[worker] backend =
+"celery"` the same process trains nothing: it sends jobs to Celery workers and
+stores what they return (bot/remote/dispatch.py).
 """
 
 from __future__ import annotations
@@ -63,13 +65,22 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             loop.add_signal_handler(signum, stop.set)
     service = await KonomiService.open(settings)
     db = service.db
+    dispatcher = None
+    if settings.worker.backend == "celery":
+        from bot.remote.dispatch import Dispatcher
+
+        dispatcher = Dispatcher(service, settings)
     try:
         requeued = await _requeue(db, settings)
         if requeued:
             log.info("re-queued %d jobs left running by a stopped worker", len(requeued))
         last_schedule = 0.0
         while not stop.is_set():
-            job = await jobs.claim_next(db, os.getpid())
+            if dispatcher is not None:
+                await dispatcher.look()
+                job = None
+            else:
+                job = await jobs.claim_next(db, os.getpid())
             if job is not None:
                 log.info(
                     "job %d: %s model, guild %s (attempt %d)",

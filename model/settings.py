@@ -77,3 +77,14 @@ class TrainSettings:
     personal_pull: float = 0.01
     offset_prior: float = 1.0
     personal_offset_prior: float = 0.5
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrainSettings:
+        """Settings sent to a remote worker; unknown keys are refused, not ignored: a
+        worker must not train with settings it does not understand."""
+        values = dict(data)
+        values["augment"] = AugmentSettings(**values.get("augment", {}))
+        return cls(**values)

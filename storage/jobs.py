@@ -1,8 +1,10 @@
-"""The training job queue of the embedded worker.
+"""The training job queue.
 
 A job is claimed by flipping it to 'running' with the worker's pid inside one
-IMMEDIATE transaction, so two workers never take the same job. A worker that
-dies leaves 'running' rows behind; `requeue_orphans` puts them back.
+IMMEDIATE transaction, so two workers never take the same job. A local worker
+that dies leaves 'running' rows behind; `requeue_orphans` puts them back. A job
+sent to Celery workers stays 'running' with its task id until its result is
+stored (`mark_sent`, `sent_jobs`); the broker, not a pid, holds it meanwhile.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ class Job:
     interaction_token: str | None
     token_expires_at: float | None
     notified_at: float | None
+    task_id: str | None = None
+    sent_at: float | None = None
+    task_worker: str | None = None
 
 
 _COLUMNS = ", ".join(Job.__dataclass_fields__)
@@ -85,6 +90,14 @@ async def enqueue(
     job = await get_job(db, job_id)
     assert job is not None
     return job, created
+
+
+async def pending(db: aiosqlite.Connection) -> set[tuple[int, int | None]]:
+    """(guild, user) of every job queued or running: a retrain already on its way."""
+    async with db.execute(
+        "SELECT DISTINCT guild_id, user_id FROM jobs WHERE state IN ('queued', 'running')"
+    ) as cursor:
+        return {(row[0], row[1]) for row in await cursor.fetchall()}
 
 
 async def last_requested_at(db: aiosqlite.Connection, guild_id: int, user_id: int) -> float | None:
@@ -151,7 +164,9 @@ async def requeue_orphans(
     """
     requeued = []
     async with transaction(db):
-        async with db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE state = 'running'") as cursor:
+        async with db.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE state = 'running' AND task_id IS NULL"
+        ) as cursor:
             running = [Job(*row) for row in await cursor.fetchall()]
         for job in running:
             if job.worker_pid in alive_pids:
@@ -181,6 +196,43 @@ async def requeue_orphans(
             )
             requeued.append(job.id)
     return requeued
+
+
+async def mark_sent(db: aiosqlite.Connection, job_id: int, task_id: str, *, again: bool) -> None:
+    """The job's attempt now travels as `task_id`; `again`: a resend, one more attempt."""
+    await db.execute(
+        "UPDATE jobs SET task_id = ?, sent_at = ?, task_worker = NULL, worker_pid = NULL,"
+        " attempts = attempts + ? WHERE id = ? AND state = 'running'",
+        (task_id, time.time(), int(again), job_id),
+    )
+
+
+async def unclaim(db: aiosqlite.Connection, job_id: int, error: str) -> None:
+    """Back to the queue, the attempt not counted: it never reached a worker."""
+    await db.execute(
+        "UPDATE jobs SET state = 'queued', attempts = attempts - 1, worker_pid = NULL,"
+        " error = ? WHERE id = ? AND state = 'running'",
+        (error, job_id),
+    )
+
+
+async def note_task_worker(db: aiosqlite.Connection, job_id: int, worker: str) -> Job | None:
+    """Record the worker running a sent job. Another worker than the one seen before means
+    that one stopped (the broker handed the job on): one more attempt. Returns the job."""
+    await db.execute(
+        "UPDATE jobs SET attempts = attempts + (task_worker IS NOT NULL AND task_worker != ?),"
+        " task_worker = ? WHERE id = ? AND state = 'running'",
+        (worker, worker, job_id),
+    )
+    return await get_job(db, job_id)
+
+
+async def sent_jobs(db: aiosqlite.Connection) -> list[Job]:
+    """Jobs out with Celery workers, waiting for their results."""
+    async with db.execute(
+        f"SELECT {_COLUMNS} FROM jobs WHERE state = 'running' AND task_id IS NOT NULL ORDER BY id"
+    ) as cursor:
+        return [Job(*row) for row in await cursor.fetchall()]
 
 
 async def jobs_to_notify(db: aiosqlite.Connection) -> list[Job]:

@@ -20,8 +20,9 @@ from model.images import decode_png
 from model.metrics import ModelMetrics
 from model.pairs import Pairs
 from model.scorer import ARCHITECTURE
+from model.settings import ScorerConfig
 from model.store import pack, unpack
-from model.training import Progress, TrainingJob, train
+from model.training import Progress, TrainingJob, TrainingResult, train
 from storage import jobs, models, pool, votes
 from storage.jobs import Job
 from storage.models import ModelRefused, StoredModel
@@ -54,7 +55,7 @@ class TrainingService:
         self.db = db
         self.settings = settings
 
-    async def _pool_crops(self, guild_id: int) -> tuple[list[int], np.ndarray, np.ndarray]:
+    async def pool_faces(self, guild_id: int) -> tuple[list[int], np.ndarray, np.ndarray]:
         """The pool's face ids, crops at the CNN's input size, and descriptors (zeros
         for a face without one)."""
         faces = await pool.list_faces(self.db, guild_id)
@@ -80,13 +81,20 @@ class TrainingService:
         return base is not None and base.config["scorer"] == self.settings.model.to_json()
 
     async def build_job(
-        self, guild_id: int, user_id: int | None
+        self,
+        guild_id: int,
+        user_id: int | None,
+        *,
+        faces: tuple[list[int], np.ndarray, np.ndarray] | None = None,
+        after_guild_step: bool = False,
     ) -> tuple[TrainingJob, list[int], StoredModel | None]:
         """Assemble a training job from storage: the pool's crops and the votes on them.
 
         Returns the job, the face id of each crop, and the guild model it starts
         from (a person's head sits on it; a guild retrain warm-starts from it, when
-        it was trained with the same model settings).
+        it was trained with the same model settings). `faces`: the pool, already
+        read; `after_guild_step`: a personal job that starts from the result of a guild
+        job trained just before it (its base weights are left empty).
         """
         personal = user_id is not None
         if personal:
@@ -102,9 +110,9 @@ class TrainingService:
                 f"vote {needed - len(cast)} more"
             )
         base = await models.latest_model(self.db, guild_id, None)
-        if personal and base is None:
+        if personal and base is None and not after_guild_step:
             raise NoGuildModel("this server has no guild model yet")
-        face_ids, crops, descriptors = await self._pool_crops(guild_id)
+        face_ids, crops, descriptors = faces or await self.pool_faces(guild_id)
         index = {face_id: i for i, face_id in enumerate(face_ids)}
         usable = [v for v in cast if v.face_a in index and v.face_b in index]
         pairs = Pairs.of(
@@ -114,7 +122,9 @@ class TrainingService:
         )
         config = self.settings.model
         base_weights = base_offsets = None
-        if base is not None and base.config["scorer"] == config.to_json():
+        if after_guild_step:
+            pass
+        elif base is not None and base.config["scorer"] == config.to_json():
             base_weights, offsets = unpack(base.weights_npz)
             if personal:
                 base_offsets = np.array([offsets.get(face_id, 0.0) for face_id in face_ids])
@@ -134,6 +144,66 @@ class TrainingService:
         )
         return job, face_ids, base
 
+    async def build_steps(
+        self, guild_id: int, user_id: int | None
+    ) -> tuple[list[TrainingJob], list[int]]:
+        """A self-contained job for a worker elsewhere: the guild's job first when a person
+        asks before the guild has a model trained with today's settings (the person's then
+        starts from its result), and the pool's face ids in crop order."""
+        faces = await self.pool_faces(guild_id)
+        steps = []
+        guild_first = user_id is not None and not await self._guild_model_current(guild_id)
+        if guild_first:
+            steps.append((await self.build_job(guild_id, None, faces=faces))[0])
+        job, face_ids, _ = await self.build_job(
+            guild_id, user_id, faces=faces, after_guild_step=guild_first
+        )
+        return [*steps, job], face_ids
+
+    async def store(
+        self,
+        guild_id: int,
+        user_id: int | None,
+        scorer: ScorerConfig,
+        result: TrainingResult,
+        face_ids: list[int],
+        *,
+        for_job: Job | None = None,
+        started_at: float | None = None,
+    ) -> StoredModel:
+        """Store a trained model as the next version, in one transaction with the checks
+        that refuse it (ModelRefused) when its job was cancelled or the person asked to be
+        forgotten after it started (`for_job`'s start, else `started_at`)."""
+        if for_job and for_job.started_at:
+            started_at = for_job.started_at
+        base = await models.latest_model(self.db, guild_id, None) if user_id else None
+        kind = result.metrics.kind
+        config = {
+            "scorer": scorer.to_json(),
+            "kind": kind,
+            "base_model_id": base.id if base else None,
+            "pool_median": float(np.median(result.scores)) if len(result.scores) else 0.0,
+        }
+        stored = await models.save_model(
+            self.db,
+            guild_id=guild_id,
+            user_id=user_id,
+            architecture=ARCHITECTURE,
+            config=config,
+            weights_npz=pack(result.weights, np.array(face_ids), result.offsets),
+            metrics=result.metrics.to_json(),
+            job_id=for_job.id if for_job else None,
+            started_at=started_at or time.time(),
+        )
+        log.info(
+            "trained %s model v%d for guild %s: held-out accuracy %s",
+            kind,
+            stored.version,
+            guild_id,
+            result.metrics.final.accuracy,
+        )
+        return stored
+
     async def train_now(
         self,
         guild_id: int,
@@ -147,36 +217,20 @@ class TrainingService:
 
         Raises ModelRefused when the job was cancelled or the person asked to be
         forgotten while it trained."""
-        started_at = for_job.started_at if for_job and for_job.started_at else time.time()
+        started_at = time.time()
         if user_id is not None and not await self._guild_model_current(guild_id):
             await self.train_now(guild_id, None, progress)
-        job, face_ids, base = await self.build_job(guild_id, user_id)
+        job, face_ids, _ = await self.build_job(guild_id, user_id)
         result = await asyncio.to_thread(train, job, progress)
-        config = {
-            "scorer": job.scorer.to_json(),
-            "kind": job.kind,
-            "base_model_id": base.id if base and job.kind == "personal" else None,
-            "pool_median": float(np.median(result.scores)) if len(result.scores) else 0.0,
-        }
-        stored = await models.save_model(
-            self.db,
-            guild_id=guild_id,
-            user_id=user_id,
-            architecture=ARCHITECTURE,
-            config=config,
-            weights_npz=pack(result.weights, np.array(face_ids), result.offsets),
-            metrics=result.metrics.to_json(),
-            job_id=for_job.id if for_job else None,
+        return await self.store(
+            guild_id,
+            user_id,
+            job.scorer,
+            result,
+            face_ids,
+            for_job=for_job,
             started_at=started_at,
         )
-        log.info(
-            "trained %s model v%d for guild %s: held-out accuracy %s",
-            job.kind,
-            stored.version,
-            guild_id,
-            result.metrics.final.accuracy,
-        )
-        return stored
 
     async def request(
         self,
@@ -213,7 +267,10 @@ class TrainingService:
         now = time.time() if now is None else now
         worker = self.settings.worker
         due = []
+        pending = await jobs.pending(self.db)
         for guild_id, user_id, new in await votes.new_vote_counts(self.db):
+            if (guild_id, user_id) in pending:
+                continue  # a job sent to Celery workers is 'running' until its result is back
             if user_id is None:
                 latest = await models.latest_model(self.db, guild_id, None)
                 stale = latest is None or now - latest.created_at >= worker.guild_retrain_interval_s

@@ -51,7 +51,7 @@ class BotProcess:
         lines = []
         for section, values in settings.items():
             lines.append(f"[{section}]")
-            lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
+            lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
         self.config_path.write_text("\n".join(lines) + "\n")
         self.process: subprocess.Popen | None = None
 
@@ -109,7 +109,7 @@ class BotProcess:
             self.process.wait()
 
 
-def _toml(value) -> str:
+def toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
