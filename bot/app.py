@@ -10,6 +10,7 @@ import logging
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import discord
@@ -66,6 +67,7 @@ class KonomiBot(commands.Bot):
         self.config_path: Path | None = None
         self.loop_health = LoopHealth()
         self._shutdown: asyncio.Future | None = None
+        self._heartbeat: asyncio.Task | None = None
 
     async def setup_hook(self) -> None:
         self.service = await KonomiService.open(self.settings)
@@ -78,6 +80,24 @@ class KonomiBot(commands.Bot):
         for extension in COGS:
             await self.load_extension(extension)
         await self.sync_commands()
+        self._heartbeat = asyncio.create_task(self.beat())
+
+    def connected(self) -> bool:
+        return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
+
+    async def beat(self) -> None:
+        """Rewrite the heartbeat file while the gateway is connected (the container's
+        health): a bot that lost Discord for good goes stale and is restarted."""
+        path, interval = self.settings.heartbeat_path, self.settings.discord.heartbeat_interval_s
+        while True:
+            if self.connected():
+                try:
+                    partial = path.with_name(path.name + ".partial")
+                    partial.write_text(f"{time.time():.0f}\n")
+                    partial.replace(path)
+                except OSError as error:
+                    log.warning("could not write the heartbeat file %s: %s", path, error)
+            await asyncio.sleep(interval)
 
     async def sync_commands(self) -> bool:
         """Sync only when the command definitions changed since the last sync (or forced)."""
@@ -139,6 +159,9 @@ class KonomiBot(commands.Bot):
 
     async def _close(self) -> None:
         log.info("shutting down")
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self.settings.heartbeat_path.unlink(missing_ok=True)
         # The gateway first, so no reaction arrives after the cogs stop listening;
         # then the cogs, whose unloading writes every vote already received.
         await discord.Client.close(self)

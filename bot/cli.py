@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ def _add_config(parser: argparse.ArgumentParser, top: bool = False) -> None:
         type=Path,
         default=None if top else argparse.SUPPRESS,
         metavar="PATH",
-        help="config file (default: ./config.toml, or the embedded defaults without one)",
+        help="config file (default: $KONOMI_CONFIG, else ./config.toml, else the defaults)",
     )
 
 
@@ -142,6 +143,21 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     setup_logging(settings.logging.level, settings.secrets)
     asyncio.run(run_worker(settings))
+    return 0
+
+
+def _cmd_health(settings: Settings, args: argparse.Namespace) -> int:
+    """0 while the running bot's gateway is connected (its heartbeat file is fresh)."""
+    path, allowed = settings.heartbeat_path, 3 * settings.discord.heartbeat_interval_s
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        print(f"unhealthy: no heartbeat file {path} (the bot is not connected)")
+        return 1
+    if age > allowed:
+        print(f"unhealthy: the last heartbeat is {age:.0f} s old (allowed {allowed:.0f} s)")
+        return 1
+    print(f"healthy: heartbeat {age:.0f} s ago")
     return 0
 
 
@@ -274,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run the training worker alone")
     _add_config(worker)
     worker.set_defaults(handler=_cmd_worker)
+
+    health = commands.add_parser(
+        "health", help="exit 0 while the running bot is connected to Discord (HEALTHCHECK)"
+    )
+    _add_config(health)
+    health.set_defaults(handler=_cmd_health)
 
     faces = commands.add_parser(
         "faces", help="compute the face descriptors of faces stored without one (resumable)"

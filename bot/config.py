@@ -34,6 +34,11 @@ class DiscordSettings:
     gateway_url: str = "wss://gateway.discord.gg"
     dev_guild_id: int = 0
     guild_ready_timeout_s: float = 2.0
+    # A file the bot rewrites every heartbeat_interval_s while its gateway is connected
+    # (relative: to the config file); `python -m bot health` (the container's
+    # HEALTHCHECK) fails when it is older than three intervals.
+    heartbeat_file: str = "konomi.heartbeat"
+    heartbeat_interval_s: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,10 @@ class Settings:
     def secrets(self) -> list[str]:
         """What no log may show: the bot token and the broker's password."""
         return [self.discord.token, urlsplit(self.worker.broker_url).password or ""]
+
+    @property
+    def heartbeat_path(self) -> Path:
+        return (self.base_dir / self.discord.heartbeat_file).resolve()
 
     @property
     def pool_cache_path(self) -> Path:
@@ -276,12 +285,14 @@ def _check_worker(worker: WorkerSettings) -> None:
 def load_settings(
     path: Path | None = None, environ: typing.Mapping[str, str] | None = None
 ) -> Settings:
-    """Load `path` (or ./config.toml, or the embedded defaults when it is absent).
+    """Load `path` (or the file KONOMI_CONFIG names, or ./config.toml, or the embedded
+    defaults when it is absent).
 
     DISCORD_TOKEN and KONOMI_BROKER_URL (which may hold the broker's password) from
     the environment win over the file, so neither need be written to disk.
     """
     environ = os.environ if environ is None else environ
+    path = path or environ.get("KONOMI_CONFIG") or None
     explicit = path is not None
     path = Path(path) if explicit else DEFAULT_CONFIG_PATH
     if path.is_file():

@@ -122,7 +122,8 @@ class Dispatcher:
             elif task.state == "STARTED" and task.worker:
                 seen = await jobs.note_task_worker(self.service.db, job.id, task.worker)
                 if seen and seen.attempts > self.settings.max_attempts:
-                    await self._give_up(seen, f"its workers stopped {seen.attempts - 1} times")
+                    died = seen.attempts - 1
+                    await self._give_up(seen, f"{died} worker{'s' * (died > 1)} died running it")
             elif time.time() - (job.sent_at or 0) > self.settings.resend_after_s or (
                 task.state == "REVOKED"
             ):

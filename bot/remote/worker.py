@@ -13,7 +13,6 @@ time limits, so training itself stops at `[worker] task_time_limit_s`.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -35,7 +34,7 @@ from model.wire import (
 
 log = logging.getLogger(__name__)
 
-settings = load_settings(os.environ.get("KONOMI_CONFIG") or None)
+settings = load_settings()
 app = make_celery(settings.worker)
 _POOLS_KEPT = 16  # pool versions kept in the disk cache (the oldest go first)
 

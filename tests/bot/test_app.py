@@ -90,3 +90,26 @@ async def test_no_token_at_the_defaults_is_refused_before_connecting(discord_ser
     result = run_cli("run", "--config", str(bot.config_path))
     assert result.returncode == 2 and "DISCORD_TOKEN" in result.stderr
     assert discord_server.tokens_seen == set()
+
+
+async def test_the_heartbeat_is_fresh_while_connected_and_gone_once_stopped(
+    discord_server, tmp_path
+):
+    """The container's HEALTHCHECK (`python -m bot health`) follows the gateway connection."""
+    bot = BotProcess(discord_server, tmp_path, discord={"heartbeat_interval_s": 0.2})
+    await bot.start()
+    try:
+        heartbeat = tmp_path / "konomi.heartbeat"
+
+        async def written():
+            return heartbeat.exists()
+
+        await eventually(written, timeout=10)
+        healthy = run_cli("health", "--config", str(bot.config_path))
+        assert healthy.returncode == 0 and "healthy" in healthy.stdout
+    finally:
+        await bot.stop()
+    assert not heartbeat.exists()
+    stopped = run_cli("health", "--config", str(bot.config_path))
+    assert stopped.returncode == 1 and "not connected" in stopped.stdout
+    print(healthy.stdout, stopped.stdout)

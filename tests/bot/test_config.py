@@ -79,3 +79,49 @@ def test_without_a_file_the_embedded_defaults_apply(tmp_path, monkeypatch):
     settings = load_settings(None, environ={})
     assert settings.storage.database == Settings().storage.database
     assert tomllib.loads((REPO / "config.toml").read_text())["model"]["input_size"] == 80
+
+
+@pytest.mark.parametrize(
+    ("worker", "says"),
+    [
+        ({"backend": "rabbit"}, "worker.backend"),
+        ({"task_time_limit_s": 100.0, "visibility_timeout_s": 90.0}, "twice|second worker"),
+        ({"resend_after_s": 10.0}, "resend_after_s must be above"),
+    ],
+)
+def test_worker_settings_that_would_lose_or_double_jobs_are_refused(worker, says):
+    with pytest.raises(ConfigError, match=says):
+        parse_settings({"worker": worker}, Path("."))
+
+
+def test_the_broker_url_from_the_environment_wins_and_its_password_is_a_secret(tmp_path):
+    url = "redis://:s3cret-broker-pass@127.0.0.1:6380/1"
+    settings = load_settings(environ={"KONOMI_BROKER_URL": url, "KONOMI_CONFIG": ""})
+    assert settings.worker.broker_url == url
+    assert "s3cret-broker-pass" in settings.secrets
+
+
+def test_konomi_config_names_the_file_when_no_path_is_given(tmp_path):
+    path = tmp_path / "elsewhere.toml"
+    path.write_text('[worker]\nbackend = "celery"\n')
+    assert load_settings(environ={"KONOMI_CONFIG": str(path)}).worker.backend == "celery"
+
+
+def test_the_images_celery_config_is_the_shipped_one_with_the_celery_backend(tmp_path):
+    """The Dockerfile's sed lines, applied to config.toml, give what the compose file runs."""
+    import re
+    import subprocess
+
+    dockerfile = (REPO / "Dockerfile").read_text().replace("\\\n", " ")
+    expressions = re.findall(r"-e '([^']+)'", dockerfile)
+    assert len(expressions) == 5
+    shipped = tmp_path / "config.toml"
+    shipped.write_text((REPO / "config.toml").read_text())
+    for expression in expressions:
+        subprocess.run(["sed", "-i", expression, str(shipped)], check=True)
+    settings = load_settings(shipped, environ={})
+    assert settings.worker.backend == "celery"
+    assert settings.worker.broker_url == "redis://redis:6379/0"
+    assert str(settings.database_path) == "/data/konomi.sqlite3"
+    assert str(settings.pool_cache_path) == "/cache/pools"
+    assert str(settings.heartbeat_path) == "/data/konomi.heartbeat"

@@ -141,6 +141,25 @@ async def test_a_worker_killed_mid_job_the_job_completes_on_a_second_worker_once
     print(f"job {job_id}: attempts {done.attempts}, stored once by {done.task_worker}")
 
 
+async def test_a_job_whose_workers_keep_dying_fails_after_max_attempts(
+    bot_side, celery_workers, celery_config
+):
+    """A job that kills its worker must not go round the workers for ever: with
+    max_attempts = 1 the bot fails it when a second worker picks it up, and revokes it."""
+    with open(celery_config, "a") as config:
+        config.write("max_attempts = 1\n")  # [worker] is the file's last table
+    first = celery_workers("first")
+    bot_side.start()
+    job_id = await bot_side.request()
+    await bot_side.started(job_id)
+    first.kill()
+    celery_workers("second")
+    failed = await bot_side.finished(job_id, timeout=180)
+    assert failed.state == "failed" and "1 worker died running it" in failed.error
+    assert await bot_side.models_of(ALICE) == []
+    print(f"job {job_id}: {failed.error} after {failed.attempts} attempts")
+
+
 async def test_the_broker_restarted_with_a_job_queued_runs_it(
     bot_side, celery_workers, redis_server
 ):
@@ -220,42 +239,43 @@ async def test_malformed_oversized_and_pickled_messages_are_refused_both_ways(
     assert done.state == "done", done.error
     assert not marker.exists()
     assert "Refusing to deserialize untrusted content of type pickle" in worker.log()
+    # Two jobs on one pool: it went to the broker once and was read from it once.
+    assert bot_side.log().count("sent to the broker") == 1
+    assert worker.log().count("read from the broker") == 1
     print(f"refused: {refusals}; forged result: {refused.error}")
 
 
 async def test_retrain_through_redis_and_a_celery_worker_end_to_end(
     discord_server, tmp_path, redis_server, celery_workers
 ):
-    """/retrain on the real discord.py client, trained by a Celery worker: the guild's model
-    travels first in the same job, the pool goes to the broker once for two people's jobs."""
+    """/retrain on the real discord.py client, trained by a Celery worker; the guild's model
+    travels first in the same job, as the guild has none yet."""
     guild = discord_server.create_guild("Konomi Club")
-    alice, bob = guild.add_member("alice"), guild.add_member("bob")
-    worker_settings = {**CELERY, "broker_url": redis_server.url}
-    bot = BotProcess(discord_server, tmp_path, worker=worker_settings)
+    alice = guild.add_member("alice")
+    bot = BotProcess(discord_server, tmp_path, worker={**CELERY, "broker_url": redis_server.url})
     face_ids, _ = await populate(
         bot.database, crowd_votes=0, alice_votes=0, guild=guild.id, faces=12
     )
     world = SimpleNamespace(fake=discord_server, guild=guild, bot=bot, face_ids=face_ids)
     await give_votes(world, alice)
-    await give_votes(world, bob, seed=1)
-    worker = celery_workers("gpu")
+    celery_workers("gpu")
     await bot.start()
     try:
-        for member in (alice, bob):
-            await member.invoke("retrain")
-            [message] = await discord_server.wait_for(lambda m=member: told(world, m), 180)
-            assert "server's model" in message.content
+        interaction = await alice.invoke("retrain")
+        await discord_server.wait_for(lambda: interaction.original)
+        assert "queued (position 1)" in interaction.original.content
+        [message] = await discord_server.wait_for(lambda: told(world, alice), 180)
+        assert "server's model" in message.content and "agrees with you" in message.content
     finally:
         await bot.stop()
         print(bot.log()[-4000:])
     db = await open_database(bot.database)
     try:
-        rows = await db.execute_fetchall(
-            "SELECT user_id, state, task_id FROM jobs WHERE user_id IS NOT NULL ORDER BY id"
+        [(state, task_id)] = await db.execute_fetchall(
+            "SELECT state, task_id FROM jobs WHERE user_id = ?", (alice.id,)
         )
+        kinds = await db.execute_fetchall("SELECT user_id IS NULL FROM models ORDER BY id")
     finally:
         await db.close()
-    assert [(user, state) for user, state, _ in rows] == [(alice.id, "done"), (bob.id, "done")]
-    assert all(task_id for *_, task_id in rows)
-    assert bot.log().count("sent to the broker") == 1
-    assert worker.log().count("read from the broker") == 1
+    assert state == "done" and task_id.startswith("konomi-job-")
+    assert [row[0] for row in kinds] == [1, 0]  # the guild's model, then Alice's
