@@ -58,6 +58,8 @@ class Dispatcher:
             await self._collect()
         except (redis.RedisError, OSError) as error:
             log.warning("the broker is unreachable (%s); trying again", type(error).__name__)
+        except Exception:  # the bot's side of training must outlive any one bad look
+            log.exception("sending or collecting jobs failed; trying again")
 
     async def _send(self, job: jobs.Job, *, again: bool) -> bool:
         """Send one attempt of a claimed job; False when the broker could not take it."""

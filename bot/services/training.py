@@ -122,13 +122,12 @@ class TrainingService:
         )
         config = self.settings.model
         base_weights = base_offsets = None
-        if after_guild_step:
-            pass
-        elif base is not None and base.config["scorer"] == config.to_json():
+        current = base is not None and base.config["scorer"] == config.to_json()
+        if current and not after_guild_step:
             base_weights, offsets = unpack(base.weights_npz)
             if personal:
                 base_offsets = np.array([offsets.get(face_id, 0.0) for face_id in face_ids])
-        elif personal:
+        elif personal and not after_guild_step:
             raise GuildModelOutdated(
                 "the guild model was trained with other settings; retrain it first"
             )

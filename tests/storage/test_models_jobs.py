@@ -73,3 +73,26 @@ async def test_users_are_told_exactly_once(db):
     assert not await jobs.mark_notified(db, job.id)
     assert await jobs.jobs_to_notify(db) == []
     assert (await jobs.get_job(db, job.id)).interaction_token is None
+
+
+async def test_a_sent_job_is_the_brokers_not_an_orphan_and_counts_a_new_worker_as_an_attempt(db):
+    job, _ = await jobs.enqueue(db, 1, 9)
+    await jobs.claim_next(db, os.getpid())
+    await jobs.mark_sent(db, job.id, "task-1", again=False)
+    assert await jobs.requeue_orphans(db, 3, alive_pids=set()) == []  # no pid: not an orphan
+    assert [j.task_id for j in await jobs.sent_jobs(db)] == ["task-1"]
+    assert (await jobs.note_task_worker(db, job.id, "a/1")).attempts == 1
+    assert (await jobs.note_task_worker(db, job.id, "a/1")).attempts == 1  # the same one again
+    assert (await jobs.note_task_worker(db, job.id, "b/2")).attempts == 2  # a/1 died
+    await jobs.mark_sent(db, job.id, "task-2", again=True)
+    resent = await jobs.get_job(db, job.id)
+    assert (resent.task_id, resent.attempts, resent.task_worker) == ("task-2", 3, None)
+    assert await jobs.pending(db) == {(1, 9)}
+
+
+async def test_a_job_the_broker_could_not_take_goes_back_uncounted(db):
+    job, _ = await jobs.enqueue(db, 1, 9)
+    await jobs.claim_next(db, os.getpid())
+    await jobs.unclaim(db, job.id, "the broker could not take it")
+    back = await jobs.get_job(db, job.id)
+    assert (back.state, back.attempts, back.task_id) == ("queued", 0, None)

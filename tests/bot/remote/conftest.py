@@ -168,9 +168,9 @@ def redis_server(tmp_path):
 CELERY = {
     "backend": "celery",
     # Short, so that a killed worker's job is handed on within the test.
-    "task_time_limit_s": 15,
-    "visibility_timeout_s": 20,
-    "resend_after_s": 60,
+    "task_time_limit_s": 10,
+    "visibility_timeout_s": 12,
+    "resend_after_s": 30,
     # Only the jobs a test asks for.
     "user_retrain_votes": 100_000,
     "guild_retrain_votes": 100_000,

@@ -99,12 +99,12 @@ class BotSide:
 
 @pytest.fixture(scope="module")
 def trained_database(tmp_path_factory) -> Path:
-    """A pool, votes and a trained guild model, made once: the jobs tests send are personal
-    ones, a few seconds each."""
+    """A pool of 24 faces, votes and a trained guild model, made once: the jobs tests send
+    are personal ones, a few seconds each."""
     folder = tmp_path_factory.mktemp("trained")
 
     async def make():
-        await populate(folder / "k.sqlite3")
+        await populate(folder / "k.sqlite3", faces=24)
         settings = load_settings(write_config(folder), environ={})
         service = KonomiService(await open_database(folder / "k.sqlite3"), settings)
         await service.training.train_now(GUILD, None)
@@ -177,6 +177,26 @@ async def test_the_broker_restarted_with_a_job_queued_runs_it(
     done = await bot_side.finished(job_id)
     assert done.state == "done", done.error
     assert done.attempts == 1 and len(await bot_side.models_of(ALICE)) == 1
+
+
+async def test_a_job_the_broker_lost_is_sent_again_after_resend_after_s(
+    bot_side, celery_workers, redis_server
+):
+    """A broker that lost its data (no append-only file, a flushed queue) never delivers
+    the job: the bot sends it again once `resend_after_s` passed without a result."""
+    bot_side.start()
+    job_id = await bot_side.request()
+
+    async def sent():
+        return (await bot_side.job(job_id)).task_id
+
+    lost = await bot_side.wait(sent, "the job was not sent")
+    assert redis_server.client().delete("train") == 1  # the queued message is gone
+    celery_workers("w")
+    done = await bot_side.finished(job_id, timeout=180)
+    assert done.state == "done", done.error
+    assert done.task_id != lost and done.attempts == 2
+    assert "sending it again" in bot_side.log()
 
 
 async def test_results_that_arrive_while_the_bot_is_down_are_stored_after_it_restarts(
