@@ -24,6 +24,19 @@ def machine() -> str:
     )
 
 
+def train_guild_model(config: Path, guild_id: int) -> None:
+    """`python -m bot train` for a guild, as an operator runs it (the bot's own settings)."""
+    import subprocess
+    import sys
+
+    trained = subprocess.run(
+        [sys.executable, "-m", "bot", "train", "--config", str(config), "--guild", str(guild_id)],
+        capture_output=True,
+        text=True,
+    )
+    assert trained.returncode == 0, trained.stderr
+
+
 def crops_from_files(paths: list[Path], size: int = 80) -> tuple[list[Path], np.ndarray]:
     """The largest face of each file (files without one are left out), as the bot
     crops it at `size` px."""

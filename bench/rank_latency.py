@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import DEFAULT_DATA, machine  # noqa: E402
+from bench.common import DEFAULT_DATA, machine, train_guild_model  # noqa: E402
 
 
 def photos(data: Path) -> tuple[str, list[tuple[str, bytes]]]:
@@ -84,21 +83,7 @@ async def main() -> None:
             limits={"rank_uses": 1000},  # one member ranks back to back here
         )
         await populate(bots[name].database, crowd_votes=40, alice_votes=0, guild=guild.id)
-        trained = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bot",
-                "train",
-                "--config",
-                str(bots[name].config_path),
-                "--guild",
-                str(guild.id),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        assert trained.returncode == 0, trained.stderr
+        train_guild_model(bots[name].config_path, guild.id)
     seconds: dict[str, list[float]] = {"without": [], "with": []}
     for name in ("without", "with", "without", "with"):  # interleaved: drift hits both alike
         seconds[name] += await time_ranks(bots[name], member, files, args.rounds // 2 + 1)

@@ -13,7 +13,6 @@ import asyncio
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import machine  # noqa: E402
+from bench.common import machine, train_guild_model  # noqa: E402
 
 
 async def retrain(fake, member, told) -> float:
@@ -77,21 +76,7 @@ async def main() -> None:
     faces, _ = await populate(
         database, crowd_votes=100, alice_votes=300, guild=guild.id, alice=member.id
     )
-    trained = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "train",
-            "--config",
-            str(worlds["local"].config_path),
-            "--guild",
-            str(guild.id),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert trained.returncode == 0, trained.stderr
+    train_guild_model(worlds["local"].config_path, guild.id)
     shutil.copy(database, worlds["celery"].database)
     config = folder / "celery-worker.toml"
     config.write_text("[worker]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in celery.items()))

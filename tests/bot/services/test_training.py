@@ -28,3 +28,38 @@ async def test_models_need_votes_and_a_person_needs_the_guild_model(tmp_path):
             await service.training.build_job(GUILD, ALICE)
     finally:
         await service.close()
+
+
+async def test_pool_crops_are_decoded_once_and_follow_the_pool(tmp_path):
+    """Each job reads the pool; a face's crop is decoded once, new faces join and hidden
+    ones leave, and the result is what a fresh service reads."""
+    import numpy as np
+
+    from bot.services.training import TrainingService
+    from model.faces import phash
+    from model.images import encode_png
+    from storage import pool
+    from tests.images import lfw_crops
+
+    service = await open_service(tmp_path, faces=8, crowd_votes=0, alice_votes=0)
+    try:
+        ids, crops, _ = await service.training.pool_faces(GUILD)
+        again = await service.training.pool_faces(GUILD)
+        assert service.training.crops_decoded == len(ids) == 8
+        np.testing.assert_array_equal(again[1], crops)
+        extra = lfw_crops()[20]
+        await pool.add_source(
+            service.db,
+            GUILD,
+            "new",
+            "new.png",
+            [pool.NewFace(encode_png(extra), (0, 0, 80, 80), phash(extra))],
+        )
+        await pool.set_hidden(service.db, GUILD, ids[0], True)
+        ids_now, crops_now, _ = await service.training.pool_faces(GUILD)
+        assert service.training.crops_decoded == 9  # only the new face
+        expected = await TrainingService(service.db, service.settings).pool_faces(GUILD)
+        assert ids_now == expected[0] and ids[0] not in ids_now and len(ids_now) == 8
+        np.testing.assert_array_equal(crops_now, expected[1])
+    finally:
+        await service.close()
