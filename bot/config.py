@@ -83,7 +83,7 @@ class WorkerSettings:
     # task_time_limit_s, or a long job runs twice on two workers.
     visibility_timeout_s: float = 3600.0
     # A job with no result this long after it was sent is sent again (revoking the old
-    # one); above visibility_timeout_s + task_time_limit_s.
+    # one); above visibility_timeout_s + task_time_limit_s and the longest queue wait.
     resend_after_s: float = 7200.0
     # How long the broker keeps results (and the pools jobs name): a result that arrives
     # while the bot is down is stored when it is back within this time.

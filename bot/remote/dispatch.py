@@ -121,20 +121,29 @@ class Dispatcher:
             elif task.state == "FAILURE":
                 await jobs.fail(self.service.db, job.id, f"training failed: {task.result}")
                 log.warning("job %d failed on its worker: %s", job.id, task.result)
-            elif task.state == "STARTED" and task.worker:
-                seen = await jobs.note_task_worker(self.service.db, job.id, task.worker)
-                if seen and seen.attempts > self.settings.max_attempts:
-                    died = seen.attempts - 1
-                    await self._give_up(seen, f"{died} worker{'s' * (died > 1)} died running it")
-            elif time.time() - (job.sent_at or 0) > self.settings.resend_after_s or (
-                task.state == "REVOKED"
-            ):
-                if job.attempts >= self.settings.max_attempts:
-                    await self._give_up(job, f"no result after {job.attempts} attempts")
-                else:
-                    await asyncio.to_thread(self.app.control.revoke, job.task_id)
-                    log.warning("job %d: no result from %s; sending it again", job.id, job.task_id)
-                    await self._send(job, again=True)
+            else:
+                await self._check_progress(job, task)
+
+    async def _check_progress(self, job: jobs.Job, task: TaskState) -> None:
+        """Count a new worker as an attempt; resend a job without a result after
+        `resend_after_s` (a started one too: its worker may have died with the broker's
+        copy lost), or give it up after `max_attempts`."""
+        if task.state == "STARTED" and task.worker:
+            seen = await jobs.note_task_worker(self.service.db, job.id, task.worker)
+            if seen and seen.attempts > self.settings.max_attempts:
+                died = seen.attempts - 1
+                await self._give_up(seen, f"{died} worker{'s' * (died > 1)} died running it")
+                return
+            job = seen or job
+        overdue = time.time() - (job.sent_at or 0) > self.settings.resend_after_s
+        if not overdue and task.state != "REVOKED":
+            return
+        if job.attempts >= self.settings.max_attempts:
+            await self._give_up(job, f"no result after {job.attempts} attempts")
+            return
+        await asyncio.to_thread(self.app.control.revoke, job.task_id)
+        log.warning("job %d: no result from %s; sending it again", job.id, job.task_id)
+        await self._send(job, again=True)
 
     async def _give_up(self, job: jobs.Job, why: str) -> None:
         await asyncio.to_thread(self.app.control.revoke, job.task_id)
