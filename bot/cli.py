@@ -142,7 +142,14 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from bot.worker import run_worker
 
     setup_logging(settings.logging.level, settings.secrets)
-    asyncio.run(run_worker(settings))
+    if asyncio.run(run_worker(settings)):
+        # A fresh process in this one's place: same pid (the bot's handle and the jobs
+        # table stay right), none of the memory the models before it left behind.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        config = getattr(args, "config", None)
+        again = ["worker", *(["--config", str(config)] if config else [])]
+        os.execv(sys.executable, [sys.executable, "-m", "bot", *again])
     return 0
 
 

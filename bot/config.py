@@ -73,6 +73,9 @@ class WorkerSettings:
     user_retrain_votes: int = 30
     personal_min_votes: int = 10
     retrain_cooldown_s: float = 60.0
+    # The local worker replaces itself (same process id, fresh memory) after this many
+    # jobs: memory grows with every model Keras builds, and clear_session does not stop it.
+    jobs_per_process: int = 50
     # "local": this machine trains (the embedded worker). "celery": jobs go through
     # the broker to Celery workers on any machine (`bot.remote.worker`).
     backend: str = "local"

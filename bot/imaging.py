@@ -63,9 +63,18 @@ def _prepare_helper(memory_limit: int) -> None:
 def peak_rss() -> int:
     """This process's peak resident memory in bytes (VmHWM: this program's own, unlike
     getrusage's ru_maxrss, which Linux carries over an exec from the process before)."""
+    return _memory("VmHWM")
+
+
+def current_rss() -> int:
+    """This process's resident memory now, in bytes."""
+    return _memory("VmRSS")
+
+
+def _memory(field: str) -> int:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
 

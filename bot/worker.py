@@ -21,6 +21,7 @@ import time
 import aiosqlite
 
 from bot.config import Settings
+from bot.imaging import current_rss
 from bot.services import UserError
 from bot.services.konomi import KonomiService
 from bot.services.training import ModelRefused
@@ -56,8 +57,10 @@ async def run_job(service: KonomiService, job: jobs.Job) -> None:
         log.info("job %d done: model %d", job.id, model.id)
 
 
-async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Work the queue until `stop` is set (or SIGTERM / SIGINT arrives)."""
+async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> bool:
+    """Work the queue until `stop` is set (or SIGTERM / SIGINT arrives). Returns True when
+    the local worker ran `[worker] jobs_per_process` jobs and should be replaced by a
+    fresh process (`python -m bot worker` then execs itself)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -74,7 +77,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         requeued = await _requeue(db, settings)
         if requeued:
             log.info("re-queued %d jobs left running by a stopped worker", len(requeued))
-        last_schedule = 0.0
+        last_schedule, jobs_run = 0.0, 0
         while not stop.is_set():
             if dispatcher is not None:
                 await dispatcher.look()
@@ -90,6 +93,14 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
                     job.attempts,
                 )
                 await run_job(service, job)
+                jobs_run += 1
+                if jobs_run >= settings.worker.jobs_per_process:
+                    log.info(
+                        "recycling the worker after %d jobs (resident memory %.0f MB)",
+                        jobs_run,
+                        current_rss() / 2**20,
+                    )
+                    return True
                 continue
             if time.monotonic() - last_schedule >= settings.worker.poll_interval_s * 10:
                 last_schedule = time.monotonic()
@@ -97,6 +108,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
                 await _requeue(db, settings)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.worker.poll_interval_s)
+        return False
     finally:
         await service.close()
 

@@ -11,7 +11,7 @@ from bot.config import load_settings
 from bot.services.errors import NotEnoughVotes
 from bot.services.konomi import KonomiService
 from storage import jobs, models, open_database
-from tests.bot.conftest import ALICE, GUILD, populate, write_config
+from tests.bot.conftest import ALICE, CROWD, GUILD, populate, write_config
 
 
 def start_worker(config: str) -> subprocess.Popen:
@@ -119,5 +119,26 @@ async def test_new_votes_schedule_retrains(tmp_path):
         due = await service.training.enqueue_due_retrains()
         assert (GUILD, None) in due and (GUILD, ALICE) in due
         assert await jobs.count_jobs(db, "queued") == len(due)
+    finally:
+        await db.close()
+
+
+async def test_the_worker_replaces_itself_after_jobs_per_process_jobs(tmp_path):
+    """Same process id (the bot's handle and the jobs table stay right), fresh memory."""
+    config = write_config(tmp_path, worker={"retrain_cooldown_s": 0, "jobs_per_process": 1})
+    await populate(tmp_path / "k.sqlite3", faces=24)
+    db = await open_database(tmp_path / "k.sqlite3")
+    try:
+        queued = [(await jobs.enqueue(db, GUILD, user))[0] for user in (None, ALICE, CROWD[0])]
+        worker = start_worker(config)
+        try:
+            done = [await wait_for_state(db, job.id, {"done", "failed"}) for job in queued]
+            assert worker.poll() is None  # the same process, exec'd twice
+        finally:
+            output = stop(worker)
+        assert [job.state for job in done] == ["done"] * 3, output
+        recycled = [line for line in output.splitlines() if "recycling the worker" in line]
+        assert len(recycled) >= 2, output
+        print("\n".join(recycled))
     finally:
         await db.close()
