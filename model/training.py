@@ -17,19 +17,18 @@ import numpy as np
 
 from model.augment import augment
 from model.bradley_terry import fit_offsets
-from model.losses import RankNetLoss
+from model.losses import RankNetLoss, StackedRankNetLoss
 from model.metrics import ModelMetrics, PairwiseMetrics, pairwise_metrics
 from model.pairs import Pairs, plan_batches, traced_size
-from model.regularizers import PullTowards
 from model.scorer import (
     ScorerConfig,
-    build_head,
     build_scorer,
     get_weights,
     scorer_inputs,
     set_weights,
 )
 from model.settings import TrainSettings
+from model.stacked import build_stacked_head, person, stack
 
 Progress = Callable[[int, int, float | None], None]
 
@@ -181,48 +180,222 @@ def train_guild(job: TrainingJob, progress: Progress | None = None) -> TrainingR
     return TrainingResult(get_weights(model), offsets, scores + offsets, metrics)
 
 
-def train_personal(job: TrainingJob, progress: Progress | None = None) -> TrainingResult:
-    """A personal head on the guild's trunk, pulled towards the guild's head.
+def _same_start(first: TrainingJob, other: TrainingJob) -> bool:
+    """Jobs that can share one pass: the same pool, guild model and settings."""
 
-    Used only where it is at least as accurate as the guild head on the person's
-    held-out votes (both with the person's offsets): 6 votes at 30, 20 at 100, so the
-    choice is coarse; a tie keeps the personal head, which the pull keeps near the
-    guild's anyway. The person's per-face offsets are shrunk towards the guild's.
-    """
-    if job.base_weights is None:
-        raise ValueError("a personal model starts from the guild model's weights")
-    started = time.perf_counter()
-    settings = job.settings
-    keras.utils.set_random_seed(settings.seed)
-    rng = np.random.default_rng(settings.seed)
-    train, held_out = job.pairs.split(settings.validation_fraction, rng)
-    count = len(job.crops)
-    prior = np.zeros(count) if job.base_offsets is None else job.base_offsets
+    def same(x: np.ndarray | None, y: np.ndarray | None) -> bool:
+        return x is y or (x is not None and y is not None and np.array_equal(x, y))
 
+    return (
+        other.kind == "personal"
+        and other.scorer == first.scorer
+        and other.settings == first.settings
+        and same(other.crops, first.crops)
+        and same(other.descriptors, first.descriptors)
+        and (other.base_weights or {}).keys() == (first.base_weights or {}).keys()
+        and all(same(other.base_weights[k], v) for k, v in (first.base_weights or {}).items())
+    )
+
+
+def _head_views(job: TrainingJob) -> tuple[keras.Model, np.ndarray]:
+    """The guild scorer and what its head reads for every face, in two views (as is
+    and mirrored: the head's augmentation): (2, N, features). The trunk is frozen, so
+    this is computed once for everyone trained on this pool and guild model."""
     guild = build_scorer(job.scorer)
     set_weights(guild, job.base_weights)
     trunk = guild.get_layer("trunk")
     crops, *descriptor = scorer_inputs(job.scorer, job.crops, job.descriptors)
-    # Two views of every face (as is and mirrored): the head's augmentation. The
-    # head reads the trunk's embedding, then the descriptor (the same in both views).
+    count = len(crops)
     views = np.stack(
         [
             np.concatenate([predict(trunk, c).reshape(count, -1), *descriptor], axis=1)
             for c in (crops, crops[:, :, ::-1])
         ]
+    ).astype(np.float32)
+    return guild, views
+
+
+def _predict_people(model: keras.Model, features: np.ndarray, people: int) -> np.ndarray:
+    """(P, N) scores of every person's head on the same (N, F) features, in fixed-size
+    chunks (one traced shape)."""
+    count = len(features)
+    chunk = min(traced_size(count), 256)
+    scores = np.zeros((people, count))
+    for start in range(0, count, chunk):
+        part = np.zeros((chunk, features.shape[1]), np.float32)
+        rows = features[start : start + chunk]
+        part[: len(rows)] = rows
+        x = np.ascontiguousarray(np.broadcast_to(part, (people, *part.shape)))
+        out = np.asarray(model.predict_on_batch(x))[:, : len(rows), 0]
+        scores[:, start : start + len(rows)] = out
+    return scores
+
+
+def _stacked_step(
+    batches: list, flips: list, views: np.ndarray, people: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """One step's inputs for everyone: (P, B, F) features and (P, K, 4) pairs [row,
+    column, target, weight] (the nonzero cells of each person's batch targets; a
+    person without a batch this step gets zeros: no loss). B and K are padded to
+    powers of two, so the step is traced for a few shapes."""
+    width = traced_size(max(len(b.items) for b in batches if b is not None))
+    cells = [np.nonzero(b.targets[..., 1]) if b is not None else None for b in batches]
+    pairs = traced_size(max(len(c[0]) for c in cells if c is not None))
+    x = np.zeros((people, width, views.shape[2]), np.float32)
+    y = np.zeros((people, pairs, 4), np.float32)
+    seen = 0
+    for p, (batch, flip, cell) in enumerate(zip(batches, flips, cells, strict=True)):
+        if batch is None:
+            continue
+        x[p, : len(batch.items)] = views[flip, batch.items]
+        rows, columns = cell
+        y[p, : len(rows)] = np.stack(
+            [rows, columns, batch.targets[rows, columns, 0], batch.targets[rows, columns, 1]],
+            axis=1,
+        )
+        seen += batch.pair_count
+    return x, y, seen
+
+
+def _fit_people(
+    model: keras.Model,
+    views: np.ndarray,
+    splits: list[tuple[Pairs, Pairs]],
+    rngs: list[np.random.Generator],
+    settings: TrainSettings,
+    progress: Progress | None,
+) -> list[dict]:
+    """`_fit_ranknet` for P people at once: each person's batches drawn from their own
+    random stream as if trained alone, one optimizer step for all (Adam is elementwise
+    and each person's loss touches only their row, so a person's updates are theirs
+    alone), early stopping per person on their held-out votes."""
+    people, count = len(splits), views.shape[1]
+    model.compile(
+        optimizer=keras.optimizers.Adam(settings.learning_rate), loss=StackedRankNetLoss()
     )
+    watched = [held if len(held) else train for train, held in splits]
+    best: list[dict | None] = [None] * people
+    best_loss = np.full(people, np.inf)
+    stale = np.zeros(people, int)
+    epochs = np.zeros(people, int)
+    active = np.ones(people, bool)
+    pairs_seen, step_seconds = 0, 0.0
+    for epoch in range(settings.max_epochs):
+        plans, flips = [], []
+        for p, ((train, _), rng) in enumerate(zip(splits, rngs, strict=True)):
+            plan = []
+            if active[p]:
+                epochs[p] = epoch + 1
+                plan = plan_batches(
+                    train,
+                    count,
+                    settings.batch_images,
+                    rng,
+                    batch_pairs=settings.batch_pairs,
+                    min_batches=settings.min_steps_per_epoch,
+                )
+            plans.append(plan)
+            flips.append([rng.integers(0, 2, size=len(b.items)) for b in plan])
+        for step in range(max(len(plan) for plan in plans)):
+            batches = [plan[step] if step < len(plan) else None for plan in plans]
+            step_flips = [f[step] if step < len(f) else None for f in flips]
+            x, y, seen = _stacked_step(batches, step_flips, views, people)
+            started = time.perf_counter()
+            model.train_on_batch(x, y)
+            step_seconds += time.perf_counter() - started
+            pairs_seen += seen
+        scores = _predict_people(model, views[0], people)
+        weights = get_weights(model)
+        for p in np.flatnonzero(active):
+            loss = pairwise_metrics(scores[p], watched[p]).log_loss
+            if loss < best_loss[p] - 1e-4:
+                best[p], best_loss[p], stale[p] = person(weights, p), loss, 0
+            else:
+                stale[p] += 1
+                active[p] = stale[p] < settings.patience
+        if progress:
+            progress(epoch + 1, settings.max_epochs, float(np.mean(best_loss)))
+        if not active.any():
+            break
+    weights = get_weights(model)
+    set_weights(model, stack([b or person(weights, p) for p, b in enumerate(best)]))
+    shared = {
+        "train_pairs_per_s": pairs_seen / step_seconds if step_seconds else None,
+        "train_seconds": step_seconds / people,
+        "trained_together": people,
+    }
+    return [{"epochs": int(e), **shared} for e in epochs]
+
+
+def train_personal(job: TrainingJob, progress: Progress | None = None) -> TrainingResult:
+    """One person's model: `train_personal_batch` of one."""
+    return train_personal_batch([job], progress)[0]
+
+
+def train_personal_batch(
+    jobs: list[TrainingJob], progress: Progress | None = None
+) -> list[TrainingResult]:
+    """Personal heads on the guild's trunk, each pulled towards the guild's head,
+    trained together for people who share a pool and a guild model (one pass, one
+    compiled step, the trunk's features computed once).
+
+    A person's head is used only where it is at least as accurate as the guild head
+    on their held-out votes (both with their offsets): 6 votes at 30, 20 at 100, so the
+    choice is coarse; a tie keeps the personal head, which the pull keeps near the
+    guild's anyway. The person's per-face offsets are shrunk towards the guild's.
+    """
+    if not jobs:
+        return []
+    first = jobs[0]
+    if first.base_weights is None:
+        raise ValueError("a personal model starts from the guild model's weights")
+    if not all(_same_start(first, job) for job in jobs):
+        raise ValueError("people trained together share one pool, guild model and settings")
+    started = time.perf_counter()
+    settings = first.settings
+    keras.utils.set_random_seed(settings.seed)
+    rngs = [np.random.default_rng(settings.seed) for _ in jobs]
+    splits = [
+        job.pairs.split(settings.validation_fraction, rng)
+        for job, rng in zip(jobs, rngs, strict=True)
+    ]
+    guild, views = _head_views(first)
     guild_head = get_weights(guild, only_head=True)
-    pull = {name: PullTowards(value, settings.personal_pull) for name, value in guild_head.items()}
-    head = build_head(job.scorer, pull)
-    set_weights(head, guild_head)
-
-    def make_batch(items: np.ndarray, batch_rng: np.random.Generator) -> np.ndarray:
-        flip = batch_rng.integers(0, 2, size=len(items))
-        return views[flip, items].astype(np.float32)
-
-    fit = _fit_ranknet(head, views[0], train, held_out, settings, rng, make_batch, progress)
-    personal_scores = predict(head, views[0])
+    model = build_stacked_head(first.scorer, len(jobs), guild_head, settings.personal_pull)
+    set_weights(model, stack([guild_head] * len(jobs)))
+    fits = _fit_people(model, views, splits, rngs, settings, progress)
+    all_scores = _predict_people(model, views[0], len(jobs))
     guild_scores = predict(guild.get_layer("head"), views[0])
+    trained = get_weights(model)
+    total = (time.perf_counter() - started) / len(jobs)
+    return [
+        _personal_result(
+            job,
+            split,
+            all_scores[p],
+            guild_scores,
+            person(trained, p),
+            guild_head,
+            {**fits[p], "total_seconds": total},
+        )
+        for p, (job, split) in enumerate(zip(jobs, splits, strict=True))
+    ]
+
+
+def _personal_result(
+    job: TrainingJob,
+    split: tuple[Pairs, Pairs],
+    personal_scores: np.ndarray,
+    guild_scores: np.ndarray,
+    trained_head: dict[str, np.ndarray],
+    guild_head: dict[str, np.ndarray],
+    timings: dict,
+) -> TrainingResult:
+    """The head a person uses (theirs or the guild's), their offsets and metrics."""
+    train, held_out = split
+    settings = job.settings
+    count = len(job.crops)
+    prior = np.zeros(count) if job.base_offsets is None else job.base_offsets
 
     def with_offsets(scores: np.ndarray, pairs: Pairs) -> np.ndarray:
         return scores + fit_offsets(
@@ -233,7 +406,6 @@ def train_personal(job: TrainingJob, progress: Progress | None = None) -> Traini
     guild_final = pairwise_metrics(with_offsets(guild_scores, train), held_out)
     use_personal = (personal.accuracy or 0.0) >= (guild_final.accuracy or 0.0)
     chosen_scores = personal_scores if use_personal else guild_scores
-    trained_head = get_weights(head)
     weights = trained_head if use_personal else guild_head
     offsets = with_offsets(chosen_scores, job.pairs) - chosen_scores
     metrics = ModelMetrics(
@@ -246,7 +418,7 @@ def train_personal(job: TrainingJob, progress: Progress | None = None) -> Traini
         guild_cnn=pairwise_metrics(guild_scores, held_out),
         guild_final=guild_final,
         bradley_terry=_bt_baseline(train, held_out, count, settings),
-        timings={**fit, "total_seconds": time.perf_counter() - started},
+        timings=timings,
     )
     return TrainingResult(
         weights, offsets, chosen_scores + offsets, metrics, trained_head, personal_scores

@@ -1,5 +1,6 @@
 """Ranking losses, one per file."""
 
 from model.losses.ranknet import RankNetLoss, ranknet
+from model.losses.stacked_ranknet import StackedRankNetLoss
 
-__all__ = ["RankNetLoss", "ranknet"]
+__all__ = ["RankNetLoss", "StackedRankNetLoss", "ranknet"]

@@ -138,3 +138,36 @@ def test_the_descriptor_carries_a_taste_the_cnn_alone_cannot_see(lfw_crops, spli
         f"{accuracy['without']:.3f} without"
     )
     assert accuracy["with"] >= 0.75 and accuracy["with"] > accuracy["without"] + 0.15
+
+
+def test_people_trained_together_get_the_models_they_would_get_alone(lfw_crops, guild_result):
+    """Without dropout's random masks, a batch of people trains each exactly as alone:
+    nobody's votes leak into another's head, whatever their number of votes."""
+    from model.training import train_personal_batch
+
+    config = ScorerConfig(dropout=0.0)
+    rng = np.random.default_rng(7)
+    people = []
+    for index, count in enumerate([40, 100, 100, 160]):
+        taste = lfw_crops.reshape(len(lfw_crops), -1) @ rng.normal(size=80 * 80 * 3)
+        votes = planted_votes(taste, np.arange(len(lfw_crops)), count, 20 + index)
+        people.append(
+            TrainingJob(
+                "personal",
+                lfw_crops,
+                votes,
+                config,
+                FAST,
+                base_weights=guild_result.weights,
+                base_offsets=guild_result.offsets,
+            )
+        )
+    together = train_personal_batch(people)
+    alone = [train(job) for job in people]
+    for mine, reference in zip(together, alone, strict=True):
+        assert mine.metrics.final.accuracy == reference.metrics.final.accuracy
+        assert mine.metrics.timings["epochs"] == reference.metrics.timings["epochs"]
+        assert mine.metrics.timings["trained_together"] == len(people)
+        np.testing.assert_allclose(mine.scores, reference.scores, atol=1e-3)
+        for name, value in reference.personal_head.items():
+            np.testing.assert_allclose(mine.personal_head[name], value, atol=1e-4)

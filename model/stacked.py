@@ -1,0 +1,90 @@
+"""Many people's heads as one model: every weight gets a leading axis of people.
+
+A personal head reads the guild trunk's frozen features, so the people of a guild can
+be trained side by side: one model, one compiled step per shape, one optimizer step
+for everyone. Person p's weights are row p of each array, in the same names and
+shapes (after that axis) as the head in model/scorer.py, so a person's slice is
+stored and loaded as an ordinary head.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from model.regularizers import PullTowards
+from model.scorer import head_width
+from model.settings import ScorerConfig
+
+
+class StackedDense(keras.layers.Layer):
+    """A Dense layer per person: (P, B, F) -> (P, B, units), person p with kernel[p]."""
+
+    def __init__(
+        self,
+        people: int,
+        units: int,
+        activation: str | None = None,
+        regularizer: keras.regularizers.Regularizer | None = None,
+        bias_regularizer: keras.regularizers.Regularizer | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.people, self.units = people, units
+        self.activation = keras.activations.get(activation)
+        self.regularizer, self.bias_regularizer = regularizer, bias_regularizer
+
+    def build(self, input_shape) -> None:
+        width = input_shape[-1]
+        self.kernel = self.add_weight(
+            (self.people, width, self.units), name="kernel", regularizer=self.regularizer
+        )
+        self.bias = self.add_weight(
+            (self.people, self.units),
+            name="bias",
+            initializer="zeros",
+            regularizer=self.bias_regularizer,
+        )
+
+    def call(self, inputs):
+        out = ops.einsum("pbf,pfu->pbu", inputs, self.kernel) + ops.expand_dims(self.bias, 1)
+        return self.activation(out)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+
+def build_stacked_head(
+    config: ScorerConfig, people: int, anchor: dict[str, np.ndarray], pull: float
+) -> keras.Model:
+    """P heads side by side, each pulled towards `anchor` (the guild's head) as a
+    personal head is. Input (P, B, features) with P as the batch axis; output (P, B, 1)."""
+
+    def pulled(name: str) -> PullTowards:
+        return PullTowards(anchor[name], pull)  # the anchor broadcasts over people
+
+    inputs = keras.Input((None, head_width(config)), name="features")
+    x = StackedDense(
+        people,
+        config.dense_units,
+        "relu",
+        pulled("head_dense/kernel"),
+        pulled("head_dense/bias"),
+        name="head_dense",
+    )(inputs)
+    x = keras.layers.Dropout(config.dropout, name="dropout")(x)
+    score = StackedDense(
+        people, 1, None, pulled("score/kernel"), pulled("score/bias"), name="score"
+    )(x)
+    return keras.Model(inputs, score, name="stacked_head")
+
+
+def stack(heads: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """People's head weights -> the stacked model's arrays."""
+    return {name: np.stack([head[name] for head in heads]) for name in heads[0]}
+
+
+def person(stacked: dict[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
+    """One person's head out of the stacked model's arrays."""
+    return {name: np.array(value[index]) for name, value in stacked.items()}
