@@ -76,6 +76,9 @@ class WorkerSettings:
     # The local worker replaces itself (same process id, fresh memory) after this many
     # jobs: memory grows with every model Keras builds, and clear_session does not stop it.
     jobs_per_process: int = 50
+    # People of one guild whose queued jobs train together in one pass (a stacked head
+    # on the guild's frozen features); each job counts towards jobs_per_process.
+    batch_people: int = 200
     # "local": this machine trains (the embedded worker). "celery": jobs go through
     # the broker to Celery workers on any machine (`bot.remote.worker`).
     backend: str = "local"

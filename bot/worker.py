@@ -40,21 +40,35 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-async def run_job(service: KonomiService, job: jobs.Job) -> None:
-    """Train one claimed job and record how it ended."""
+async def run_jobs(service: KonomiService, claimed: list[jobs.Job]) -> None:
+    """Train claimed jobs (one, or people of one guild together) and record how each
+    ended: a stored model marks its job done; otherwise the job fails with the reason."""
     try:
-        model = await service.training.train_now(job.guild_id, job.user_id, for_job=job)
-    except UserError as error:  # too few votes, no guild model, outdated settings
-        await jobs.fail(service.db, job.id, str(error))
-        log.info("job %d not run: %s", job.id, error)
-    except ModelRefused as error:
-        await jobs.fail(service.db, job.id, str(error))  # a no-op when forget deleted it
-        log.warning("job %d: refused to store its model: %s", job.id, error)
-    except Exception as error:
-        await jobs.fail(service.db, job.id, f"training failed: {error}")
-        log.exception("job %d failed", job.id)
+        if len(claimed) == 1:
+            job = claimed[0]
+            outcomes: list = [
+                await service.training.train_now(job.guild_id, job.user_id, for_job=job)
+            ]
+        else:
+            outcomes = await service.training.train_together(claimed[0].guild_id, claimed)
+    except Exception as error:  # the guild step or the training itself failed: all fail
+        outcomes = [error] * len(claimed)
+    for job, outcome in zip(claimed, outcomes, strict=True):
+        await _record(service, job, outcome)
+
+
+async def _record(service: KonomiService, job: jobs.Job, outcome: object) -> None:
+    if isinstance(outcome, UserError):  # too few votes, no guild model, outdated settings
+        await jobs.fail(service.db, job.id, str(outcome))
+        log.info("job %d not run: %s", job.id, outcome)
+    elif isinstance(outcome, ModelRefused):
+        await jobs.fail(service.db, job.id, str(outcome))  # a no-op when forget deleted it
+        log.warning("job %d: refused to store its model: %s", job.id, outcome)
+    elif isinstance(outcome, Exception):
+        await jobs.fail(service.db, job.id, f"training failed: {outcome}")
+        log.error("job %d failed", job.id, exc_info=outcome)
     else:
-        log.info("job %d done: model %d", job.id, model.id)
+        log.info("job %d done: model %d", job.id, outcome.id)
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> bool:
@@ -79,21 +93,28 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             log.info("re-queued %d jobs left running by a stopped worker", len(requeued))
         last_schedule, jobs_run = 0.0, 0
         while not stop.is_set():
+            claimed = []
             if dispatcher is not None:
                 await dispatcher.look()
-                job = None
             else:
-                job = await jobs.claim_next(db, os.getpid())
-            if job is not None:
+                claimed = await jobs.claim_batch(db, os.getpid(), settings.worker.batch_people)
+            if claimed:
+                first = claimed[0]
                 log.info(
-                    "job %d: %s model, guild %s (attempt %d)",
-                    job.id,
-                    job.kind,
-                    job.guild_id,
-                    job.attempts,
+                    "jobs %s: %s model%s, guild %s (attempt %d)",
+                    ", ".join(str(job.id) for job in claimed),
+                    first.kind,
+                    "s trained together" if len(claimed) > 1 else "",
+                    first.guild_id,
+                    first.attempts,
                 )
-                await run_job(service, job)
-                jobs_run += 1
+                await run_jobs(service, claimed)
+                jobs_run += len(claimed)
+                log.info(
+                    "%d jobs run by this process; resident memory %.0f MB",
+                    jobs_run,
+                    current_rss() / 2**20,
+                )
                 if jobs_run >= settings.worker.jobs_per_process:
                     log.info(
                         "recycling the worker after %d jobs (resident memory %.0f MB)",

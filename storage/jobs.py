@@ -122,19 +122,36 @@ async def queue_position(db: aiosqlite.Connection, job: Job) -> int:
 
 async def claim_next(db: aiosqlite.Connection, worker_pid: int) -> Job | None:
     """Take the oldest queued job, or None when the queue is empty."""
+    claimed = await claim_batch(db, worker_pid, 1)
+    return claimed[0] if claimed else None
+
+
+async def claim_batch(db: aiosqlite.Connection, worker_pid: int, limit: int) -> list[Job]:
+    """Take the oldest queued job and, when it is a person's, the other people's jobs
+    queued in the same guild (oldest first, `limit` in all): they train together."""
     async with transaction(db):
         async with db.execute(
-            "SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1"
+            "SELECT id, guild_id, kind FROM jobs WHERE state = 'queued'"
+            " ORDER BY created_at, id LIMIT 1"
         ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        await db.execute(
+            first = await cursor.fetchone()
+        if first is None:
+            return []
+        ids = [first[0]]
+        if first[2] == "personal" and limit > 1:
+            async with db.execute(
+                "SELECT id FROM jobs WHERE state = 'queued' AND kind = 'personal'"
+                " AND guild_id = ? AND id != ? ORDER BY created_at, id LIMIT ?",
+                (first[1], first[0], limit - 1),
+            ) as cursor:
+                ids += [row[0] for row in await cursor.fetchall()]
+        now = time.time()
+        await db.executemany(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_pid = ?,"
             " started_at = ? WHERE id = ?",
-            (worker_pid, time.time(), row[0]),
+            [(worker_pid, now, job_id) for job_id in ids],
         )
-    return await get_job(db, row[0])
+    return [job for job_id in ids if (job := await get_job(db, job_id)) is not None]
 
 
 async def finish(db: aiosqlite.Connection, job_id: int, model_id: int | None) -> None:

@@ -13,7 +13,13 @@ import aiosqlite
 import numpy as np
 
 from bot.config import Settings
-from bot.services.errors import GuildModelOutdated, NoGuildModel, NotEnoughVotes, TooSoon
+from bot.services.errors import (
+    GuildModelOutdated,
+    NoGuildModel,
+    NotEnoughVotes,
+    TooSoon,
+    UserError,
+)
 from model.descriptor import DESCRIPTOR_SIZE, stack_descriptors, unpack_descriptor
 from model.faces import resize_square
 from model.images import decode_png
@@ -22,7 +28,7 @@ from model.pairs import Pairs
 from model.scorer import ARCHITECTURE
 from model.settings import ScorerConfig
 from model.store import pack, unpack
-from model.training import Progress, TrainingJob, TrainingResult, train
+from model.training import Progress, TrainingJob, TrainingResult, train, train_personal_batch
 from storage import jobs, models, pool, votes
 from storage.jobs import Job
 from storage.models import ModelRefused, StoredModel
@@ -32,6 +38,17 @@ __all__ = ["Finished", "Job", "ModelRefused", "Queued", "TrainingService"]
 log = logging.getLogger(__name__)
 
 _GUILDS_CACHED = 4  # guilds whose decoded crops a process keeps (~19 KB a face at 80 px)
+
+
+@dataclass(frozen=True)
+class GuildStart:
+    """The guild model jobs start from: `weights` and `offsets` (by face id) are set
+    when it is `current` (trained with today's model settings)."""
+
+    model: StoredModel | None
+    current: bool
+    weights: dict[str, np.ndarray] | None
+    offsets: dict[int, float]
 
 
 @dataclass(frozen=True)
@@ -90,11 +107,13 @@ class TrainingService:
         pixels, descriptors = await asyncio.to_thread(decode)
         return ids, pixels, descriptors
 
-    async def _guild_model_current(self, guild_id: int) -> bool:
-        """The guild has a model trained with today's model settings (a person's head
-        sits on it; after a settings change, such as the descriptor, it is retrained)."""
-        base = await models.latest_model(self.db, guild_id, None)
-        return base is not None and base.config["scorer"] == self.settings.model.to_json()
+    async def guild_start(self, guild_id: int) -> GuildStart:
+        """The guild's latest model, its weights unpacked when it is current: read once
+        for every job built on it."""
+        model = await models.latest_model(self.db, guild_id, None)
+        current = model is not None and model.config["scorer"] == self.settings.model.to_json()
+        weights, offsets = unpack(model.weights_npz) if current else (None, {})
+        return GuildStart(model, current, weights, offsets)
 
     async def build_job(
         self,
@@ -102,15 +121,16 @@ class TrainingService:
         user_id: int | None,
         *,
         faces: tuple[list[int], np.ndarray, np.ndarray] | None = None,
+        start: GuildStart | None = None,
         after_guild_step: bool = False,
-    ) -> tuple[TrainingJob, list[int], StoredModel | None]:
+    ) -> tuple[TrainingJob, list[int]]:
         """Assemble a training job from storage: the pool's crops and the votes on them.
 
-        Returns the job, the face id of each crop, and the guild model it starts
-        from (a person's head sits on it; a guild retrain warm-starts from it, when
-        it was trained with the same model settings). `faces`: the pool, already
-        read; `after_guild_step`: a personal job that starts from the result of a guild
-        job trained just before it (its base weights are left empty).
+        Returns the job and the face id of each crop. A person's head sits on the guild
+        model; a guild retrain warm-starts from it when it was trained with the same
+        model settings. `faces` and `start`: the pool and the guild model, already read;
+        `after_guild_step`: a personal job that starts from the result of a guild job
+        trained just before it (its base weights are left empty).
         """
         personal = user_id is not None
         if personal:
@@ -125,8 +145,8 @@ class TrainingService:
                 f"{who} {len(cast)} votes; a model needs at least {needed}: "
                 f"vote {needed - len(cast)} more"
             )
-        base = await models.latest_model(self.db, guild_id, None)
-        if personal and base is None and not after_guild_step:
+        start = start or await self.guild_start(guild_id)
+        if personal and start.model is None and not after_guild_step:
             raise NoGuildModel("this server has no guild model yet")
         face_ids, crops, descriptors = faces or await self.pool_faces(guild_id)
         index = {face_id: i for i, face_id in enumerate(face_ids)}
@@ -138,11 +158,10 @@ class TrainingService:
         )
         config = self.settings.model
         base_weights = base_offsets = None
-        current = base is not None and base.config["scorer"] == config.to_json()
-        if current and not after_guild_step:
-            base_weights, offsets = unpack(base.weights_npz)
+        if start.current and not after_guild_step:
+            base_weights = start.weights
             if personal:
-                base_offsets = np.array([offsets.get(face_id, 0.0) for face_id in face_ids])
+                base_offsets = np.array([start.offsets.get(face_id, 0.0) for face_id in face_ids])
         elif personal and not after_guild_step:
             raise GuildModelOutdated(
                 "the guild model was trained with other settings; retrain it first"
@@ -157,7 +176,7 @@ class TrainingService:
             base_offsets=base_offsets,
             descriptors=descriptors if config.descriptor_size else None,
         )
-        return job, face_ids, base
+        return job, face_ids
 
     async def build_steps(
         self, guild_id: int, user_id: int | None
@@ -167,11 +186,12 @@ class TrainingService:
         starts from its result), and the pool's face ids in crop order."""
         faces = await self.pool_faces(guild_id)
         steps = []
-        guild_first = user_id is not None and not await self._guild_model_current(guild_id)
+        start = await self.guild_start(guild_id)
+        guild_first = user_id is not None and not start.current
         if guild_first:
-            steps.append((await self.build_job(guild_id, None, faces=faces))[0])
-        job, face_ids, _ = await self.build_job(
-            guild_id, user_id, faces=faces, after_guild_step=guild_first
+            steps.append((await self.build_job(guild_id, None, faces=faces, start=start))[0])
+        job, face_ids = await self.build_job(
+            guild_id, user_id, faces=faces, start=start, after_guild_step=guild_first
         )
         return [*steps, job], face_ids
 
@@ -185,13 +205,16 @@ class TrainingService:
         *,
         for_job: Job | None = None,
         started_at: float | None = None,
+        base: StoredModel | None = None,
     ) -> StoredModel:
         """Store a trained model as the next version, in one transaction with the checks
         that refuse it (ModelRefused) when its job was cancelled or the person asked to be
-        forgotten after it started (`for_job`'s start, else `started_at`)."""
+        forgotten after it started (`for_job`'s start, else `started_at`). `base`: the
+        guild model a personal one sits on (read here when not given)."""
         if for_job and for_job.started_at:
             started_at = for_job.started_at
-        base = await models.latest_model(self.db, guild_id, None) if user_id else None
+        if user_id and base is None:
+            base = await models.latest_model(self.db, guild_id, None)
         kind = result.metrics.kind
         config = {
             "scorer": scorer.to_json(),
@@ -233,9 +256,11 @@ class TrainingService:
         Raises ModelRefused when the job was cancelled or the person asked to be
         forgotten while it trained."""
         started_at = time.time()
-        if user_id is not None and not await self._guild_model_current(guild_id):
+        start = await self.guild_start(guild_id)
+        if user_id is not None and not start.current:
             await self.train_now(guild_id, None, progress)
-        job, face_ids, _ = await self.build_job(guild_id, user_id)
+            start = await self.guild_start(guild_id)
+        job, face_ids = await self.build_job(guild_id, user_id, start=start)
         result = await asyncio.to_thread(train, job, progress)
         return await self.store(
             guild_id,
@@ -245,7 +270,48 @@ class TrainingService:
             face_ids,
             for_job=for_job,
             started_at=started_at,
+            base=start.model,
         )
+
+    async def train_together(
+        self, guild_id: int, claimed: list[Job], progress: Progress | None = None
+    ) -> list[StoredModel | UserError | ModelRefused]:
+        """Train the personal jobs of one guild in one pass (the guild model first when
+        it is not current) and store each person's model with its own checks. Returns
+        each job's outcome: its model, or why it has none (too few votes, forgotten)."""
+        start = await self.guild_start(guild_id)
+        if not start.current:
+            await self.train_now(guild_id, None, progress)
+            start = await self.guild_start(guild_id)
+        faces = await self.pool_faces(guild_id)
+        outcomes: dict[int, StoredModel | UserError | ModelRefused] = {}
+        built: list[tuple[Job, TrainingJob, list[int]]] = []
+        for job in claimed:
+            try:
+                training_job, face_ids = await self.build_job(
+                    guild_id, job.user_id, faces=faces, start=start
+                )
+            except UserError as error:
+                outcomes[job.id] = error
+            else:
+                built.append((job, training_job, face_ids))
+        results = await asyncio.to_thread(
+            train_personal_batch, [training_job for _, training_job, _ in built], progress
+        )
+        for (job, training_job, face_ids), result in zip(built, results, strict=True):
+            try:
+                outcomes[job.id] = await self.store(
+                    guild_id,
+                    job.user_id,
+                    training_job.scorer,
+                    result,
+                    face_ids,
+                    for_job=job,
+                    base=start.model,
+                )
+            except ModelRefused as error:
+                outcomes[job.id] = error
+        return [outcomes[job.id] for job in claimed]
 
     async def request(
         self,

@@ -1,16 +1,18 @@
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from bot.config import load_settings
 from bot.services.errors import NotEnoughVotes
 from bot.services.konomi import KonomiService
-from storage import jobs, models, open_database
+from storage import jobs, models, open_database, votes
 from tests.bot.conftest import ALICE, CROWD, GUILD, populate, write_config
 
 
@@ -123,22 +125,39 @@ async def test_new_votes_schedule_retrains(tmp_path):
         await db.close()
 
 
-async def test_the_worker_replaces_itself_after_jobs_per_process_jobs(tmp_path):
-    """Same process id (the bot's handle and the jobs table stay right), fresh memory."""
-    config = write_config(tmp_path, worker={"retrain_cooldown_s": 0, "jobs_per_process": 1})
-    await populate(tmp_path / "k.sqlite3", faces=24)
+async def test_a_hundred_jobs_in_batches_with_recycling_keep_the_workers_memory_flat(tmp_path):
+    """The guild job, then 100 people in batches of 10, the worker replacing itself
+    (same process id) after 30 jobs: every job done, and the resident memory after the
+    last batch within 100 MB of the first's."""
+    config = write_config(
+        tmp_path,
+        worker={"retrain_cooldown_s": 0, "jobs_per_process": 30, "batch_people": 10},
+    )
+    face_ids, _ = await populate(tmp_path / "k.sqlite3", faces=24)
     db = await open_database(tmp_path / "k.sqlite3")
     try:
-        queued = [(await jobs.enqueue(db, GUILD, user))[0] for user in (None, ALICE, CROWD[0])]
+        rng = np.random.default_rng(3)
+        people = [ALICE, *CROWD, *range(1000, 1089)]
+        for user in people[11:]:
+            pairs = rng.choice(face_ids, size=(12, 2))
+            await votes.add_votes(
+                db, GUILD, user, [(int(a), int(b), 1.0) for a, b in pairs if a != b]
+            )
+        queued = [(await jobs.enqueue(db, GUILD, None))[0]]
+        queued += [(await jobs.enqueue(db, GUILD, user))[0] for user in people]
         worker = start_worker(config)
         try:
-            done = [await wait_for_state(db, job.id, {"done", "failed"}) for job in queued]
-            assert worker.poll() is None  # the same process, exec'd twice
+            done = [await wait_for_state(db, job.id, {"done", "failed"}, 300) for job in queued]
+            assert worker.poll() is None  # the same process, exec'd in place
         finally:
             output = stop(worker)
-        assert [job.state for job in done] == ["done"] * 3, output
+        assert [job.state for job in done] == ["done"] * 101, output
+        logged = re.finditer(r"(\d+) jobs run by this process; resident memory (\d+) MB", output)
+        memory = [(int(m[1]), float(m[2])) for m in logged]
         recycled = [line for line in output.splitlines() if "recycling the worker" in line]
-        assert len(recycled) >= 2, output
-        print("\n".join(recycled))
+        print(f"jobs run, resident MB: {memory}; {len(recycled)} recycles")
+        assert len(recycled) == 3, output
+        first, last = memory[0][1], memory[-1][1]
+        assert abs(last - first) <= 100, memory
     finally:
         await db.close()

@@ -63,3 +63,47 @@ async def test_pool_crops_are_decoded_once_and_follow_the_pool(tmp_path):
         np.testing.assert_array_equal(crops_now, expected[1])
     finally:
         await service.close()
+
+
+async def test_people_queued_together_train_in_one_pass_each_with_their_own_outcome(tmp_path):
+    """Four people of one guild claimed together: the guild model is trained first, two
+    get their own model from one pass, one with too few votes is told so, and one who
+    asks to be forgotten while the pass trains gets no model (the others keep theirs)."""
+    import asyncio
+
+    from bot.services.training import ModelRefused
+    from storage import jobs, models, votes
+    from tests.bot.conftest import CROWD
+
+    service = await open_service(tmp_path, faces=24, crowd_votes=30, alice_votes=40)
+    try:
+        db = service.db
+        await votes.add_votes(db, GUILD, 7, [(1, 2, 1.0), (2, 3, 1.0)])  # too few
+        people = [ALICE, CROWD[0], 7, CROWD[1]]
+        for user in people:
+            await jobs.enqueue(db, GUILD, user)
+        claimed = await jobs.claim_batch(db, 4242, limit=10)
+        assert [job.user_id for job in claimed] == people
+        loop = asyncio.get_running_loop()
+        training = asyncio.Event()
+
+        def progress(epoch: int, epochs: int, loss: float | None) -> None:
+            loop.call_soon_threadsafe(training.set)
+
+        task = asyncio.create_task(service.training.train_together(GUILD, claimed, progress))
+        await training.wait()
+        while await models.latest_model(db, GUILD, None) is None:  # the guild's step
+            training.clear()
+            await training.wait()
+        training.clear()
+        await training.wait()  # now the people's pass
+        await service.privacy.forget(GUILD, CROWD[1])
+        alice, crowd, few, forgotten = await task
+        assert alice.user_id == ALICE and crowd.user_id == CROWD[0]
+        assert alice.metrics["timings"]["trained_together"] == 3
+        assert alice.config["base_model_id"] == (await models.latest_model(db, GUILD, None)).id
+        assert isinstance(few, NotEnoughVotes) and "you have 2 votes" in str(few)
+        assert isinstance(forgotten, ModelRefused)
+        assert await models.latest_model(db, GUILD, CROWD[1]) is None
+    finally:
+        await service.close()
