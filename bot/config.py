@@ -117,6 +117,9 @@ class LimitSettings:
 @dataclass(frozen=True)
 class VotingSettings:
     catch_up_days: float = 3.0
+    # Reaction events already waiting are written in one transaction, this many at most
+    # (1: one transaction per event).
+    write_group: int = 256
 
 
 @dataclass(frozen=True)

@@ -102,24 +102,130 @@ async def _settle_vote(db: aiosqlite.Connection, pair: Pair, user_id: int) -> fl
     return row[0]
 
 
+@dataclass(frozen=True)
+class ReactionEvent:
+    """A vote reaction added or removed on Discord, as it arrived."""
+
+    message_id: int
+    guild_id: int
+    user_id: int
+    outcome: float
+    added: bool
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one reaction event did: the pair it was on and the member's vote before and
+    after it (unchanged for a person forgotten after the pair was posted)."""
+
+    pair: Pair
+    before: float | None
+    after: float | None
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+async def apply_reactions(
+    db: aiosqlite.Connection, events: list[ReactionEvent]
+) -> list[Applied | None]:
+    """Apply reaction events in arrival order, in one transaction with a few statements
+    for the whole group (a group of hundreds costs about what one event did).
+
+    Each event follows the rules of one: an added reaction becomes the member's vote;
+    a removed one falls back to their latest remaining reaction, or withdraws the vote;
+    nothing changes for a person forgotten after the pair was posted (a removal still
+    drops the stored reaction). None for an event on no pair of its guild."""
+    if not events:
+        return []
+    messages = sorted({e.message_id for e in events})
+    users = sorted({e.user_id for e in events})
+    async with transaction(db):
+        async with db.execute(
+            f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE message_id IN ({_marks(len(messages))})",
+            messages,
+        ) as cursor:
+            pairs = {row[0]: Pair(*row) for row in await cursor.fetchall()}
+        async with db.execute(
+            "SELECT guild_id, user_id, forgotten_at FROM forgotten_users"
+            f" WHERE user_id IN ({_marks(len(users))})",
+            users,
+        ) as cursor:
+            forgotten = {(g, u): at for g, u, at in await cursor.fetchall()}
+        where = f"message_id IN ({_marks(len(messages))}) AND user_id IN ({_marks(len(users))})"
+        reactions: dict[tuple[int, int], list[float]] = {}
+        async with db.execute(
+            f"SELECT message_id, user_id, outcome FROM pair_reactions WHERE {where} ORDER BY id",
+            [*messages, *users],
+        ) as cursor:
+            for message, user, outcome in await cursor.fetchall():
+                reactions.setdefault((message, user), []).append(outcome)
+        async with db.execute(
+            f"SELECT message_id, user_id, outcome FROM votes WHERE {where}", [*messages, *users]
+        ) as cursor:
+            stored = {(m, u): o for m, u, o in await cursor.fetchall()}
+
+        current = dict(stored)
+        touched: set[tuple[int, int]] = set()
+        results: list[Applied | None] = []
+        for event in events:
+            pair = pairs.get(event.message_id)
+            if pair is None or pair.guild_id != event.guild_id:
+                results.append(None)
+                continue
+            key = (event.message_id, event.user_id)
+            before = current.get(key)
+            at = forgotten.get((pair.guild_id, event.user_id))
+            gone = at is not None and at >= pair.created_at
+            if gone and event.added:
+                results.append(Applied(pair, before, before))
+                continue
+            kept = reactions.setdefault(key, [])
+            if event.outcome in kept:
+                kept.remove(event.outcome)
+            if event.added:
+                kept.append(event.outcome)
+            touched.add(key)
+            if not gone:
+                current[key] = kept[-1] if kept else None
+            results.append(Applied(pair, before, current.get(key)))
+
+        await db.executemany(
+            "DELETE FROM pair_reactions WHERE message_id = ? AND user_id = ?", sorted(touched)
+        )
+        await db.executemany(
+            _INSERT_REACTION,
+            [(m, u, outcome) for (m, u) in sorted(touched) for outcome in reactions[(m, u)]],
+        )
+        changed = [key for key in sorted(current) if current[key] != stored.get(key)]
+        await db.executemany(
+            "DELETE FROM votes WHERE message_id = ? AND user_id = ?",
+            [key for key in changed if current[key] is None],
+        )
+        await db.executemany(
+            "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (user_id, message_id) DO UPDATE SET outcome = excluded.outcome,"
+            " voted_at = excluded.voted_at",
+            [
+                (pairs[m].guild_id, u, m, pairs[m].face_a, pairs[m].face_b, current[(m, u)])
+                for m, u in changed
+                if current[(m, u)] is not None
+            ],
+        )
+    return results
+
+
 async def react(
     db: aiosqlite.Connection, pair: Pair, user_id: int, outcome: float
 ) -> tuple[float | None, float | None]:
     """A reaction arrived: it becomes the user's vote. Returns (vote before, vote after);
     nothing changes for a person who asked to be forgotten after the pair was posted."""
-    async with transaction(db):
-        before = await get_vote(db, pair.message_id, user_id)
-        if await _forgotten_since_posted(db, pair, user_id):
-            return before, before
-        await db.execute(
-            _DELETE_REACTION,
-            (pair.message_id, user_id, outcome),
-        )
-        await db.execute(
-            _INSERT_REACTION,
-            (pair.message_id, user_id, outcome),
-        )
-        return before, await _settle_vote(db, pair, user_id)
+    [applied] = await apply_reactions(
+        db, [ReactionEvent(pair.message_id, pair.guild_id, user_id, outcome, True)]
+    )
+    return applied.before, applied.after
 
 
 async def unreact(
@@ -127,14 +233,10 @@ async def unreact(
 ) -> float | None:
     """A reaction was removed: the vote falls back to the user's latest remaining
     reaction, or is withdrawn. Returns the vote after."""
-    async with transaction(db):
-        await db.execute(
-            _DELETE_REACTION,
-            (pair.message_id, user_id, outcome),
-        )
-        if await _forgotten_since_posted(db, pair, user_id):
-            return None
-        return await _settle_vote(db, pair, user_id)
+    [applied] = await apply_reactions(
+        db, [ReactionEvent(pair.message_id, pair.guild_id, user_id, outcome, False)]
+    )
+    return applied.after
 
 
 async def reconcile(

@@ -10,6 +10,7 @@ import asyncio
 import functools
 import io
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
@@ -19,7 +20,7 @@ from discord.ext import commands, tasks
 from bot.limits import per_member
 from bot.loops import resilient
 from bot.services.errors import UserError
-from bot.services.voting import Pair
+from bot.services.voting import Pair, ReactionEvent
 
 if TYPE_CHECKING:
     from bot.app import KonomiBot
@@ -34,6 +35,14 @@ A, B, TIE = (
 OUTCOMES = {A: 1.0, B: 0.0, TIE: 0.5}
 REACTION_PAGE = 100  # the most users Discord returns per reaction-list request
 HOW_TO_VOTE = f"Which face do you find more appealing? {A} for A, {B} for B, {TIE} if equal."
+
+
+@dataclass(frozen=True)
+class _Reaction:
+    """A reaction event waiting for the writer, with the member to send a next pair to."""
+
+    event: ReactionEvent
+    member: discord.Member | None
 
 
 def outcome_of(emoji: discord.PartialEmoji) -> float | None:
@@ -144,29 +153,40 @@ class Voting(commands.Cog):
         self._arrivals += 1
         if self._live is not None:
             self._live.setdefault(payload.message_id, {})[payload.user_id] = self._arrivals
-        self._writes.put_nowait(functools.partial(self._apply, payload, outcome, added))
+        event = ReactionEvent(payload.message_id, payload.guild_id, payload.user_id, outcome, added)
+        self._writes.put_nowait(_Reaction(event, payload.member if added else None))
 
     async def _write_in_order(self) -> None:
-        """The one writer of votes: reaction events and catch-up results, in order."""
+        """The one writer of votes: reaction events and catch-up results, in order.
+        Reaction events already waiting are written together, up to `[voting]
+        write_group` in one transaction; a catch-up's write waits its turn between them."""
+        held = None
         while True:
-            write = await self._writes.get()
+            item, held = held or await self._writes.get(), None
+            group = [item]
+            while (
+                isinstance(item, _Reaction)
+                and len(group) < self.bot.settings.voting.write_group
+                and not self._writes.empty()
+            ):
+                following = self._writes.get_nowait()
+                if not isinstance(following, _Reaction):
+                    held = following
+                    break
+                group.append(following)
             try:
-                await write()
+                await (self._apply(group) if isinstance(item, _Reaction) else item())
             except Exception:
-                log.exception("a vote could not be written")
+                log.exception("%d votes could not be written", len(group))
             finally:
-                self._writes.task_done()
+                for _ in group:
+                    self._writes.task_done()
 
-    async def _apply(
-        self, payload: discord.RawReactionActionEvent, outcome: float, added: bool
-    ) -> None:
-        message, guild, user = payload.message_id, payload.guild_id, payload.user_id
-        if not added:
-            await self.voting.withdraw(message, guild, user, outcome)
-            return
-        recorded = await self.voting.record(message, guild, user, outcome)
-        if recorded and recorded.first_on_own_pair and payload.member is not None:
-            self._spawn(self.next_pair(recorded.pair, payload.member))
+    async def _apply(self, group: list[_Reaction]) -> None:
+        recorded = await self.voting.apply([reaction.event for reaction in group])
+        for reaction, result in zip(group, recorded, strict=True):
+            if result and result.first_on_own_pair and reaction.member is not None:
+                self._spawn(self.next_pair(result.pair, reaction.member))
 
     async def next_pair(self, pair: Pair, member: discord.Member) -> None:
         """A new pair for a member who voted on the one posted for them."""

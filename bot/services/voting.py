@@ -23,9 +23,16 @@ from bot.services.errors import EveryPairSeen, ImportRefused, NotAPair, PoolTooS
 from model.images import decode_png
 from storage import pool, state, votes
 from storage.state import VoteChannel
-from storage.votes import ImportedVote, Pair, Reconciled
+from storage.votes import Applied, ImportedVote, Pair, ReactionEvent, Reconciled
 
-__all__ = ["Pair", "Reconciled", "Recorded", "VoteChannel", "VotingService"]
+__all__ = [
+    "Pair",
+    "ReactionEvent",
+    "Reconciled",
+    "Recorded",
+    "VoteChannel",
+    "VotingService",
+]
 
 SAMPLING_TRIES = 200  # random draws before listing the unseen pairs outright
 VOTE_COLUMNS = ("face_a", "face_b", "outcome")  # required; voted_at and user_id optional
@@ -108,23 +115,30 @@ class VotingService:
 
     # -- votes from reactions ---------------------------------------------------------
 
+    async def apply(self, events: list[ReactionEvent]) -> list[Recorded | None]:
+        """Reaction events in arrival order, written as one group (one transaction).
+        A Recorded for each added reaction on a konomi pair of its guild, else None."""
+        applied = await votes.apply_reactions(self.db, events)
+        return [
+            Recorded(done.pair, done.after, _first_on_own(done, event.user_id))
+            if done is not None and event.added
+            else None
+            for event, done in zip(events, applied, strict=True)
+        ]
+
     async def record(
         self, message_id: int, guild_id: int, user_id: int, outcome: float
     ) -> Recorded | None:
         """A vote reaction was added; None when the message is no pair of this guild."""
-        pair = await votes.get_pair(self.db, message_id)
-        if pair is None or pair.guild_id != guild_id:
-            return None
-        before, after = await votes.react(self.db, pair, user_id, outcome)
-        first = before is None and after is not None
-        return Recorded(pair, after, first and pair.posted_for == user_id)
+        [recorded] = await self.apply(
+            [ReactionEvent(message_id, guild_id, user_id, outcome, added=True)]
+        )
+        return recorded
 
     async def withdraw(self, message_id: int, guild_id: int, user_id: int, outcome: float) -> None:
         """A vote reaction was removed: the vote falls back to the member's latest
         remaining reaction, or is withdrawn."""
-        pair = await votes.get_pair(self.db, message_id)
-        if pair is not None and pair.guild_id == guild_id:
-            await votes.unreact(self.db, pair, user_id, outcome)
+        await self.apply([ReactionEvent(message_id, guild_id, user_id, outcome, added=False)])
 
     async def pairs_to_catch_up(self) -> list[Pair]:
         """The pairs whose reactions are checked after downtime (`[voting] catch_up_days`)."""
@@ -203,6 +217,15 @@ class VotingService:
         for row in due:
             await state.mark_posted(self.db, row.channel_id, now)
         return due
+
+
+def _first_on_own(applied: Applied, user_id: int) -> bool:
+    """The member's first vote on a pair posted for them (a new pair follows it)."""
+    return (
+        applied.before is None
+        and applied.after is not None
+        and (applied.pair.posted_for == user_id)
+    )
 
 
 def _vote_row(record: dict[str, str], user_id: int | None, pool_faces: set[int]) -> ImportedVote:

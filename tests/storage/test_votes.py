@@ -86,3 +86,56 @@ async def test_votes_on_a_hidden_face_are_not_used_and_go_with_a_removed_face(db
     assert await pool.delete_face(db, 1, pair.face_a) == 1  # one vote named it
     assert await votes.count_votes(db, 1) == 0
     assert await votes.get_pair(db, pair.message_id) is None
+
+
+async def test_a_group_of_events_ends_as_the_same_events_one_at_a_time(tmp_path):
+    """600 random adds and removes (members changing their minds, a forgotten member,
+    events naming another guild) applied one per transaction and in groups of up to 64:
+    the same votes, the same reactions in the same order, the same answers."""
+    import random
+
+    from storage import open_database, privacy
+
+    rng = random.Random(4)
+    events = []
+    for _ in range(600):
+        message = rng.choice([100, 101, 102, 200])
+        guild = 2 if message == 200 else rng.choice([1, 1, 1, 1, 2])
+        events.append(
+            votes.ReactionEvent(
+                message, guild, rng.randrange(6), rng.choice([0.0, 0.5, 1.0]), rng.random() < 0.7
+            )
+        )
+    tables = []
+    answers = []
+    for grouped in (False, True):
+        db = await open_database(tmp_path / f"{grouped}.sqlite3")
+        try:
+            for message in (100, 101, 102):
+                await posted_pair(db, guild=1, message=message)
+            await posted_pair(db, guild=2, message=200)
+            await privacy.forget_user(db, 1, 5)
+            got, start = [], 0
+            while start < len(events):
+                size = rng.randint(1, 64) if grouped else 1
+                got += await votes.apply_reactions(db, events[start : start + size])
+                start += size
+            answers.append([(a.before, a.after) if a else None for a in got])
+            async with db.execute(
+                "SELECT message_id, user_id, outcome FROM votes ORDER BY message_id, user_id"
+            ) as cursor:
+                stored_votes = await cursor.fetchall()
+            async with db.execute(
+                "SELECT message_id, user_id, outcome FROM pair_reactions ORDER BY id"
+            ) as cursor:
+                reactions = {}
+                for message, user, outcome in await cursor.fetchall():
+                    reactions.setdefault((message, user), []).append(outcome)
+            tables.append((stored_votes, reactions))
+        finally:
+            await db.close()
+    assert tables[0] == tables[1] and answers[0] == answers[1]
+    stored_votes, reactions = tables[0]
+    assert all(user != 5 or message == 200 for message, user, _ in stored_votes)
+    assert sum(a is None for a in answers[0]) > 0  # events naming another guild's pair
+    print(f"{len(events)} events: {len(stored_votes)} votes, {len(reactions)} reaction lists")
