@@ -20,6 +20,8 @@ from model.store import LoadedScorer, ScorerCache, load_scorer
 from storage import models, pool
 from storage.models import StoredModel
 
+_POOL_SCORES_KEPT = 64  # people's pool scores kept for /mytaste (8 KB each at 1,000 faces)
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -96,6 +98,9 @@ class RankingService:
         self.settings = settings
         self.images = images
         self.scorers = ScorerCache()
+        # /mytaste: pool scores by (model id, face ids, described faces), newest last.
+        self._pool_scores: dict[tuple, np.ndarray] = {}
+        self.pool_scorings = 0  # times the whole pool was scored (the rest reused scores)
 
     async def scorer_for(
         self, guild_id: int, user_id: int | None
@@ -202,23 +207,36 @@ class RankingService:
             )
         scorer, stored, personal = await self.scorer_for(guild_id, user_id)
         ids = [face.id for face in faces]
-        crops_png = await pool.face_crops(self.db, guild_id, ids)
         packed = await pool.face_descriptors(self.db, guild_id, ids)
+        # The pool's scores under this model version, kept until the model, the pool or
+        # its descriptors change: asking again costs the sheet, not the pool.
+        key = (stored.id, tuple(ids), frozenset(packed))
+        scores = self._pool_scores.pop(key, None)
+        if scores is None:
+            crops_png = await pool.face_crops(self.db, guild_id, ids)
+
+            def score() -> np.ndarray:
+                crops = np.stack([decode_png(crops_png[i]) for i in ids])
+                descriptors = stack_descriptors([unpack_descriptor(packed.get(i)) for i in ids])
+                return scorer.score_pool(ids, crops, descriptors)
+
+            scores = await asyncio.to_thread(score)
+            self.pool_scorings += 1
+        self._pool_scores[key] = scores
+        while len(self._pool_scores) > _POOL_SCORES_KEPT:
+            self._pool_scores.pop(next(iter(self._pool_scores)))
+        order = np.argsort(-scores, kind="stable")
+        shown = min(most, len(ids) // 2)
+        picks = [ids[i] for i in [*order[:shown], *order[-shown:]]]
+        chance = dict(zip(ids, beats(scores, float(np.median(scores))), strict=True))
+        shown_png = await pool.face_crops(self.db, guild_id, picks)
 
         def sheet() -> tuple[bytes, int]:
-            crops = np.stack([decode_png(crops_png[i]) for i in ids])
-            descriptors = stack_descriptors([unpack_descriptor(packed.get(i)) for i in ids])
-            scores = scorer.score_pool(ids, crops, descriptors)
-            order = np.argsort(-scores, kind="stable")
-            shown = min(most, len(ids) // 2)
-            picks = list(order[:shown]) + list(order[-shown:])
-            chance = beats(scores, float(np.median(scores)))
             labels = [
-                f"{'most' if n < shown else 'least'} · face {ids[i]}" for n, i in enumerate(picks)
+                f"{'most' if n < shown else 'least'} · face {face}" for n, face in enumerate(picks)
             ]
-            png = render.ranking_sheet(
-                [crops[i] for i in picks], labels, [float(chance[i]) for i in picks]
-            )
+            crops = [decode_png(shown_png[face]) for face in picks]
+            png = render.ranking_sheet(crops, labels, [float(chance[face]) for face in picks])
             return png, shown
 
         png, shown = await asyncio.to_thread(sheet)

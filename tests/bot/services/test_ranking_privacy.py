@@ -56,6 +56,10 @@ async def test_mytaste_shows_the_most_and_least_liked_pool_faces(trained):
         taste = await service.ranking.my_taste(GUILD, ALICE)
         assert taste.personal and taste.shown == 5 and taste.png.startswith(b"\x89PNG")
         assert not (await service.ranking.my_taste(GUILD, 999)).personal
+        # Asked again, the same model versions reuse their pool scores: the same sheet.
+        assert (await service.ranking.my_taste(GUILD, ALICE)).png == taste.png
+        await service.ranking.my_taste(GUILD, 999)
+        assert service.ranking.pool_scorings == 2
     finally:
         await service.close()
 
