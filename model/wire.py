@@ -116,14 +116,27 @@ def decode_pool(data: bytes, max_bytes: int) -> tuple[np.ndarray, np.ndarray | N
     return crops, descriptors
 
 
-def encode_job(steps: list[TrainingJob], pool: str, face_ids: list[int]) -> bytes:
+def encode_job(
+    steps: list[TrainingJob], pool: str, face_ids: list[int], job_ids: list[int] = ()
+) -> bytes:
     """Jobs trained in order on the pool named `pool`, without their crops. A personal
-    step without base weights starts from the result of the guild step before it.
-    `face_ids` (the pool's, in crop order) come back with the results unchanged."""
+    step without base weights starts from the result of the guild step before it;
+    base weights that are the previous step's travel once (people trained together
+    share the guild model). `face_ids` (the pool's, in crop order) and `job_ids` (the
+    sender's, one per last step) come back with the results unchanged."""
+    previous = None
+
+    def base(step: TrainingJob) -> dict | str | None:
+        nonlocal previous
+        shared = previous is not None and step.base_weights is previous
+        previous = step.base_weights
+        return "previous" if shared else _arrays(step.base_weights)
+
     return _pack(
         {
             "pool": pool,
             "face_ids": _array(np.asarray(face_ids, np.int64)),
+            "job_ids": [int(i) for i in job_ids],
             "steps": [
                 {
                     "kind": step.kind,
@@ -134,7 +147,7 @@ def encode_job(steps: list[TrainingJob], pool: str, face_ids: list[int]) -> byte
                     },
                     "scorer": step.scorer.to_json(),
                     "settings": step.settings.to_json(),
-                    "base_weights": _arrays(step.base_weights),
+                    "base_weights": base(step),
                     "base_offsets": _optional(step.base_offsets),
                 }
                 for step in steps
@@ -147,15 +160,18 @@ def decode_job(
     data: bytes,
     max_bytes: int,
     load_pool: Callable[[str], tuple[np.ndarray, np.ndarray | None]],
-) -> tuple[list[TrainingJob], np.ndarray]:
-    """The steps of a job, on the crops `load_pool` returns for its pool key, and the
-    pool's face ids."""
+) -> tuple[list[TrainingJob], np.ndarray, list[int]]:
+    """The steps of a job, on the crops `load_pool` returns for its pool key, the pool's
+    face ids and the sender's job ids."""
     message = _unpack(data, max_bytes, "job")
     try:
         key, steps = message["pool"], message["steps"]
         if not isinstance(key, str) or not isinstance(steps, list) or not steps:
             raise WireError("a job needs a pool key and at least one step")
         face_ids = _from_array(message["face_ids"])
+        job_ids = [int(i) for i in message.get("job_ids", [])]
+        if len(job_ids) > len(steps):
+            raise WireError("more job ids than steps")
         parsed = [_step(step) for step in steps]
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, WireError):
@@ -164,13 +180,17 @@ def decode_job(
     crops, descriptors = load_pool(key)
     jobs = []
     for kind, pairs, scorer, settings, weights, offsets in parsed:
+        if weights == "previous":
+            if not jobs or jobs[-1].base_weights is None:
+                raise WireError("a step shares base weights with a step that has none")
+            weights = jobs[-1].base_weights
         if kind not in ("guild", "personal"):
             raise WireError(f"unknown job kind {kind!r}")
         if len(pairs) and max(pairs.a.max(), pairs.b.max()) >= len(crops):
             raise WireError("a vote names a face outside the pool")
         if offsets is not None and len(offsets) != len(crops):
             raise WireError("base offsets need one value per pool face")
-        if kind == "personal" and weights is None and not (jobs and jobs[-1].kind == "guild"):
+        if kind == "personal" and weights is None and not any(j.kind == "guild" for j in jobs):
             raise WireError("a personal step needs base weights or a guild step before it")
         jobs.append(
             TrainingJob(
@@ -186,7 +206,7 @@ def decode_job(
         )
     if face_ids.shape != (len(crops),):
         raise WireError("a job needs one face id per pool face")
-    return jobs, face_ids
+    return jobs, face_ids, job_ids
 
 
 def _step(step: dict) -> tuple:
@@ -198,19 +218,23 @@ def _step(step: dict) -> tuple:
         pairs,
         ScorerConfig.from_json(step["scorer"]),
         TrainSettings.from_json(step["settings"]),
-        _from_arrays(step["base_weights"]),
+        "previous" if step["base_weights"] == "previous" else _from_arrays(step["base_weights"]),
         _from_optional(step["base_offsets"]),
     )
 
 
 def encode_results(
-    steps: list[TrainingJob], results: list[TrainingResult], face_ids: np.ndarray
+    steps: list[TrainingJob],
+    results: list[TrainingResult],
+    face_ids: np.ndarray,
+    job_ids: list[int] = (),
 ) -> bytes:
     """Each step's result with the model settings it was trained with, and the job's
-    face ids: the bot stores them without asking what its pool is now."""
+    face ids and job ids: the bot stores them without asking what its pool is now."""
     return _pack(
         {
             "face_ids": _array(face_ids),
+            "job_ids": list(job_ids),
             "results": [
                 {
                     "scorer": step.scorer.to_json(),
@@ -234,14 +258,16 @@ def encode_refusal(reason: str) -> bytes:
 
 def decode_results(
     data: Any, max_bytes: int
-) -> tuple[list[tuple[ScorerConfig, TrainingResult]], list[int]]:
-    """Results of a job's steps in order, each with its model settings, and the pool's
-    face ids; a worker's refusal is a WireError with its reason."""
+) -> tuple[list[tuple[ScorerConfig, TrainingResult]], list[int], list[int]]:
+    """Results of a job's steps in order, each with its model settings, the pool's face
+    ids and the job ids it was sent with; a worker's refusal is a WireError with its
+    reason."""
     message = _unpack(data, max_bytes, "result")
     if "refused" in message:
         raise WireError(f"the worker refused the job: {message['refused']}")
     try:
         face_ids = [int(i) for i in _from_array(message["face_ids"])]
+        job_ids = [int(i) for i in message.get("job_ids", [])]
         results = [
             (
                 ScorerConfig.from_json(r["scorer"]),
@@ -264,4 +290,4 @@ def decode_results(
             "personal",
         ):
             raise WireError("a result needs one offset per pool face and a known kind")
-    return results, face_ids
+    return results, face_ids, job_ids

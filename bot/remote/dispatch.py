@@ -1,15 +1,17 @@
 """The bot's side of Celery training: send queued jobs, store the results that come back.
 
-The bot stays the only writer of its database. Each queued job is sent as one
-self-contained message (votes, settings, base weights, and its pool by content
-hash; the pool itself goes to the broker once per version) and stays 'running'
-with its task id. Each look at the sent jobs stores the results that arrived,
-in one transaction with the forget check, also for results that arrived while
-the bot was down (the broker keeps them `[worker] result_expires_s`). Attempts
-are counted in the jobs table: a job seen running on a second worker lost its
-first one; a job with no result `[worker] resend_after_s` after it was sent is
-revoked and sent again; past `[worker] max_attempts` it fails. Every broker call
-blocks, so each runs in a thread, off the event loop.
+The bot stays the only writer of its database. A queued job, or the people of one
+guild queued together (trained together there), is sent as one self-contained
+message (votes, settings, base weights once, and its pool by content hash; the pool
+itself goes to the broker once per version); each job stays 'running' with the
+task id. A job that must be sent again goes alone. Each look at the sent jobs
+stores the results that arrived, each in one transaction with the forget check,
+also for results that arrived while the bot was down (the broker keeps them
+`[worker] result_expires_s`). Attempts are counted in the jobs table: a job seen
+running on a second worker lost its first one; a job with no result `[worker]
+resend_after_s` after it was sent is revoked and sent again; past `[worker]
+max_attempts` it fails. Every broker call blocks, so each runs in a thread, off
+the event loop.
 """
 
 from __future__ import annotations
@@ -50,10 +52,12 @@ class Dispatcher:
         self.broker = redis.Redis.from_url(settings.worker.broker_url, socket_timeout=10)
 
     async def look(self) -> None:
-        """Send what is queued, then collect what came back."""
+        """Send what is queued (the people of a guild queued together as one job), then
+        collect what came back."""
+        db = self.service.db
         try:
-            while (job := await jobs.claim_next(self.service.db, os.getpid())) is not None:
-                if not await self._send(job, again=False):
+            while claimed := await jobs.claim_batch(db, os.getpid(), self.settings.batch_people):
+                if not await self._send(claimed, again=False):
                     break
             await self._collect()
         except (redis.RedisError, OSError) as error:
@@ -61,31 +65,47 @@ class Dispatcher:
         except Exception:  # the bot's side of training must outlive any one bad look
             log.exception("sending or collecting jobs failed; trying again")
 
-    async def _send(self, job: jobs.Job, *, again: bool) -> bool:
-        """Send one attempt of a claimed job; False when the broker could not take it."""
+    async def _send(self, claimed: list[jobs.Job], *, again: bool) -> bool:
+        """Send one attempt of claimed jobs of one guild as one task (in job id order,
+        the order their results come back in); False when the broker could not take it."""
+        db = self.service.db
+        claimed = sorted(claimed, key=lambda job: job.id)
         try:
-            steps, face_ids = await self.service.training.build_steps(job.guild_id, job.user_id)
-        except UserError as error:  # too few votes, no guild model, outdated settings
-            await jobs.fail(self.service.db, job.id, str(error))
-            log.info("job %d not run: %s", job.id, error)
+            steps, face_ids, refused = await self.service.training.build_steps(
+                claimed[0].guild_id, [job.user_id for job in claimed]
+            )
+        except UserError as error:  # the guild's step: too few votes
+            refused = dict.fromkeys(range(len(claimed)), error)
+        for index, error in refused.items():  # too few votes, no guild model, outdated
+            await jobs.fail(db, claimed[index].id, str(error))
+            log.info("job %d not run: %s", claimed[index].id, error)
+        sending = [job for index, job in enumerate(claimed) if index not in refused]
+        if not sending:
             return True
         pool = encode_pool(steps[0].crops, steps[0].descriptors)
         key = pool_key(pool)
-        payload = encode_job(steps, key, face_ids)
+        payload = encode_job(steps, key, face_ids, [job.id for job in sending])
         if len(payload) > self.settings.max_message_bytes:
-            await jobs.fail(self.service.db, job.id, "the job is larger than a message may be")
+            for job in sending:
+                await jobs.fail(db, job.id, "the job is larger than a message may be")
             return True
-        task_id = f"konomi-job-{job.id}-{uuid.uuid4().hex[:16]}"
+        task_id = f"konomi-job-{sending[0].id}-{uuid.uuid4().hex[:16]}"
         try:
             await asyncio.to_thread(self._publish, key, pool, payload, task_id)
         except Exception as error:  # kombu and redis raise many kinds when the broker is down
             if not again:
-                await jobs.unclaim(self.service.db, job.id, "the broker could not take it")
-            log.warning("job %d not sent: %s", job.id, type(error).__name__)
+                for job in sending:
+                    await jobs.unclaim(db, job.id, "the broker could not take it")
+            log.warning("jobs %s not sent: %s", _ids(sending), type(error).__name__)
             return False
-        await jobs.mark_sent(self.service.db, job.id, task_id, again=again)
+        for job in sending:
+            await jobs.mark_sent(db, job.id, task_id, again=again)
         log.info(
-            "job %d sent as %s (%d faces, %d bytes)", job.id, task_id, len(face_ids), len(payload)
+            "jobs %s sent as %s (%d faces, %d bytes)",
+            _ids(sending),
+            task_id,
+            len(face_ids),
+            len(payload),
         )
         return True
 
@@ -111,18 +131,23 @@ class Dispatcher:
         return TaskState(state, None, info)
 
     async def _collect(self) -> None:
-        sent = await jobs.sent_jobs(self.service.db)
+        sent: dict[str, list[jobs.Job]] = {}
+        for job in await jobs.sent_jobs(self.service.db):  # in job id order
+            sent.setdefault(job.task_id, []).append(job)
         if not sent:
             return
-        states = await asyncio.to_thread(lambda: [self._state(job.task_id) for job in sent])
-        for job, task in zip(sent, states, strict=True):
+        states = await asyncio.to_thread(lambda: {task: self._state(task) for task in sent})
+        for task_id, group in sent.items():
+            task = states[task_id]
             if task.state == "SUCCESS":
-                await self._store(job, task.result)
+                await self._store(task_id, group, task.result)
             elif task.state == "FAILURE":
-                await jobs.fail(self.service.db, job.id, f"training failed: {task.result}")
-                log.warning("job %d failed on its worker: %s", job.id, task.result)
+                for job in group:
+                    await jobs.fail(self.service.db, job.id, f"training failed: {task.result}")
+                log.warning("jobs %s failed on their worker: %s", _ids(group), task.result)
             else:
-                await self._check_progress(job, task)
+                for job in group:
+                    await self._check_progress(job, task)
 
     async def _check_progress(self, job: jobs.Job, task: TaskState) -> None:
         """Count a new worker as an attempt; resend a job without a result after
@@ -143,38 +168,55 @@ class Dispatcher:
             return
         await asyncio.to_thread(self.app.control.revoke, job.task_id)
         log.warning("job %d: no result from %s; sending it again", job.id, job.task_id)
-        await self._send(job, again=True)
+        await self._send([job], again=True)
 
     async def _give_up(self, job: jobs.Job, why: str) -> None:
         await asyncio.to_thread(self.app.control.revoke, job.task_id)
         await jobs.fail(self.service.db, job.id, f"training did not finish: {why}")
         log.warning("job %d failed: %s", job.id, why)
 
-    async def _store(self, job: jobs.Job, data: object) -> None:
-        """Store a job's models (the guild's first, when the job carried it) and mark it done;
-        a refusal, a malformed or oversized result, or a forgotten person fails it."""
+    async def _store(self, task_id: str, group: list[jobs.Job], data: object) -> None:
+        """Store a task's models (the guild's first, when it carried it) and mark its jobs
+        done; a refusal, a malformed or oversized result fails them all, a forgotten
+        person only their own."""
+        db = self.service.db
         try:
-            results, face_ids = decode_results(data, self.settings.max_message_bytes)
+            results, face_ids, job_ids = decode_results(data, self.settings.max_message_bytes)
             kinds = [result.metrics.kind for _, result in results]
-            expected = ["personal"] if job.user_id else ["guild"]
-            if kinds not in (expected, ["guild", *expected]):
-                raise WireError(f"results of kinds {kinds} for a {expected[0]} job")
+            mine = {job.id: job for job in group}
+            if not mine.keys() <= set(job_ids) or len(job_ids) > len(results):
+                raise WireError(f"results for jobs {job_ids}, not for {_ids(group)}")
+            # None: the job no longer waits on this task (forgotten, or sent again alone)
+            sent = [mine.get(job_id) for job_id in job_ids]
+            guild_steps = len(results) - len(job_ids)
+            expected = ["guild"] * guild_steps + [
+                "personal" if job is None or job.user_id else "guild" for job in sent
+            ]
+            if kinds != expected or guild_steps > 1:
+                raise WireError(f"results of kinds {kinds} for jobs of kinds {expected}")
         except WireError as error:
-            await jobs.fail(self.service.db, job.id, f"its result was refused: {error}")
-            log.warning("job %d: result refused: %s", job.id, error)
+            for job in group:
+                await jobs.fail(db, job.id, f"its result was refused: {error}")
+            log.warning("jobs %s: result refused: %s", _ids(group), error)
             return
-        try:
-            for scorer, result in results:
-                personal = result.metrics.kind == "personal"
+        owners = [None] * guild_steps + sent
+        for job, (scorer, result) in zip(owners, results, strict=True):
+            if job is None and result.metrics.kind == "personal":
+                continue
+            try:
                 await self.service.training.store(
-                    job.guild_id,
-                    job.user_id if personal else None,
+                    group[0].guild_id,
+                    job.user_id if job else None,
                     scorer,
                     result,
                     face_ids,
-                    for_job=job if personal or job.user_id is None else None,
+                    for_job=job,
                 )
-        except ModelRefused as error:
-            await jobs.fail(self.service.db, job.id, str(error))  # a no-op when forgotten
-            log.warning("job %d: refused to store its model: %s", job.id, error)
-        await asyncio.to_thread(self.app.AsyncResult(job.task_id).forget)
+            except ModelRefused as error:  # only a job's own model is ever refused
+                await jobs.fail(db, job.id, str(error))  # a no-op when forgotten
+                log.warning("job %d: refused to store its model: %s", job.id, error)
+        await asyncio.to_thread(self.app.AsyncResult(task_id).forget)
+
+
+def _ids(group: list[jobs.Job]) -> str:
+    return ", ".join(str(job.id) for job in group)

@@ -22,7 +22,7 @@ import redis
 
 from bot.config import load_settings
 from bot.remote.celery_app import POOL_PREFIX, TASK, make_celery
-from model.training import TrainingResult, train
+from model.training import TrainingJob, TrainingResult, train, train_personal_batch
 from model.wire import (
     WireError,
     decode_job,
@@ -88,9 +88,9 @@ pools = PoolCache(
 
 
 def run_job(payload: bytes) -> bytes:
-    """Train a job's steps in order (a personal step after a guild step starts from its
-    result) and encode their results."""
-    steps, face_ids = decode_job(payload, settings.worker.max_message_bytes, pools.load)
+    """Train a job's steps in order (a personal step without base weights starts from
+    the guild step's result; people in a row train together) and encode their results."""
+    steps, face_ids, job_ids = decode_job(payload, settings.worker.max_message_bytes, pools.load)
     deadline = time.monotonic() + settings.worker.task_time_limit_s
 
     def check_time(epoch: int, epochs: int, loss: float | None) -> None:
@@ -101,12 +101,21 @@ def run_job(payload: bytes) -> bytes:
             )
 
     results: list[TrainingResult] = []
-    for step in steps:
-        if step.kind == "personal" and step.base_weights is None:
-            guild = results[-1]
-            step = replace(step, base_weights=guild.weights, base_offsets=guild.offsets)
-        results.append(train(step, check_time))
-    return encode_results(steps, results, face_ids)
+    guild: TrainingResult | None = None
+    people: list[TrainingJob] = []  # personal steps in a row: trained together
+    for step in [*steps, None]:
+        if step is not None and step.kind == "personal":
+            if step.base_weights is None:
+                step = replace(step, base_weights=guild.weights, base_offsets=guild.offsets)
+            people.append(step)
+            continue
+        if people:
+            results += train_personal_batch(people, check_time)
+            people = []
+        if step is not None:
+            guild = train(step, check_time)
+            results.append(guild)
+    return encode_results(steps, results, face_ids, job_ids)
 
 
 @app.task(name=TASK, bind=True, resultrepr_maxsize=80)  # results are bytes: log little

@@ -179,21 +179,32 @@ class TrainingService:
         return job, face_ids
 
     async def build_steps(
-        self, guild_id: int, user_id: int | None
-    ) -> tuple[list[TrainingJob], list[int]]:
-        """A self-contained job for a worker elsewhere: the guild's job first when a person
-        asks before the guild has a model trained with today's settings (the person's then
-        starts from its result), and the pool's face ids in crop order."""
+        self, guild_id: int, user_ids: list[int | None]
+    ) -> tuple[list[TrainingJob], list[int], dict[int, UserError]]:
+        """Self-contained steps for a worker elsewhere: the guild's job (`[None]`), or the
+        people's, trained together, after the guild's when the guild has no model trained
+        with today's settings (they then start from its result). Returns the steps, the
+        pool's face ids in crop order, and why each person left out (by position) has
+        no step; a guild step that cannot be built raises."""
         faces = await self.pool_faces(guild_id)
-        steps = []
         start = await self.guild_start(guild_id)
-        guild_first = user_id is not None and not start.current
+        steps = []
+        guild_first = user_ids != [None] and not start.current
         if guild_first:
             steps.append((await self.build_job(guild_id, None, faces=faces, start=start))[0])
-        job, face_ids = await self.build_job(
-            guild_id, user_id, faces=faces, start=start, after_guild_step=guild_first
-        )
-        return [*steps, job], face_ids
+        refused: dict[int, UserError] = {}
+        for index, user_id in enumerate(user_ids):
+            try:
+                job, _ = await self.build_job(
+                    guild_id, user_id, faces=faces, start=start, after_guild_step=guild_first
+                )
+            except UserError as error:
+                if user_id is None:
+                    raise
+                refused[index] = error
+            else:
+                steps.append(job)
+        return steps, faces[0], refused
 
     async def store(
         self,

@@ -1,4 +1,5 @@
 import pickle
+from dataclasses import replace
 
 import msgpack
 import numpy as np
@@ -36,15 +37,16 @@ def crops():
 def test_a_job_and_its_results_survive_the_wire(crops):
     pool = encode_pool(crops, None)
     job = small_job(crops)
-    data = encode_job([job], pool_key(pool), [11, 12, 13, 14, 15, 16])
-    [back], face_ids = decode_job(data, 10**7, lambda key: decode_pool(pool, 10**7))
+    data = encode_job([job], pool_key(pool), [11, 12, 13, 14, 15, 16], [7])
+    [back], face_ids, job_ids = decode_job(data, 10**7, lambda key: decode_pool(pool, 10**7))
     assert face_ids.tolist() == [11, 12, 13, 14, 15, 16]
     np.testing.assert_array_equal(back.crops, crops)
     np.testing.assert_array_equal(back.pairs.y, job.pairs.y)
     assert back.scorer == SMALL and back.settings == QUICK
     result = train(back)
-    [(scorer, again)], ids = decode_results(encode_results([back], [result], face_ids), 10**8)
-    assert scorer == SMALL and ids == [11, 12, 13, 14, 15, 16]
+    encoded = encode_results([back], [result], face_ids, job_ids)
+    [(scorer, again)], ids, job_ids = decode_results(encoded, 10**8)
+    assert scorer == SMALL and ids == [11, 12, 13, 14, 15, 16] and job_ids == [7]
     assert again.metrics == result.metrics
     for name, value in result.weights.items():
         np.testing.assert_array_equal(again.weights[name], value)
@@ -99,3 +101,28 @@ def test_votes_outside_the_pool_and_orphan_personal_steps_are_refused(crops):
 def test_a_refusal_reads_as_its_reason():
     with pytest.raises(WireError, match="refused the job: pool gone"):
         decode_results(encode_refusal("pool gone"), 1000)
+
+
+def test_people_trained_together_carry_the_guild_weights_once(crops):
+    pool = encode_pool(crops, None)
+    guild = train(small_job(crops))
+    people = [
+        TrainingJob(
+            "personal",
+            crops,
+            Pairs.of([0, 2, 4], [1, 3, 5], [1, 0, 1]),
+            SMALL,
+            QUICK,
+            base_weights=guild.weights,
+            base_offsets=guild.offsets,
+        )
+        for _ in range(5)
+    ]
+    five = encode_job(people, pool_key(pool), list(range(6)))
+    copies = [replace(p, base_weights=dict(p.base_weights)) for p in people]  # not shared
+    weight_bytes = sum(value.nbytes for value in guild.weights.values())
+    assert len(encode_job(copies, pool_key(pool), list(range(6)))) - len(five) >= 4 * weight_bytes
+    steps, _, _ = decode_job(five, 10**7, lambda key: decode_pool(pool, 10**7))
+    for step in steps:
+        for name, value in guild.weights.items():
+            np.testing.assert_array_equal(step.base_weights[name], value)

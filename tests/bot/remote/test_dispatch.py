@@ -208,11 +208,17 @@ async def test_results_that_arrive_while_the_bot_is_down_are_stored_after_it_res
     bot_side.start()
     alice, bob = await bot_side.request(ALICE), await bot_side.request(BOB)
     await bot_side.started(alice)
+
+    async def sent():
+        return (await bot_side.job(bob)).task_id
+
+    await bot_side.wait(sent, "Bob's job was not sent")
+    tasks = {(await bot_side.job(job)).task_id for job in (alice, bob)}  # one when together
     bot_side.kill()
     await bot_side.service.privacy.forget(GUILD, BOB)
 
     async def both_trained():
-        return worker.log().count("trained in") >= 2
+        return worker.log().count("trained in") >= len(tasks)
 
     await bot_side.wait(both_trained, "the worker did not finish both jobs")
     assert (await bot_side.job(alice)).state == "running"
@@ -299,3 +305,22 @@ async def test_retrain_through_redis_and_a_celery_worker_end_to_end(
         await db.close()
     assert state == "done" and task_id.startswith("konomi-job-")
     assert [row[0] for row in kinds] == [1, 0]  # the guild's model, then Alice's
+
+
+async def test_people_queued_together_travel_as_one_task_and_train_together(
+    bot_side, celery_workers
+):
+    """Three people queued before the bot's side looks: one message (the guild model's
+    weights in it once), one pass on the worker, a model each with its own metrics."""
+    people = [ALICE, BOB, CROWD[1]]
+    queued = [await bot_side.request(user) for user in people]
+    worker = celery_workers("w")
+    bot_side.start()
+    done = [await bot_side.finished(job_id) for job_id in queued]
+    assert [job.state for job in done] == ["done"] * 3, [job.error for job in done]
+    assert len({job.task_id for job in done}) == 1
+    for user in people:
+        [model] = await bot_side.models_of(user)
+        assert model.metrics["timings"]["trained_together"] == 3
+    assert worker.log().count("trained in") == 1
+    print(f"3 jobs sent as {done[0].task_id}")
