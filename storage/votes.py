@@ -385,19 +385,31 @@ async def count_votes(
     return int(count)
 
 
-async def new_vote_counts(db: aiosqlite.Connection) -> list[tuple[int, int | None, int]]:
-    """(guild, user, votes since that user's latest model) for every voter, and
-    (guild, None, votes since the guild's latest model) for every guild with votes."""
+async def latest_vote_id(db: aiosqlite.Connection) -> int:
+    async with db.execute("SELECT IFNULL(MAX(id), 0) FROM votes") as cursor:
+        (latest,) = await cursor.fetchone()
+    return int(latest)
+
+
+async def new_vote_counts(
+    db: aiosqlite.Connection, voters_after_id: int = 0
+) -> list[tuple[int, int | None, int]]:
+    """(guild, None, votes since the guild's latest model) for every guild with votes,
+    and (guild, user, votes since that user's latest model) for each voter with a vote
+    above `voters_after_id` (0: every voter): a person's count grows only with votes,
+    so a schedule that remembers the newest vote id it saw reads only new voters."""
     async with db.execute(
-        "SELECT v.guild_id, v.user_id, COUNT(*) FROM votes v"
-        " WHERE v.voted_at > IFNULL((SELECT MAX(created_at) FROM models m"
-        "   WHERE m.guild_id = v.guild_id AND m.user_id = v.user_id), 0)"
-        " GROUP BY v.guild_id, v.user_id"
+        "SELECT g.guild_id, NULL, (SELECT COUNT(*) FROM votes v WHERE v.guild_id = g.guild_id"
+        "   AND v.voted_at > IFNULL((SELECT MAX(created_at) FROM models m"
+        "     WHERE m.guild_id = g.guild_id AND m.user_id IS NULL), 0)) AS new"
+        " FROM guild_pools g WHERE new > 0"
         " UNION ALL"
-        " SELECT v.guild_id, NULL, COUNT(*) FROM votes v"
-        " WHERE v.voted_at > IFNULL((SELECT MAX(created_at) FROM models m"
-        "   WHERE m.guild_id = v.guild_id AND m.user_id IS NULL), 0)"
-        " GROUP BY v.guild_id"
+        " SELECT v.guild_id, v.user_id, COUNT(*) FROM votes v"
+        " WHERE (v.guild_id, v.user_id) IN (SELECT guild_id, user_id FROM votes WHERE id > ?)"
+        "   AND v.voted_at > IFNULL((SELECT MAX(created_at) FROM models m"
+        "     WHERE m.guild_id = v.guild_id AND m.user_id = v.user_id), 0)"
+        " GROUP BY v.guild_id, v.user_id",
+        (voters_after_id,),
     ) as cursor:
         return [(row[0], row[1], int(row[2])) for row in await cursor.fetchall()]
 

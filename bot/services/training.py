@@ -76,6 +76,7 @@ class TrainingService:
         # Decoded crops at the CNN's size, by guild (least recently used first) and face.
         self._crops: dict[int, dict[int, np.ndarray]] = {}
         self.crops_decoded = 0  # PNG crops decoded so far (each face once while cached)
+        self._voters_checked_to = 0  # the newest vote id the retrain schedule has seen
 
     async def pool_faces(self, guild_id: int) -> tuple[list[int], np.ndarray, np.ndarray]:
         """The pool's face ids, crops at the CNN's input size, and descriptors (zeros
@@ -360,7 +361,10 @@ class TrainingService:
         worker = self.settings.worker
         due = []
         pending = await jobs.pending(self.db)
-        for guild_id, user_id, new in await votes.new_vote_counts(self.db):
+        latest = await votes.latest_vote_id(self.db)  # read first: later votes count next time
+        counts = await votes.new_vote_counts(self.db, self._voters_checked_to)
+        self._voters_checked_to = latest
+        for guild_id, user_id, new in counts:
             if (guild_id, user_id) in pending:
                 continue  # a job sent to Celery workers is 'running' until its result is back
             if user_id is None:

@@ -139,3 +139,17 @@ async def test_a_group_of_events_ends_as_the_same_events_one_at_a_time(tmp_path)
     assert all(user != 5 or message == 200 for message, user, _ in stored_votes)
     assert sum(a is None for a in answers[0]) > 0  # events naming another guild's pair
     print(f"{len(events)} events: {len(stored_votes)} votes, {len(reactions)} reaction lists")
+
+
+async def test_the_retrain_schedule_reads_only_voters_with_new_votes(db):
+    pair = await posted_pair(db)
+    await votes.add_votes(db, 1, 8, [(pair.face_a, pair.face_b, 1.0)] * 3)
+    seen = await votes.latest_vote_id(db)
+    await votes.add_votes(db, 1, 9, [(pair.face_a, pair.face_b, 0.0)] * 2)
+    everyone = await votes.new_vote_counts(db)
+    assert sorted(everyone, key=str) == sorted([(1, None, 5), (1, 8, 3), (1, 9, 2)], key=str)
+    # Voter 8 has nothing new: only the guild's count and voter 9's are read again.
+    assert sorted(await votes.new_vote_counts(db, seen), key=str) == sorted(
+        [(1, None, 5), (1, 9, 2)], key=str
+    )
+    assert await votes.new_vote_counts(db, await votes.latest_vote_id(db)) == [(1, None, 5)]
