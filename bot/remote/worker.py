@@ -19,8 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import redis
+from celery.platforms import EX_OK
+from celery.worker import state as worker_state
 
 from bot.config import load_settings
+from bot.imaging import current_rss
 from bot.remote.celery_app import POOL_PREFIX, TASK, make_celery
 from model.training import TrainingJob, TrainingResult, train, train_personal_batch
 from model.wire import (
@@ -115,6 +118,7 @@ def run_job(payload: bytes) -> bytes:
         if step is not None:
             guild = train(step, check_time)
             results.append(guild)
+    _count_models(len(results))
     return encode_results(steps, results, face_ids, job_ids)
 
 
@@ -131,3 +135,22 @@ def train_job(self, payload: bytes) -> bytes:
         return encode_refusal(f"its result of {len(data):,} bytes is over the limit")
     log.info("job %s trained in %.1f s", self.request.id, time.monotonic() - started)
     return data
+
+
+_models_trained = 0
+
+
+def _count_models(count: int) -> None:
+    """After `[worker] jobs_per_process` models the worker stops once this task is
+    acknowledged (a warm shutdown, exit code 0) and its supervisor (compose's restart
+    policy) starts a fresh one: memory grows with every model Keras builds, and
+    Celery's max-tasks-per-child does not apply to the solo pool."""
+    global _models_trained
+    _models_trained += count
+    if _models_trained >= settings.worker.jobs_per_process:
+        log.info(
+            "recycling: %d models trained (resident memory %.0f MB); exiting after this task",
+            _models_trained,
+            current_rss() / 2**20,
+        )
+        worker_state.should_stop = EX_OK

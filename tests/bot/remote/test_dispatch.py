@@ -308,10 +308,14 @@ async def test_retrain_through_redis_and_a_celery_worker_end_to_end(
 
 
 async def test_people_queued_together_travel_as_one_task_and_train_together(
-    bot_side, celery_workers
+    bot_side, celery_workers, redis_server
 ):
     """Three people queued before the bot's side looks: one message (the guild model's
-    weights in it once), one pass on the worker, a model each with its own metrics."""
+    weights in it once), one pass on the worker, a model each with its own metrics. With
+    `jobs_per_process = 3` the worker then stops by itself (exit 0, for its supervisor
+    to start a fresh one), its task acknowledged: nothing is left to redeliver."""
+    with open(bot_side.config, "a") as config:
+        config.write("jobs_per_process = 3\n")  # the [worker] table is the file's last
     people = [ALICE, BOB, CROWD[1]]
     queued = [await bot_side.request(user) for user in people]
     worker = celery_workers("w")
@@ -323,4 +327,7 @@ async def test_people_queued_together_travel_as_one_task_and_train_together(
         [model] = await bot_side.models_of(user)
         assert model.metrics["timings"]["trained_together"] == 3
     assert worker.log().count("trained in") == 1
-    print(f"3 jobs sent as {done[0].task_id}")
+    assert await asyncio.to_thread(worker.process.wait, 60) == 0
+    assert "recycling: 3 models trained" in worker.log()
+    assert redis_server.client().llen("train") == 0
+    print(f"3 jobs sent as {done[0].task_id}; the worker then exited 0")
