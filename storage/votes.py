@@ -398,6 +398,11 @@ async def new_vote_counts(
     and (guild, user, votes since that user's latest model) for each voter with a vote
     above `voters_after_id` (0: every voter): a person's count grows only with votes,
     so a schedule that remembers the newest vote id it saw reads only new voters."""
+    voters = (
+        " AND (v.guild_id, v.user_id) IN (SELECT guild_id, user_id FROM votes WHERE id > ?)"
+        if voters_after_id
+        else ""
+    )
     async with db.execute(
         "SELECT g.guild_id, NULL, (SELECT COUNT(*) FROM votes v WHERE v.guild_id = g.guild_id"
         "   AND v.voted_at > IFNULL((SELECT MAX(created_at) FROM models m"
@@ -405,11 +410,10 @@ async def new_vote_counts(
         " FROM guild_pools g WHERE new > 0"
         " UNION ALL"
         " SELECT v.guild_id, v.user_id, COUNT(*) FROM votes v"
-        " WHERE (v.guild_id, v.user_id) IN (SELECT guild_id, user_id FROM votes WHERE id > ?)"
-        "   AND v.voted_at > IFNULL((SELECT MAX(created_at) FROM models m"
-        "     WHERE m.guild_id = v.guild_id AND m.user_id = v.user_id), 0)"
+        " WHERE v.voted_at > IFNULL((SELECT MAX(created_at) FROM models m"
+        f"   WHERE m.guild_id = v.guild_id AND m.user_id = v.user_id), 0){voters}"
         " GROUP BY v.guild_id, v.user_id",
-        (voters_after_id,),
+        (voters_after_id,) if voters_after_id else (),
     ) as cursor:
         return [(row[0], row[1], int(row[2])) for row in await cursor.fetchall()]
 
