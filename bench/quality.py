@@ -20,6 +20,7 @@ SPLITS = {"unseen": "unseen faces (/rank uploads)", "seen": "pool faces not comp
 METHODS = [
     "konomi final scorer",
     "konomi personal head",
+    "konomi final scorer, fixed priors",
     "konomi, CNN alone (no descriptor)",
     "guild model",
     "per-person CNN (original)",
@@ -105,19 +106,25 @@ class Konomi:
 
         return Guild(train(self.job("guild", votes)))
 
-    def personal(self, guild: Guild, votes) -> dict[str, dict[str, np.ndarray]]:
+    def personal(
+        self, guild: Guild, votes, adaptive: bool = True
+    ) -> dict[str, dict[str, np.ndarray]]:
         """Scores for each split: the trained personal head (content only), konomi's
-        final scorer (the chosen head, plus the person's offsets on pool faces)."""
+        final scorer (the chosen head, plus the person's offsets on pool faces).
+        `adaptive`: off, the head and offsets get the guild's full pull whoever asks."""
         from model.training import train
 
-        result = train(
-            self.job(
-                "personal",
-                votes,
-                base_weights=guild.result.weights,
-                base_offsets=guild.result.offsets,
-            )
+        job = self.job(
+            "personal",
+            votes,
+            base_weights=guild.result.weights,
+            base_offsets=guild.result.offsets,
         )
+        if not adaptive:
+            job = dataclasses.replace(
+                job, settings=dataclasses.replace(job.settings, adaptive_priors=False)
+            )
+        result = train(job)
         head = result.scores - result.offsets  # the chosen head's content scores
         return {
             "personal head": {"unseen": result.personal_scores, "seen": result.personal_scores},
@@ -163,6 +170,7 @@ def person_scores(
 
     count = len(variants["with"].crops)
     konomi = variants["with"].personal(guilds["with"], votes)
+    fixed = variants["with"].personal(guilds["with"], votes, adaptive=False)
     alone = variants["without"].personal(guilds["without"], votes)
     scratch = variants["without"].from_scratch(votes) if original else None
     voted = np.isin(np.arange(count), votes.items())
@@ -170,6 +178,7 @@ def person_scores(
     return {
         "konomi final scorer": konomi["final"],
         "konomi personal head": konomi["personal head"],
+        "konomi final scorer, fixed priors": fixed["final"],
         "konomi, CNN alone (no descriptor)": alone["final"],
         "guild model": {"unseen": guild.content, "seen": guild.content + guild.result.offsets},
         "per-person CNN (original)": {"unseen": scratch, "seen": scratch},

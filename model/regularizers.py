@@ -8,14 +8,20 @@ from keras import ops
 
 
 class PullTowards(keras.regularizers.Regularizer):
-    """strength * sum((w - anchor)^2): an L2 penalty centred on the guild's weights."""
+    """strength * sum((w - anchor)^2): an L2 penalty centred on the guild's weights.
 
-    def __init__(self, anchor: np.ndarray, strength: float) -> None:
+    For stacked heads (model/stacked.py) `strength` may give one value per person: the
+    weights' first axis."""
+
+    def __init__(self, anchor: np.ndarray, strength: float | np.ndarray) -> None:
         self.anchor = np.asarray(anchor, dtype=np.float32)
-        self.strength = float(strength)
+        self.strength = np.asarray(strength, dtype=np.float32)
 
     def __call__(self, x):
-        return self.strength * ops.sum(ops.square(x - self.anchor))
+        strength = self.strength
+        if strength.ndim:  # one per person: broadcast over the rest of each weight
+            strength = np.reshape(strength, (-1,) + (1,) * (len(x.shape) - 1))
+        return ops.sum(strength * ops.square(x - self.anchor))
 
     def get_config(self) -> dict:
-        return {"anchor": self.anchor.tolist(), "strength": self.strength}
+        return {"anchor": self.anchor.tolist(), "strength": self.strength.tolist()}

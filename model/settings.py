@@ -77,6 +77,9 @@ class TrainSettings:
     personal_pull: float = 0.01
     offset_prior: float = 1.0
     personal_offset_prior: float = 0.5
+    # A person's head and offsets are pulled towards the guild's only as far as the
+    # guild model predicts their votes (model/training.py guild_agreement); off: fully.
+    adaptive_priors: bool = True
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -56,10 +56,10 @@ class StackedDense(keras.layers.Layer):
 
 
 def build_stacked_head(
-    config: ScorerConfig, people: int, anchor: dict[str, np.ndarray], pull: float
+    config: ScorerConfig, people: int, anchor: dict[str, np.ndarray], pull: np.ndarray
 ) -> keras.Model:
-    """P heads side by side, each pulled towards `anchor` (the guild's head) as a
-    personal head is. Input (P, B, features) with P as the batch axis; output (P, B, 1)."""
+    """P heads side by side, person p pulled towards `anchor` (the guild's head) with
+    strength `pull[p]`. Input (P, B, features) with P as the batch axis; output (P, B, 1)."""
 
     def pulled(name: str) -> PullTowards:
         return PullTowards(anchor[name], pull)  # the anchor broadcasts over people

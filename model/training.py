@@ -361,11 +361,20 @@ def train_personal_batch(
     ]
     guild, views = _head_views(first)
     guild_head = get_weights(guild, only_head=True)
-    model = build_stacked_head(first.scorer, len(jobs), guild_head, settings.personal_pull)
+    guild_scores = predict(guild.get_layer("head"), views[0])
+    agreements = np.array(
+        [
+            guild_agreement(guild_scores + _offsets_of(job), train)
+            if settings.adaptive_priors
+            else 1.0
+            for job, (train, _) in zip(jobs, splits, strict=True)
+        ]
+    )
+    pull = settings.personal_pull * agreements
+    model = build_stacked_head(first.scorer, len(jobs), guild_head, pull)
     set_weights(model, stack([guild_head] * len(jobs)))
     fits = _fit_people(model, views, splits, rngs, settings, progress)
     all_scores = _predict_people(model, views[0], len(jobs))
-    guild_scores = predict(guild.get_layer("head"), views[0])
     trained = get_weights(model)
     total = (time.perf_counter() - started) / len(jobs)
     return [
@@ -376,10 +385,27 @@ def train_personal_batch(
             guild_scores,
             person(trained, p),
             guild_head,
-            {**fits[p], "total_seconds": total},
+            {**fits[p], "total_seconds": total, "guild_agreement": float(agreements[p])},
         )
         for p, (job, split) in enumerate(zip(jobs, splits, strict=True))
     ]
+
+
+def _offsets_of(job: TrainingJob) -> np.ndarray:
+    return np.zeros(len(job.crops)) if job.base_offsets is None else job.base_offsets
+
+
+def guild_agreement(guild_scores: np.ndarray, train: Pairs) -> float:
+    """How far the guild model predicts this person, from 0 (at chance or worse) to 1
+    (every vote): 2 x its accuracy on the person's training votes - 1, the accuracy
+    shrunk towards 75% by two pseudo-votes, so ten votes do not swing it to the ends.
+    A person's head is pulled towards the guild's, and their per-face offsets towards
+    the guild's, only this far: a person who disagrees is not dragged back to the guild.
+    Training votes, not held-out ones: those judge the result."""
+    metrics = pairwise_metrics(guild_scores, train)
+    correct = (metrics.accuracy or 0.0) * metrics.decided
+    accuracy = (correct + 1.5) / (metrics.decided + 2)
+    return float(np.clip(2 * accuracy - 1, 0.0, 1.0))
 
 
 def _personal_result(
@@ -395,7 +421,7 @@ def _personal_result(
     train, held_out = split
     settings = job.settings
     count = len(job.crops)
-    prior = np.zeros(count) if job.base_offsets is None else job.base_offsets
+    prior = timings["guild_agreement"] * _offsets_of(job)
 
     def with_offsets(scores: np.ndarray, pairs: Pairs) -> np.ndarray:
         return scores + fit_offsets(

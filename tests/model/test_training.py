@@ -171,3 +171,30 @@ def test_people_trained_together_get_the_models_they_would_get_alone(lfw_crops, 
         np.testing.assert_allclose(mine.scores, reference.scores, atol=1e-3)
         for name, value in reference.personal_head.items():
             np.testing.assert_allclose(mine.personal_head[name], value, atol=1e-4)
+
+
+def test_a_person_the_guild_mispredicts_is_not_pulled_back_to_it(lfw_crops, guild_result):
+    """The crowd likes bright faces; a person who likes dark ones gets no pull towards
+    the guild (agreement 0) and offsets of their own; one who likes bright faces keeps
+    the full pull."""
+    from model.training import guild_agreement, train_personal_batch
+
+    brightness = lfw_crops.mean(axis=(1, 2, 3))
+    faces = np.arange(len(lfw_crops))
+    people = [
+        TrainingJob(
+            "personal",
+            lfw_crops,
+            planted_votes(taste, faces, 100, seed),
+            ScorerConfig(),
+            FAST,
+            base_weights=guild_result.weights,
+            base_offsets=guild_result.offsets,
+        )
+        for taste, seed in ((brightness, 30), (-brightness, 31))
+    ]
+    like, unlike = train_personal_batch(people)
+    assert like.metrics.timings["guild_agreement"] > 0.6
+    assert unlike.metrics.timings["guild_agreement"] == 0.0
+    assert unlike.metrics.final.accuracy > unlike.metrics.guild_final.accuracy
+    assert guild_agreement(np.arange(4.0), Pairs.of([], [], [])) == 0.5  # no votes: halfway
