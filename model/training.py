@@ -335,14 +335,15 @@ def train_personal(job: TrainingJob, progress: Progress | None = None) -> Traini
 def train_personal_batch(
     jobs: list[TrainingJob], progress: Progress | None = None
 ) -> list[TrainingResult]:
-    """Personal heads on the guild's trunk, each pulled towards the guild's head,
-    trained together for people who share a pool and a guild model (one pass, one
-    compiled step, the trunk's features computed once).
+    """Personal heads on the guild's trunk, trained together for people who share a
+    pool and a guild model (one pass, one compiled step, the trunk's features computed
+    once). Each head, and each person's per-face offsets, is pulled towards the guild's
+    as far as the guild predicts that person (`guild_agreement`; fully when
+    `adaptive_priors` is off).
 
     A person's head is used only where it is at least as accurate as the guild head
     on their held-out votes (both with their offsets): 6 votes at 30, 20 at 100, so the
-    choice is coarse; a tie keeps the personal head, which the pull keeps near the
-    guild's anyway. The person's per-face offsets are shrunk towards the guild's.
+    choice is coarse; a tie keeps the personal head.
     """
     if not jobs:
         return []
