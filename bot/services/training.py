@@ -268,10 +268,10 @@ class TrainingService:
         Raises ModelRefused when the job was cancelled or the person asked to be
         forgotten while it trained."""
         started_at = time.time()
-        start = await self.guild_start(guild_id)
-        if user_id is not None and not start.current:
-            await self.train_now(guild_id, None, progress)
+        if user_id is None:
             start = await self.guild_start(guild_id)
+        else:
+            start = await self._current_guild_start(guild_id, progress)
         job, face_ids = await self.build_job(guild_id, user_id, start=start)
         result = await asyncio.to_thread(train, job, progress)
         return await self.store(
@@ -285,16 +285,22 @@ class TrainingService:
             base=start.model,
         )
 
+    async def _current_guild_start(self, guild_id: int, progress: Progress | None) -> GuildStart:
+        """The guild model people's heads sit on, trained here first when the guild has
+        none trained with today's settings."""
+        start = await self.guild_start(guild_id)
+        if not start.current:
+            await self.train_now(guild_id, None, progress)
+            start = await self.guild_start(guild_id)
+        return start
+
     async def train_together(
         self, guild_id: int, claimed: list[Job], progress: Progress | None = None
     ) -> list[StoredModel | UserError | ModelRefused]:
         """Train the personal jobs of one guild in one pass (the guild model first when
         it is not current) and store each person's model with its own checks. Returns
         each job's outcome: its model, or why it has none (too few votes, forgotten)."""
-        start = await self.guild_start(guild_id)
-        if not start.current:
-            await self.train_now(guild_id, None, progress)
-            start = await self.guild_start(guild_id)
+        start = await self._current_guild_start(guild_id, progress)
         faces = await self.pool_faces(guild_id)
         outcomes: dict[int, StoredModel | UserError | ModelRefused] = {}
         built: list[tuple[Job, TrainingJob, list[int]]] = []
