@@ -112,9 +112,14 @@ class TrainingService:
         """The guild's latest model, its weights unpacked when it is current: read once
         for every job built on it."""
         model = await models.latest_model(self.db, guild_id, None)
-        current = model is not None and model.config["scorer"] == self.settings.model.to_json()
+        current = self._is_current(model)
         weights, offsets = unpack(model.weights_npz) if current else (None, {})
         return GuildStart(model, current, weights, offsets)
+
+    def _is_current(self, model: StoredModel | None) -> bool:
+        """Whether personal heads may sit on this guild model: trained with today's
+        model settings."""
+        return model is not None and model.config["scorer"] == self.settings.model.to_json()
 
     async def build_job(
         self,
@@ -375,6 +380,8 @@ class TrainingService:
                 continue  # a job sent to Celery workers is 'running' until its result is back
             if user_id is None:
                 latest = await models.latest_model(self.db, guild_id, None)
+                if not self._is_current(latest) and any(g == guild_id for g, _ in pending):
+                    continue  # a queued personal job trains the guild's model first
                 stale = latest is None or now - latest.created_at >= worker.guild_retrain_interval_s
                 if new >= worker.guild_retrain_votes or (stale and new >= 2):
                     due.append((guild_id, None))

@@ -125,6 +125,22 @@ async def test_new_votes_schedule_retrains(tmp_path):
         await db.close()
 
 
+async def test_no_guild_retrain_is_queued_beside_a_personal_job_that_trains_it_first(tmp_path):
+    """The guild has no model yet and Alice's /retrain is queued: her job trains the
+    guild's model first (locally, or as the first step of her Celery task), so the
+    schedule must not queue a second guild retrain beside it."""
+    await populate(tmp_path / "k.sqlite3", alice_votes=60)
+    db = await open_database(tmp_path / "k.sqlite3")
+    try:
+        service = KonomiService(db, load_settings(write_config(tmp_path), environ={}))
+        await jobs.enqueue(db, GUILD, ALICE)
+        due = await service.training.enqueue_due_retrains()
+        assert (GUILD, None) not in due and due, due
+        assert await jobs.pending(db) == {(GUILD, ALICE), *due}
+    finally:
+        await db.close()
+
+
 async def test_a_hundred_jobs_in_batches_with_recycling_keep_the_workers_memory_flat(tmp_path):
     """The guild job, then 100 people in batches of 10, the worker replacing itself
     (same process id) after 30 jobs: every job done, and the resident memory after the

@@ -300,11 +300,13 @@ async def test_retrain_through_redis_and_a_celery_worker_end_to_end(
         [(state, task_id)] = await db.execute_fetchall(
             "SELECT state, task_id FROM jobs WHERE user_id = ?", (alice.id,)
         )
+        guild_jobs = await db.execute_fetchall("SELECT id FROM jobs WHERE user_id IS NULL")
         kinds = await db.execute_fetchall("SELECT user_id IS NULL FROM models ORDER BY id")
     finally:
         await db.close()
     assert state == "done" and task_id.startswith("konomi-job-")
     assert [row[0] for row in kinds] == [1, 0]  # the guild's model, then Alice's
+    assert not guild_jobs  # her task trained the guild's model: no second retrain queued
 
 
 async def test_people_queued_together_travel_as_one_task_and_train_together(
