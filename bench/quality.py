@@ -21,6 +21,7 @@ METHODS = [
     "konomi final scorer",
     "konomi personal head",
     "konomi final scorer, fixed priors",
+    "konomi final scorer, no taste space",
     "konomi, CNN alone (no descriptor)",
     "guild model",
     "per-person CNN (original)",
@@ -57,9 +58,11 @@ def test_pairs(items: np.ndarray, exclude=None, most: int = 20_000, rng=None):
 
 
 def merge(pairs_list):
+    """Many people's votes as one Pairs, and who cast each (their place in the list)."""
     from model.pairs import Pairs
 
-    return Pairs.of(*(np.concatenate([getattr(p, k) for p in pairs_list]) for k in "aby"))
+    merged = Pairs.of(*(np.concatenate([getattr(p, k) for p in pairs_list]) for k in "aby"))
+    return merged, np.repeat(np.arange(len(pairs_list)), [len(p) for p in pairs_list])
 
 
 @dataclasses.dataclass
@@ -77,12 +80,20 @@ class Guild:
 class Konomi:
     """konomi's training on one set of faces, as the worker runs it (descriptor on or off)."""
 
-    def __init__(self, stored_crops: np.ndarray, descriptors: np.ndarray, descriptor: bool):
+    def __init__(
+        self,
+        stored_crops: np.ndarray,
+        descriptors: np.ndarray,
+        descriptor: bool,
+        taste_dims: int | None = None,
+    ):
         from model.faces import resize_square
 
         config, self.settings = bot_settings()
         self.config = dataclasses.replace(
-            config, descriptor_size=config.descriptor_size if descriptor else 0
+            config,
+            descriptor_size=config.descriptor_size if descriptor else 0,
+            taste_dims=config.taste_dims if taste_dims is None else taste_dims,
         )
         # The CNN's input, downscaled from the stored crops as the bot's training does.
         self.crops = np.stack([resize_square(c, self.config.input_size) for c in stored_crops])
@@ -101,25 +112,24 @@ class Konomi:
             **base,
         )
 
-    def guild(self, votes) -> Guild:
+    def guild(self, votes, voters: np.ndarray) -> Guild:
         from model.training import train
 
-        return Guild(train(self.job("guild", votes)))
+        return Guild(train(self.job("guild", votes, voters=voters)))
 
     def personal(
-        self, guild: Guild, votes, adaptive: bool = True
+        self, guild: Guild, votes, adaptive: bool = True, taste_space: bool = True
     ) -> dict[str, dict[str, np.ndarray]]:
         """Scores for each split: the trained personal head (content only), konomi's
         final scorer (the chosen head, plus the person's offsets on pool faces).
-        `adaptive`: off, the head and offsets get the guild's full pull whoever asks."""
+        `adaptive`: off, the head and offsets get the guild's full pull whoever asks;
+        `taste_space` off: everyone stands at the guild's centre of its taste space."""
         from model.training import train
 
-        job = self.job(
-            "personal",
-            votes,
-            base_weights=guild.result.weights,
-            base_offsets=guild.result.offsets,
-        )
+        weights = guild.result.weights
+        if not taste_space and "taste_space/kernel" in weights:
+            weights = {**weights, "taste_space/kernel": 0 * weights["taste_space/kernel"]}
+        job = self.job("personal", votes, base_weights=weights, base_offsets=guild.result.offsets)
         if not adaptive:
             job = dataclasses.replace(
                 job, settings=dataclasses.replace(job.settings, adaptive_priors=False)
@@ -141,16 +151,22 @@ class Konomi:
         return result.scores - result.offsets
 
 
-def konomi_variants(stored_crops: np.ndarray, descriptors: np.ndarray) -> dict[str, Konomi]:
+def konomi_variants(
+    stored_crops: np.ndarray, descriptors: np.ndarray, taste_dims: int | None = None
+) -> dict[str, Konomi]:
+    """konomi with and without the descriptor; `taste_dims`: the taste space's size
+    (None: the config's)."""
     return {
-        "with": Konomi(stored_crops, descriptors, True),
-        "without": Konomi(stored_crops, descriptors, False),
+        "with": Konomi(stored_crops, descriptors, True, taste_dims),
+        "without": Konomi(stored_crops, descriptors, False, taste_dims),
     }
 
 
-def train_guilds(variants: dict[str, Konomi], votes, began: float) -> dict[str, Guild]:
-    """The guild model with and without the descriptor, on the same votes."""
-    guilds = {name: konomi.guild(votes) for name, konomi in variants.items()}
+def train_guilds(variants: dict[str, Konomi], voted, began: float) -> dict[str, Guild]:
+    """The guild model with and without the descriptor, on the same votes (`voted`:
+    the votes and who cast each, as `merge` gives them)."""
+    votes, voters = voted
+    guilds = {name: konomi.guild(votes, voters) for name, konomi in variants.items()}
     print(
         f"guild models on {len(votes)} votes, held-out accuracy "
         f"{guilds['with'].result.metrics.final.accuracy:.3f} with the descriptor, "
@@ -171,6 +187,7 @@ def person_scores(
     count = len(variants["with"].crops)
     konomi = variants["with"].personal(guilds["with"], votes)
     fixed = variants["with"].personal(guilds["with"], votes, adaptive=False)
+    centred = variants["with"].personal(guilds["with"], votes, taste_space=False)
     alone = variants["without"].personal(guilds["without"], votes)
     scratch = variants["without"].from_scratch(votes) if original else None
     voted = np.isin(np.arange(count), votes.items())
@@ -179,6 +196,7 @@ def person_scores(
         "konomi final scorer": konomi["final"],
         "konomi personal head": konomi["personal head"],
         "konomi final scorer, fixed priors": fixed["final"],
+        "konomi final scorer, no taste space": centred["final"],
         "konomi, CNN alone (no descriptor)": alone["final"],
         "guild model": {"unseen": guild.content, "seen": guild.content + guild.result.offsets},
         "per-person CNN (original)": {"unseen": scratch, "seen": scratch},

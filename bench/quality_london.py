@@ -74,6 +74,9 @@ def main() -> None:
     parser.add_argument("--guild-votes", type=int, default=200)
     parser.add_argument("--held-out", type=int, default=20)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--taste-dims", type=int, default=None, help="the taste space's size (default: config)"
+    )
     parser.add_argument("--votes", type=int, nargs="+", default=[10, 30, 100, 300])
     parser.add_argument("--run-folds", type=int, default=1, help="run only the first N folds")
     parser.add_argument(
@@ -97,7 +100,7 @@ def main() -> None:
     held_pool = np.flatnonzero((numbers % 5 != 0) if args.tuning else (numbers % 5 == 0))
     held = np.sort(rng.choice(held_pool, args.held_out, replace=False))
     crowd_pool = np.setdiff1d(np.flatnonzero(numbers % 5 != 0), held)
-    variants = konomi_variants(stored, descriptors)
+    variants = konomi_variants(stored, descriptors, args.taste_dims)
     folds = np.array_split(rng.permutation(count), args.folds)
     results = Results(METHODS, args.votes)
 

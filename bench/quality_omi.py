@@ -133,6 +133,9 @@ def main() -> None:
         "--spread", type=float, default=0.35, help="how far tastes of a kind differ, per attribute"
     )
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--taste-dims", type=int, default=None, help="the taste space's size (default: config)"
+    )
     parser.add_argument("--run-folds", type=int, default=1, help="run only the first N folds")
     parser.add_argument("--votes", type=int, nargs="+", default=[10, 30, 100, 300])
     parser.add_argument(
@@ -154,7 +157,7 @@ def main() -> None:
         for kind in KINDS
         for i, w in enumerate(tastes(names, kind, args.people, args.spread, rng))
     }
-    variants = konomi_variants(stored, descriptors)
+    variants = konomi_variants(stored, descriptors, args.taste_dims)
     folds = np.array_split(rng.permutation(count), args.folds)
     results = Results(METHODS, args.votes)
 

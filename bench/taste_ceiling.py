@@ -78,7 +78,7 @@ def main() -> None:
     second_moment = own_tastes.T @ own_tastes / len(own_tastes)
     spectrum = np.linalg.eigvalsh(second_moment)[::-1]
     learned = np.linalg.inv(second_moment + 0.1 * np.trace(second_moment) / width * np.eye(width))
-    guild = fit(merge(member_votes), plain[1.0])
+    guild = fit(merge(member_votes)[0], plain[1.0])
     people = [
         (kind, Person(w, attributes, rng))
         for kind in KINDS

@@ -14,7 +14,7 @@ import numpy as np
 from model.settings import ScorerConfig
 
 ARCHITECTURE = "konomi-cnn-v1"
-HEAD_LAYERS = ("head_dense", "score")
+HEAD_LAYERS = ("head_dense", "score", "taste_space", "taste")
 
 
 def build_trunk(config: ScorerConfig) -> keras.Model:
@@ -55,7 +55,22 @@ def build_head(config: ScorerConfig, regularizers: dict | None = None) -> keras.
         kernel_regularizer=regularizers.get("score/kernel"),
         bias_regularizer=regularizers.get("score/bias"),
     )(x)
+    if config.taste_dims:
+        score = keras.layers.Add(name="with_taste")([score, taste_term(config, inputs)])
     return keras.Model(inputs, score, name="head")
+
+
+def taste_term(config: ScorerConfig, features):
+    """A person's position along the guild's taste directions (model/taste_space.py),
+    both set from outside, never moved by gradient steps (a zero position: the guild's
+    own taste, as in the guild model itself)."""
+    coordinates = keras.layers.Dense(
+        config.taste_dims, use_bias=False, trainable=False, name="taste_space"
+    )
+    position = keras.layers.Dense(
+        1, use_bias=False, kernel_initializer="zeros", trainable=False, name="taste"
+    )
+    return position(coordinates(features))
 
 
 def build_scorer(config: ScorerConfig) -> keras.Model:

@@ -45,6 +45,9 @@ class ScorerConfig:
     dropout: float = 0.2
     # The face descriptor's length, a second input beside the CNN (0: the CNN alone).
     descriptor_size: int = 128
+    # Directions of the guild's taste space (model/taste_space.py; 0: none): a person's
+    # model adds their position along them to the head's score.
+    taste_dims: int = 4
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -52,8 +55,12 @@ class ScorerConfig:
     @classmethod
     def from_json(cls, data: dict) -> ScorerConfig:
         known = {k: data[k] for k in ("input_size", "widths", "dense_units", "dropout")}
-        # Models stored before the descriptor existed are the CNN alone.
-        return cls(**known, descriptor_size=int(data.get("descriptor_size", 0)))
+        # Models stored before the descriptor (or the taste space) existed have none.
+        return cls(
+            **known,
+            descriptor_size=int(data.get("descriptor_size", 0)),
+            taste_dims=int(data.get("taste_dims", 0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,10 @@ class TrainSettings:
     # A person's head and offsets are pulled towards the guild's only as far as the
     # guild model predicts their votes (model/training.py guild_agreement); off: fully.
     adaptive_priors: bool = True
+    # The taste space: members with fewer votes do not shape it; a person's position in
+    # it has the prior N(0, I / taste_position_prior).
+    taste_min_votes: int = 10
+    taste_position_prior: float = 1.0
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -26,12 +26,13 @@ class StackedDense(keras.layers.Layer):
         people: int,
         units: int,
         activation: str | None = None,
+        use_bias: bool = True,
         regularizer: keras.regularizers.Regularizer | None = None,
         bias_regularizer: keras.regularizers.Regularizer | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.people, self.units = people, units
+        self.people, self.units, self.use_bias = people, units, use_bias
         self.activation = keras.activations.get(activation)
         self.regularizer, self.bias_regularizer = regularizer, bias_regularizer
 
@@ -40,15 +41,18 @@ class StackedDense(keras.layers.Layer):
         self.kernel = self.add_weight(
             (self.people, width, self.units), name="kernel", regularizer=self.regularizer
         )
-        self.bias = self.add_weight(
-            (self.people, self.units),
-            name="bias",
-            initializer="zeros",
-            regularizer=self.bias_regularizer,
-        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                (self.people, self.units),
+                name="bias",
+                initializer="zeros",
+                regularizer=self.bias_regularizer,
+            )
 
     def call(self, inputs):
-        out = ops.einsum("pbf,pfu->pbu", inputs, self.kernel) + ops.expand_dims(self.bias, 1)
+        out = ops.einsum("pbf,pfu->pbu", inputs, self.kernel)
+        if self.use_bias:
+            out = out + ops.expand_dims(self.bias, 1)
         return self.activation(out)
 
     def compute_output_shape(self, input_shape):
@@ -59,7 +63,8 @@ def build_stacked_head(
     config: ScorerConfig, people: int, anchor: dict[str, np.ndarray], pull: np.ndarray
 ) -> keras.Model:
     """P heads side by side, person p pulled towards `anchor` (the guild's head) with
-    strength `pull[p]`. Input (P, B, features) with P as the batch axis; output (P, B, 1)."""
+    strength `pull[p]`, plus their fixed position in the guild's taste space (set, not
+    trained). Input (P, B, features) with P as the batch axis; output (P, B, 1)."""
 
     def pulled(name: str) -> PullTowards:
         return PullTowards(anchor[name], pull)  # the anchor broadcasts over people
@@ -69,14 +74,23 @@ def build_stacked_head(
         people,
         config.dense_units,
         "relu",
-        pulled("head_dense/kernel"),
-        pulled("head_dense/bias"),
+        regularizer=pulled("head_dense/kernel"),
+        bias_regularizer=pulled("head_dense/bias"),
         name="head_dense",
     )(inputs)
     x = keras.layers.Dropout(config.dropout, name="dropout")(x)
     score = StackedDense(
-        people, 1, None, pulled("score/kernel"), pulled("score/bias"), name="score"
+        people,
+        1,
+        regularizer=pulled("score/kernel"),
+        bias_regularizer=pulled("score/bias"),
+        name="score",
     )(x)
+    if config.taste_dims:
+        coordinates = StackedDense(people, config.taste_dims, use_bias=False, name="taste_space")
+        position = StackedDense(people, 1, use_bias=False, name="taste")
+        coordinates.trainable = position.trainable = False
+        score = keras.layers.Add(name="with_taste")([score, position(coordinates(inputs))])
     return keras.Model(inputs, score, name="stacked_head")
 
 

@@ -20,28 +20,71 @@ from model.training import predict
 
 _OFFSET_IDS = "__offset_face_ids"
 _OFFSET_VALUES = "__offset_values"
+_SCORES = "__scores"  # the pool's scores when the model was trained, by _OFFSET_IDS
+_COORDINATES = "__taste_coordinates"  # the pool's places in the guild's taste space
 
 
 class UnknownArchitecture(ValueError):
     pass
 
 
-def pack(weights: dict[str, np.ndarray], face_ids: np.ndarray, offsets: np.ndarray) -> bytes:
-    """Weights and per-face offsets (by face id) as compressed .npz bytes."""
+def pack(
+    weights: dict[str, np.ndarray],
+    face_ids: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    scores: np.ndarray | None = None,
+    coordinates: np.ndarray | None = None,
+) -> bytes:
+    """Weights and per-face offsets (by face id) as compressed .npz bytes; with the
+    pool's scores and taste-space coordinates as trained, when given."""
     buffer = io.BytesIO()
     arrays = {name: np.asarray(value, np.float32) for name, value in weights.items()}
     arrays[_OFFSET_IDS] = np.asarray(face_ids, np.int64)
     arrays[_OFFSET_VALUES] = np.asarray(offsets, np.float32)
+    for name, value in ((_SCORES, scores), (_COORDINATES, coordinates)):
+        if value is not None:
+            arrays[name] = np.asarray(value, np.float32)
     np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
 
 
+def _arrays(data: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
 def unpack(data: bytes) -> tuple[dict[str, np.ndarray], dict[int, float]]:
     """(weights, offsets by face id) from .npz bytes; pickled objects are refused."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
+    arrays = _arrays(data)
     ids, values = arrays.pop(_OFFSET_IDS), arrays.pop(_OFFSET_VALUES)
+    arrays.pop(_SCORES, None), arrays.pop(_COORDINATES, None)
     return arrays, {int(i): float(v) for i, v in zip(ids, values, strict=True)}
+
+
+@dataclass(frozen=True)
+class PoolView:
+    """What a model thought of its pool when trained: each face's score and place in
+    the taste space (zero wide when the model has none), by face id."""
+
+    scores: dict[int, float]
+    coordinates: dict[int, np.ndarray]
+    dims: int
+
+
+def pool_view(data: bytes) -> PoolView:
+    """The pool as the stored model saw it; empty for models stored without it."""
+    arrays = _arrays(data)
+    ids = [int(i) for i in arrays[_OFFSET_IDS]]
+    scores = arrays.get(_SCORES, np.zeros(0))
+    coordinates = arrays.get(_COORDINATES, np.zeros((len(ids), 0)))
+    if len(scores) != len(ids):
+        return PoolView({}, {}, 0)
+    return PoolView(
+        dict(zip(ids, scores.astype(float), strict=True)),
+        dict(zip(ids, coordinates.astype(float), strict=True)),
+        coordinates.shape[1],
+    )
 
 
 @dataclass

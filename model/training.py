@@ -29,6 +29,7 @@ from model.scorer import (
 )
 from model.settings import TrainSettings
 from model.stacked import build_stacked_head, person, stack
+from model.taste_space import fit_directions, locate
 
 Progress = Callable[[int, int, float | None], None]
 
@@ -37,7 +38,8 @@ Progress = Callable[[int, int, float | None], None]
 class TrainingJob:
     """crops: (N, S, S, 3) uint8; pairs index into them; descriptors: (N, D) float32
     (zeros for a face without one; None: no face has one). A personal job carries the
-    guild model's weights and per-face offsets as its starting point."""
+    guild model's weights and per-face offsets as its starting point. A guild job's
+    `voters` (one member number per vote) let it learn the guild's taste space."""
 
     kind: str  # "guild" or "personal"
     crops: np.ndarray
@@ -47,6 +49,7 @@ class TrainingJob:
     base_weights: dict[str, np.ndarray] | None = None
     base_offsets: np.ndarray | None = None
     descriptors: np.ndarray | None = None
+    voters: np.ndarray | None = None
 
 
 @dataclass
@@ -59,6 +62,9 @@ class TrainingResult:
     # head was chosen, so the two can be compared (None for a guild job).
     personal_head: dict[str, np.ndarray] | None = None
     personal_scores: np.ndarray | None = None
+    # (N, taste_dims) each crop's place in the guild's taste space (None: no space):
+    # with the scores, what choosing informative pairs needs (model/pair_choice.py).
+    coordinates: np.ndarray | None = None
 
 
 def predict(
@@ -168,6 +174,22 @@ def train_guild(job: TrainingJob, progress: Progress | None = None) -> TrainingR
     final = pairwise_metrics(scores + offsets, held_out)
     # The stored offsets learn from every vote; the metrics above never saw the held-out ones.
     offsets = fit_offsets(job.pairs, len(crops), base=scores, strength=settings.offset_prior)
+    coordinates = None
+    if job.scorer.taste_dims and job.voters is not None:
+        taste_started = time.perf_counter()
+        features = _head_features(model, job)[0]
+        directions = fit_directions(
+            features,
+            scores + offsets,
+            job.pairs,
+            job.voters,
+            job.scorer.taste_dims,
+            min_votes=settings.taste_min_votes,
+            seed=settings.seed,
+        )
+        set_weights(model, {"taste_space/kernel": directions})
+        coordinates = features @ directions
+        fit["taste_space_seconds"] = time.perf_counter() - taste_started
     metrics = ModelMetrics(
         kind="guild",
         train_votes=len(train),
@@ -177,7 +199,9 @@ def train_guild(job: TrainingJob, progress: Progress | None = None) -> TrainingR
         bradley_terry=_bt_baseline(train, held_out, len(crops), settings),
         timings={**fit, "total_seconds": time.perf_counter() - started},
     )
-    return TrainingResult(get_weights(model), offsets, scores + offsets, metrics)
+    return TrainingResult(
+        get_weights(model), offsets, scores + offsets, metrics, coordinates=coordinates
+    )
 
 
 def _same_start(first: TrainingJob, other: TrainingJob) -> bool:
@@ -197,22 +221,20 @@ def _same_start(first: TrainingJob, other: TrainingJob) -> bool:
     )
 
 
-def _head_views(job: TrainingJob) -> tuple[keras.Model, np.ndarray]:
-    """The guild scorer and what its head reads for every face, in two views (as is
-    and mirrored: the head's augmentation): (2, N, features). The trunk is frozen, so
-    this is computed once for everyone trained on this pool and guild model."""
-    guild = build_scorer(job.scorer)
-    set_weights(guild, job.base_weights)
-    trunk = guild.get_layer("trunk")
+def _head_features(scorer: keras.Model, job: TrainingJob) -> np.ndarray:
+    """What the scorer's head reads for every face of the job, in two views (as is and
+    mirrored: the head's augmentation): (2, N, features). The trunk is frozen for
+    personal heads, so this is computed once for everyone trained on this pool and
+    guild model."""
+    trunk = scorer.get_layer("trunk")
     crops, *descriptor = scorer_inputs(job.scorer, job.crops, job.descriptors)
     count = len(crops)
-    views = np.stack(
+    return np.stack(
         [
             np.concatenate([predict(trunk, c).reshape(count, -1), *descriptor], axis=1)
             for c in (crops, crops[:, :, ::-1])
         ]
     ).astype(np.float32)
-    return guild, views
 
 
 def _predict_people(model: keras.Model, features: np.ndarray, people: int) -> np.ndarray:
@@ -337,9 +359,10 @@ def train_personal_batch(
 ) -> list[TrainingResult]:
     """Personal heads on the guild's trunk, trained together for people who share a
     pool and a guild model (one pass, one compiled step, the trunk's features computed
-    once). Each head, and each person's per-face offsets, is pulled towards the guild's
-    as far as the guild predicts that person (`guild_agreement`; fully when
-    `adaptive_priors` is off).
+    once). Each person is first located in the guild's taste space (model/taste_space.py);
+    their head, and their per-face offsets, are then pulled towards the guild's as far as
+    that centre (the guild's score plus their position) predicts the person
+    (`guild_agreement`; fully when `adaptive_priors` is off).
 
     A person's head is used only where it is at least as accurate as the guild head
     on their held-out votes (both with their offsets): 6 votes at 30, 20 at 100, so the
@@ -360,20 +383,33 @@ def train_personal_batch(
         job.pairs.split(settings.validation_fraction, rng)
         for job, rng in zip(jobs, rngs, strict=True)
     ]
-    guild, views = _head_views(first)
+    guild = build_scorer(first.scorer)
+    set_weights(guild, first.base_weights)
+    views = _head_features(guild, first)
     guild_head = get_weights(guild, only_head=True)
     guild_scores = predict(guild.get_layer("head"), views[0])
-    agreements = np.array(
-        [
-            guild_agreement(guild_scores + _offsets_of(job), train)
+    # Each person's place in the guild's taste space, located from their training votes;
+    # their centre (the guild's score plus their position) is what the head is pulled
+    # towards, as far as that centre predicts them.
+    coordinates = views[0] @ guild_head.get("taste_space/kernel", np.zeros((views.shape[2], 0)))
+    positions, agreements = [], []
+    for job, (train, _) in zip(jobs, splits, strict=True):
+        base = guild_scores + _offsets_of(job)
+        position = locate(coordinates, base, train, settings.taste_position_prior)
+        positions.append(position)
+        agreements.append(
+            guild_agreement(base + coordinates @ position, train)
             if settings.adaptive_priors
             else 1.0
-            for job, (train, _) in zip(jobs, splits, strict=True)
-        ]
-    )
+        )
+    agreements = np.array(agreements)
     pull = settings.personal_pull * agreements
     model = build_stacked_head(first.scorer, len(jobs), guild_head, pull)
-    set_weights(model, stack([guild_head] * len(jobs)))
+    starts = [dict(guild_head) for _ in jobs]
+    for start, position in zip(starts, positions, strict=True):
+        if "taste/kernel" in start:
+            start["taste/kernel"] = position.astype(np.float32)[:, None]
+    set_weights(model, stack(starts))
     fits = _fit_people(model, views, splits, rngs, settings, progress)
     all_scores = _predict_people(model, views[0], len(jobs))
     trained = get_weights(model)
@@ -386,7 +422,13 @@ def train_personal_batch(
             guild_scores,
             person(trained, p),
             guild_head,
-            {**fits[p], "total_seconds": total, "guild_agreement": float(agreements[p])},
+            coordinates,
+            {
+                **fits[p],
+                "total_seconds": total,
+                "guild_agreement": float(agreements[p]),
+                "taste_distance": float(np.linalg.norm(positions[p])),
+            },
         )
         for p, (job, split) in enumerate(zip(jobs, splits, strict=True))
     ]
@@ -397,7 +439,8 @@ def _offsets_of(job: TrainingJob) -> np.ndarray:
 
 
 def guild_agreement(guild_scores: np.ndarray, train: Pairs) -> float:
-    """How far the guild model predicts this person, from 0 (at chance or worse) to 1
+    """How far these scores (the guild's, from where the person stands in its taste
+    space) predict this person, from 0 (at chance or worse) to 1
     (every vote): 2 x its accuracy on the person's training votes - 1, the accuracy
     shrunk towards 75% by two pseudo-votes, so ten votes do not swing it to the ends.
     A person's head is pulled towards the guild's, and their per-face offsets towards
@@ -416,6 +459,7 @@ def _personal_result(
     guild_scores: np.ndarray,
     trained_head: dict[str, np.ndarray],
     guild_head: dict[str, np.ndarray],
+    coordinates: np.ndarray,
     timings: dict,
 ) -> TrainingResult:
     """The head a person uses (theirs or the guild's), their offsets and metrics."""
@@ -448,7 +492,13 @@ def _personal_result(
         timings=timings,
     )
     return TrainingResult(
-        weights, offsets, chosen_scores + offsets, metrics, trained_head, personal_scores
+        weights,
+        offsets,
+        chosen_scores + offsets,
+        metrics,
+        trained_head,
+        personal_scores,
+        coordinates if coordinates.shape[1] else None,
     )
 
 

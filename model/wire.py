@@ -149,6 +149,7 @@ def encode_job(
                     "settings": step.settings.to_json(),
                     "base_weights": base(step),
                     "base_offsets": _optional(step.base_offsets),
+                    "voters": _optional(step.voters),
                 }
                 for step in steps
             ],
@@ -179,7 +180,7 @@ def decode_job(
         raise WireError(f"a malformed job step: {error!r}") from None
     crops, descriptors = load_pool(key)
     jobs = []
-    for kind, pairs, scorer, settings, weights, offsets in parsed:
+    for kind, pairs, scorer, settings, weights, offsets, voters in parsed:
         if weights == "previous":
             if not jobs or jobs[-1].base_weights is None:
                 raise WireError("a step shares base weights with a step that has none")
@@ -190,6 +191,8 @@ def decode_job(
             raise WireError("a vote names a face outside the pool")
         if offsets is not None and len(offsets) != len(crops):
             raise WireError("base offsets need one value per pool face")
+        if voters is not None and len(voters) != len(pairs):
+            raise WireError("voters need one member per vote")
         if kind == "personal" and weights is None and not any(j.kind == "guild" for j in jobs):
             raise WireError("a personal step needs base weights or a guild step before it")
         jobs.append(
@@ -202,6 +205,7 @@ def decode_job(
                 weights,
                 offsets,
                 descriptors if scorer.descriptor_size else None,
+                voters,
             )
         )
     if face_ids.shape != (len(crops),):
@@ -220,6 +224,7 @@ def _step(step: dict) -> tuple:
         TrainSettings.from_json(step["settings"]),
         "previous" if step["base_weights"] == "previous" else _from_arrays(step["base_weights"]),
         _from_optional(step["base_offsets"]),
+        _from_optional(step.get("voters")),
     )
 
 
@@ -244,6 +249,7 @@ def encode_results(
                     "metrics": r.metrics.to_json(),
                     "personal_head": _arrays(r.personal_head),
                     "personal_scores": _optional(r.personal_scores),
+                    "coordinates": _optional(r.coordinates),
                 }
                 for step, r in zip(steps, results, strict=True)
             ],
@@ -278,6 +284,7 @@ def decode_results(
                     ModelMetrics.from_json(r["metrics"]),
                     _from_arrays(r["personal_head"]),
                     _from_optional(r["personal_scores"]),
+                    _from_optional(r.get("coordinates")),
                 ),
             )
             for r in message["results"]
@@ -290,4 +297,6 @@ def decode_results(
             "personal",
         ):
             raise WireError("a result needs one offset per pool face and a known kind")
+        if result.coordinates is not None and len(result.coordinates) != len(face_ids):
+            raise WireError("a result's taste coordinates need one row per pool face")
     return results, face_ids, job_ids

@@ -181,6 +181,7 @@ class TrainingService:
             base_weights=base_weights,
             base_offsets=base_offsets,
             descriptors=descriptors if config.descriptor_size else None,
+            voters=None if personal else np.array([v.user_id for v in usable], np.int64),
         )
         return job, face_ids
 
@@ -245,7 +246,13 @@ class TrainingService:
             user_id=user_id,
             architecture=ARCHITECTURE,
             config=config,
-            weights_npz=pack(result.weights, np.array(face_ids), result.offsets),
+            weights_npz=pack(
+                result.weights,
+                np.array(face_ids),
+                result.offsets,
+                scores=result.scores,
+                coordinates=result.coordinates,
+            ),
             metrics=result.metrics.to_json(),
             job_id=for_job.id if for_job else None,
             started_at=started_at or time.time(),

@@ -92,6 +92,8 @@ def test_a_personal_model_beats_the_guild_model_for_a_contrary_taste(
         "head_dense/bias",
         "score/kernel",
         "score/bias",
+        "taste_space/kernel",
+        "taste/kernel",
     }
     # The trained head is kept in the result as well (also where the guild's is chosen).
     assert set(result.personal_head) == set(result.weights)
@@ -198,3 +200,43 @@ def test_a_person_the_guild_mispredicts_is_not_pulled_back_to_it(lfw_crops, guil
     assert unlike.metrics.timings["guild_agreement"] == 0.0
     assert unlike.metrics.final.accuracy > unlike.metrics.guild_final.accuracy
     assert guild_agreement(np.arange(4.0), Pairs.of([], [], [])) == 0.5  # no votes: halfway
+
+
+def test_a_guild_in_two_camps_places_a_newcomer_in_theirs_from_20_votes(lfw_crops, split):
+    """Half the guild likes bright faces, half dark ones: the guild's own model cannot
+    say which a newcomer likes, the taste space it learns from its members can. A
+    newcomer who likes dark faces, with 20 votes, is placed on the dark side: their
+    model orders faces none of them saw by darkness."""
+    seen, unseen = split
+    brightness = lfw_crops.mean(axis=(1, 2, 3))
+    camps = [
+        planted_votes(sign * brightness, seen, 60, 10 + m) for m, sign in enumerate([1, -1] * 6)
+    ]
+    guild = TrainingJob(
+        "guild",
+        lfw_crops,
+        Pairs.of(*(np.concatenate([getattr(v, k) for v in camps]) for k in "aby")),
+        ScorerConfig(),
+        FAST,
+        voters=np.repeat(np.arange(len(camps)), [len(v) for v in camps]),
+    )
+    guild_result = train(guild)
+    assert np.abs(guild_result.weights["taste_space/kernel"]).max() > 0
+    votes = planted_votes(-brightness, seen, 20, 99)
+    result = train(
+        TrainingJob(
+            "personal",
+            lfw_crops,
+            votes,
+            ScorerConfig(),
+            FAST,
+            base_weights=guild_result.weights,
+            base_offsets=guild_result.offsets,
+        )
+    )
+    test = planted_votes(-brightness, unseen, 2000, 5)
+    located = pairwise_metrics(result.personal_scores, test).accuracy
+    crowd = pairwise_metrics(guild_result.scores, test).accuracy
+    print(f"unseen faces, by darkness: newcomer's model {located:.3f}, the guild's {crowd:.3f}")
+    assert result.metrics.timings["taste_distance"] > 0.5
+    assert located >= 0.8 and located > crowd + 0.2

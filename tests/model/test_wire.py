@@ -26,7 +26,8 @@ QUICK = TrainSettings(max_epochs=1, min_steps_per_epoch=1)
 
 def small_job(crops: np.ndarray, kind: str = "guild") -> TrainingJob:
     pairs = Pairs.of([0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0], [1, 0, 1, 1, 0, 1])
-    return TrainingJob(kind, crops, pairs, SMALL, QUICK)
+    voters = np.array([31, 31, 32, 32, 33, 31]) if kind == "guild" else None
+    return TrainingJob(kind, crops, pairs, SMALL, QUICK, voters=voters)
 
 
 @pytest.fixture
@@ -42,6 +43,7 @@ def test_a_job_and_its_results_survive_the_wire(crops):
     assert face_ids.tolist() == [11, 12, 13, 14, 15, 16]
     np.testing.assert_array_equal(back.crops, crops)
     np.testing.assert_array_equal(back.pairs.y, job.pairs.y)
+    np.testing.assert_array_equal(back.voters, job.voters)  # they shape the taste space
     assert back.scorer == SMALL and back.settings == QUICK
     result = train(back)
     encoded = encode_results([back], [result], face_ids, job_ids)
@@ -96,6 +98,11 @@ def test_votes_outside_the_pool_and_orphan_personal_steps_are_refused(crops):
     personal = TrainingJob("personal", crops[:3], Pairs.of([0], [1], [1]), SMALL, QUICK)
     with pytest.raises(WireError, match="guild step before it"):
         decode_job(encode_job([personal], pool_key(pool), [1, 2, 3]), 10**7, load)
+    guild = TrainingJob(
+        "guild", crops[:3], Pairs.of([0], [1], [1]), SMALL, QUICK, voters=np.array([1, 2])
+    )
+    with pytest.raises(WireError, match="one member per vote"):
+        decode_job(encode_job([guild], pool_key(pool), [1, 2, 3]), 10**7, load)
 
 
 def test_a_refusal_reads_as_its_reason():
