@@ -120,6 +120,10 @@ class VotingSettings:
     # Reaction events already waiting are written in one transaction, this many at most
     # (1: one transaction per event).
     write_group: int = 256
+    # Pairs chosen uniformly at random (the control arm); the rest are the most
+    # informative of `informative_candidates` random unseen pairs.
+    random_pair_share: float = 0.2
+    informative_candidates: int = 256
 
 
 @dataclass(frozen=True)

@@ -43,13 +43,33 @@ async def record_pair(
     face_a: int,
     face_b: int,
     posted_for: int | None = None,
+    chosen_by: str = "random",
 ) -> None:
     await ensure_guild(db, guild_id)
     await db.execute(
-        "INSERT INTO pairs (message_id, guild_id, channel_id, face_a, face_b, posted_for)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (message_id, guild_id, channel_id, face_a, face_b, posted_for),
+        "INSERT INTO pairs (message_id, guild_id, channel_id, face_a, face_b, posted_for,"
+        " chosen_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (message_id, guild_id, channel_id, face_a, face_b, posted_for, chosen_by),
     )
+
+
+async def pairs_chosen_by(db: aiosqlite.Connection, guild_id: int) -> dict[str, int]:
+    """How many of the guild's posted pairs each rule chose (the control arm's size)."""
+    async with db.execute(
+        "SELECT chosen_by, COUNT(*) FROM pairs WHERE guild_id = ? GROUP BY chosen_by",
+        (guild_id,),
+    ) as cursor:
+        return {row[0]: int(row[1]) for row in await cursor.fetchall()}
+
+
+async def face_vote_counts(db: aiosqlite.Connection, guild_id: int) -> dict[int, int]:
+    """Votes that involve each face of the guild (faces without votes are absent)."""
+    async with db.execute(
+        "SELECT face, COUNT(*) FROM (SELECT face_a AS face FROM votes WHERE guild_id = ?"
+        " UNION ALL SELECT face_b FROM votes WHERE guild_id = ?) GROUP BY face",
+        (guild_id, guild_id),
+    ) as cursor:
+        return {int(row[0]): int(row[1]) for row in await cursor.fetchall()}
 
 
 async def get_pair(db: aiosqlite.Connection, message_id: int) -> Pair | None:

@@ -20,7 +20,7 @@ from discord.ext import commands, tasks
 from bot.limits import per_member
 from bot.loops import resilient
 from bot.services.errors import UserError
-from bot.services.voting import Pair, ReactionEvent
+from bot.services.voting import ChosenPair, Pair, ReactionEvent
 
 if TYPE_CHECKING:
     from bot.app import KonomiBot
@@ -96,18 +96,29 @@ class Voting(commands.Cog):
         self, channel: discord.abc.Messageable, guild_id: int, user: discord.abc.User | None
     ) -> discord.Message:
         """Post a pair, store it the moment it exists, then add the three reactions."""
-        a, b = await self.voting.choose_pair(guild_id, user.id if user else None)
+        pair = await self.voting.choose_pair(guild_id, user.id if user else None)
         intro = f"{user.mention} " if user else ""
-        message = await channel.send(intro + HOW_TO_VOTE, file=await self.pair_file(guild_id, a, b))
-        await self.remember(message, guild_id, a, b, user)
+        file = await self.pair_file(guild_id, pair.a, pair.b)
+        message = await channel.send(intro + HOW_TO_VOTE, file=file)
+        await self.remember(message, guild_id, pair, user)
         await self.add_reactions(message)
         return message
 
     async def remember(
-        self, message: discord.Message, guild_id: int, a: int, b: int, user: discord.abc.User | None
+        self,
+        message: discord.Message,
+        guild_id: int,
+        pair: ChosenPair,
+        user: discord.abc.User | None,
     ) -> None:
         await self.voting.remember(
-            message.id, guild_id, message.channel.id, a, b, user.id if user else None
+            message.id,
+            guild_id,
+            message.channel.id,
+            pair.a,
+            pair.b,
+            user.id if user else None,
+            pair.chosen_by,
         )
 
     async def add_reactions(self, message: discord.Message) -> None:
@@ -121,11 +132,11 @@ class Voting(commands.Cog):
     @per_member("vote")
     async def vote(self, interaction: discord.Interaction) -> None:
         # Refusals (an empty pool, every pair seen) reach the tree's error handler.
-        a, b = await self.voting.choose_pair(interaction.guild_id, interaction.user.id)
+        pair = await self.voting.choose_pair(interaction.guild_id, interaction.user.id)
         await interaction.response.defer(thinking=True)  # rendering may take longer than 3 s
-        file = await self.pair_file(interaction.guild_id, a, b)
+        file = await self.pair_file(interaction.guild_id, pair.a, pair.b)
         message = await interaction.followup.send(HOW_TO_VOTE, file=file, wait=True)
-        await self.remember(message, interaction.guild_id, a, b, interaction.user)
+        await self.remember(message, interaction.guild_id, pair, interaction.user)
         await self.add_reactions(message)
 
     # -- votes from reactions ------------------------------------------------------

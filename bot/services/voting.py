@@ -14,18 +14,24 @@ import math
 import random
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import aiosqlite
+import numpy as np
 
 from bot import render
 from bot.config import Settings
 from bot.services.errors import EveryPairSeen, ImportRefused, NotAPair, PoolTooSmall
 from model.images import decode_png
-from storage import pool, state, votes
+from model.pair_choice import offset_variances, pair_information, what_is_unknown
+from model.pairs import Pairs
+from model.store import PoolView, pool_view
+from storage import models, pool, state, votes
 from storage.state import VoteChannel
 from storage.votes import Applied, ImportedVote, Pair, ReactionEvent, Reconciled
 
 __all__ = [
+    "ChosenPair",
     "Pair",
     "ReactionEvent",
     "Reconciled",
@@ -35,6 +41,7 @@ __all__ = [
 ]
 
 SAMPLING_TRIES = 200  # random draws before listing the unseen pairs outright
+VIEWS_KEPT = 64  # stored models' views of their pool kept in memory (a few KB each)
 VOTE_COLUMNS = ("face_a", "face_b", "outcome")  # required; voted_at and user_id optional
 SHOWN_PROBLEMS = 20  # bad rows listed in a refusal, then a count of the rest
 
@@ -48,15 +55,25 @@ class Recorded:
     first_on_own_pair: bool  # the member's first vote on a pair posted for them
 
 
+class ChosenPair(NamedTuple):
+    a: int
+    b: int
+    chosen_by: str  # "informative" or "random" (the control arm)
+
+
 class VotingService:
     def __init__(self, db: aiosqlite.Connection, settings: Settings) -> None:
         self.db = db
         self.settings = settings
+        self._views: dict[int, PoolView] = {}  # by model id, oldest first
 
     # -- pairs ----------------------------------------------------------------------
 
-    async def choose_pair(self, guild_id: int, user_id: int | None) -> tuple[int, int]:
-        """A random pair of visible pool faces this person has not seen together yet."""
+    async def choose_pair(self, guild_id: int, user_id: int | None) -> ChosenPair:
+        """A pair of visible pool faces this person has not seen together yet: the one,
+        of a random sample, that teaches the most (model/pair_choice.py) to the model
+        the pair is for (theirs for /vote, the guild's for channel pairs), or, for a
+        `[voting] random_pair_share` of pairs (the control arm), a uniformly random one."""
         faces = [face.id for face in await pool.list_faces(self.db, guild_id)]
         if len(faces) < 2:
             raise PoolTooSmall(
@@ -68,17 +85,63 @@ class VotingService:
         seen = await votes.seen_pairs(self.db, guild_id, user_id) if user_id else set()
         if len(seen) >= len(faces) * (len(faces) - 1) // 2:
             raise EveryPairSeen("You have voted on every pair in this pool. Thank you!")
-        for _ in range(SAMPLING_TRIES):
-            a, b = random.sample(faces, 2)
-            if frozenset((a, b)) not in seen:
-                return a, b
-        unseen = [
-            (a, b)
-            for i, a in enumerate(faces)
-            for b in faces[i + 1 :]
-            if frozenset((a, b)) not in seen
-        ]
-        return random.choice(unseen)
+        candidates = _unseen_pairs(faces, seen, self.settings.voting.informative_candidates)
+        if random.random() >= self.settings.voting.random_pair_share:
+            best = await self._most_informative(guild_id, user_id, faces, candidates)
+            if best is not None:
+                return ChosenPair(*candidates[best], "informative")
+        return ChosenPair(*candidates[0], "random")
+
+    async def _most_informative(
+        self,
+        guild_id: int,
+        user_id: int | None,
+        faces: list[int],
+        candidates: list[tuple[int, int]],
+    ) -> int | None:
+        """The candidate that teaches the model the pair is for the most; None when
+        that model (or its guild's) has no stored view of the pool to judge by."""
+        latest = await models.latest_model(self.db, guild_id, user_id) if user_id else None
+        latest = latest or await models.latest_model(self.db, guild_id, None)
+        view = self._views.get(latest.id) if latest else None
+        if latest and view is None:
+            view = self._views[latest.id] = await asyncio.to_thread(pool_view, latest.weights_npz)
+            while len(self._views) > VIEWS_KEPT:
+                self._views.pop(next(iter(self._views)))
+        if view is None or not view.scores:
+            return None
+        index = {face_id: i for i, face_id in enumerate(faces)}
+        fill = float(np.median(list(view.scores.values())))  # faces added since: average
+        scores = np.array([view.scores.get(face_id, fill) for face_id in faces])
+        training = self.settings.training
+        if user_id:
+            cast = [
+                v
+                for v in await votes.user_votes(self.db, guild_id, user_id)
+                if v.face_a in index and v.face_b in index
+            ]
+            pairs = Pairs.of(
+                [index[v.face_a] for v in cast],
+                [index[v.face_b] for v in cast],
+                [v.outcome for v in cast],
+            )
+            blank = np.zeros(view.dims)
+            coordinates = np.array([view.coordinates.get(f, blank) for f in faces])
+            covariance, variances = what_is_unknown(
+                scores,
+                coordinates.reshape(len(faces), view.dims),
+                pairs,
+                training.taste_position_prior,
+                training.personal_offset_prior,
+            )
+        else:  # the guild's model: its faces' offsets; no place in its own taste space
+            counts = await votes.face_vote_counts(self.db, guild_id)
+            coordinates, covariance = np.zeros((len(faces), 0)), np.zeros((0, 0))
+            variances = offset_variances([counts.get(f, 0) for f in faces], training.offset_prior)
+        a = np.array([index[x] for x, _ in candidates])
+        b = np.array([index[y] for _, y in candidates])
+        value = pair_information(scores, coordinates, covariance, variances, a, b)
+        return int(np.argmax(value))
 
     async def pair_image(self, guild_id: int, a: int, b: int) -> bytes:
         """The PNG people vote on: both faces side by side, labelled A and B."""
@@ -95,6 +158,7 @@ class VotingService:
         a: int,
         b: int,
         posted_for: int | None,
+        chosen_by: str = "random",
     ) -> None:
         """Store a posted pair the moment its message exists (before its reactions)."""
         await votes.record_pair(
@@ -105,6 +169,7 @@ class VotingService:
             face_a=a,
             face_b=b,
             posted_for=posted_for,
+            chosen_by=chosen_by,
         )
 
     async def pair_of(self, message_id: int, guild_id: int) -> Pair:
@@ -217,6 +282,24 @@ class VotingService:
         for row in due:
             await state.mark_posted(self.db, row.channel_id, now)
         return due
+
+
+def _unseen_pairs(faces: list[int], seen: set[frozenset[int]], count: int) -> list[tuple[int, int]]:
+    """Up to `count` distinct random pairs not in `seen` (at least one: the caller
+    checked that one exists), each in a random order."""
+    found: dict[frozenset[int], tuple[int, int]] = {}
+    for _ in range(max(SAMPLING_TRIES, 2 * count)):
+        a, b = random.sample(faces, 2)
+        if frozenset((a, b)) not in seen:
+            found.setdefault(frozenset((a, b)), (a, b))
+            if len(found) >= count:
+                break
+    if found:
+        return list(found.values())
+    unseen = [
+        (a, b) for i, a in enumerate(faces) for b in faces[i + 1 :] if frozenset((a, b)) not in seen
+    ]
+    return [random.choice(unseen)]
 
 
 def _first_on_own(applied: Applied, user_id: int) -> bool:

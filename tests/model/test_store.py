@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from model.scorer import ScorerConfig, build_scorer, get_weights
-from model.store import ScorerCache, UnknownArchitecture, load_scorer, pack, unpack
+from model.store import ScorerCache, UnknownArchitecture, load_scorer, pack, pool_view, unpack
 
 
 def test_pack_round_trip():
@@ -13,6 +13,20 @@ def test_pack_round_trip():
     back, offsets = unpack(data)
     np.testing.assert_array_equal(back["score/kernel"], weights["score/kernel"])
     assert offsets == {5: 0.5, 7: -0.25}
+
+
+def test_the_pool_as_the_model_saw_it_travels_with_the_weights():
+    weights = {"score/bias": np.array([0.5], np.float32)}
+    coordinates = np.arange(6, dtype=np.float32).reshape(3, 2)
+    data = pack(
+        weights, np.array([7, 8, 9]), np.zeros(3), scores=[1, 2, 3], coordinates=coordinates
+    )
+    view = pool_view(data)
+    assert view.scores == {7: 1.0, 8: 2.0, 9: 3.0} and view.dims == 2
+    np.testing.assert_array_equal(view.coordinates[9], [4.0, 5.0])
+    assert set(unpack(data)[0]) == {"score/bias"}  # never mistaken for weights
+    older = pool_view(pack(weights, np.array([7, 8, 9]), np.zeros(3)))
+    assert older.scores == {} and older.dims == 0  # stored before: nothing to judge by
 
 
 def test_pickled_arrays_are_refused():

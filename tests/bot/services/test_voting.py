@@ -1,7 +1,14 @@
+import dataclasses
+
+import numpy as np
 import pytest
 
 from bot.services.errors import EveryPairSeen, ImportRefused, NotAPair, PoolTooSmall
+from bot.services.konomi import KonomiService
+from model.store import pack
+from storage import models, pool, votes
 from tests.bot.conftest import ALICE, GUILD
+from tests.bot.services.conftest import open_service
 
 BOB = 77
 
@@ -10,7 +17,7 @@ async def test_pairs_are_never_repeated_until_every_pair_was_seen(service):
     voting = service.voting
     shown = set()
     for message_id in range(1, 16):  # 6 faces: 15 pairs
-        a, b = await voting.choose_pair(GUILD, ALICE)
+        a, b, _ = await voting.choose_pair(GUILD, ALICE)
         assert a != b and frozenset((a, b)) not in shown
         shown.add(frozenset((a, b)))
         await voting.remember(message_id, GUILD, 5, a, b, posted_for=ALICE)
@@ -26,7 +33,7 @@ async def test_an_empty_pool_says_how_to_fill_it(service):
 
 async def test_latest_reaction_wins_removal_falls_back_and_the_first_vote_asks_for_more(service):
     voting = service.voting
-    a, b = await voting.choose_pair(GUILD, ALICE)
+    a, b, _ = await voting.choose_pair(GUILD, ALICE)
     await voting.remember(10, GUILD, 5, a, b, posted_for=ALICE)
     first = await voting.record(10, GUILD, ALICE, 1.0)
     assert first.vote == 1.0 and first.first_on_own_pair
@@ -43,7 +50,7 @@ async def test_latest_reaction_wins_removal_falls_back_and_the_first_vote_asks_f
 
 async def test_reactions_elsewhere_are_not_votes(service):
     voting = service.voting
-    a, b = await voting.choose_pair(GUILD, ALICE)
+    a, b, _ = await voting.choose_pair(GUILD, ALICE)
     await voting.remember(10, GUILD, 5, a, b, posted_for=None)
     assert await voting.record(11, GUILD, ALICE, 1.0) is None  # not a pair
     assert await voting.record(10, GUILD + 1, ALICE, 1.0) is None  # another guild's id
@@ -90,3 +97,73 @@ async def test_a_vote_import_is_all_or_nothing_and_refuses_forgotten_members(ser
     with pytest.raises(ImportRefused, match=f"member {BOB} asked konomi to forget"):
         await service.voting.import_votes(GUILD, good)
     assert (await service.privacy.stats(GUILD, ALICE)).votes == 1
+
+
+async def informative_service(tmp_path, random_share: float) -> KonomiService:
+    """Six pool faces, no votes, every pair chosen by the rule (or by chance)."""
+    service = await open_service(tmp_path, faces=6, crowd_votes=0, alice_votes=0)
+    voting = dataclasses.replace(service.settings.voting, random_pair_share=random_share)
+    return KonomiService(service.db, dataclasses.replace(service.settings, voting=voting))
+
+
+async def store_view(service, user_id, scores, coordinates=None) -> list[int]:
+    """A model whose stored view of the pool has these scores (and taste coordinates):
+    all the pair choice reads of it."""
+    face_ids = [face.id for face in await pool.list_faces(service.db, GUILD)]
+    await models.save_model(
+        service.db,
+        guild_id=GUILD,
+        user_id=user_id,
+        architecture="konomi-cnn-v1",
+        config={},
+        weights_npz=pack(
+            {}, np.array(face_ids), np.zeros(6), scores=scores, coordinates=coordinates
+        ),
+        metrics={},
+    )
+    return face_ids
+
+
+async def test_channel_pairs_ask_what_the_guild_model_is_least_sure_of(tmp_path):
+    service = await informative_service(tmp_path, random_share=0.0)
+    try:
+        faces = await store_view(service, None, np.array([0.0, 9.0, 0.05, 3.0, 6.0, 12.0]))
+        pair = await service.voting.choose_pair(GUILD, None)
+        assert {pair.a, pair.b} == {faces[0], faces[2]} and pair.chosen_by == "informative"
+        await service.voting.remember(1, GUILD, 5, pair.a, pair.b, None, pair.chosen_by)
+        assert await votes.pairs_chosen_by(service.db, GUILD) == {"informative": 1}
+    finally:
+        await service.close()
+
+
+async def test_a_members_pairs_bring_in_faces_their_votes_never_touched(tmp_path):
+    """Alice has voted 20 times on faces 0-1 and 20 times on 2-3; the model cannot tell
+    faces 0-4 apart: the pair asked has face 4, the one it knows nothing of for her."""
+    service = await informative_service(tmp_path, random_share=0.0)
+    try:
+        coordinates = np.random.default_rng(0).normal(0, 0.1, (6, 2))
+        faces = await store_view(service, ALICE, np.array([0, 0, 0, 0, 0, 20.0]), coordinates)
+        answers = [(faces[0], faces[1], 1.0), (faces[2], faces[3], 0.0)] * 20
+        await votes.add_votes(service.db, GUILD, ALICE, answers)
+        for _ in range(5):
+            pair = await service.voting.choose_pair(GUILD, ALICE)
+            assert faces[4] in pair[:2] and pair.chosen_by == "informative", pair
+    finally:
+        await service.close()
+
+
+async def test_the_control_arm_is_uniformly_random_and_recorded(tmp_path):
+    service = await informative_service(tmp_path, random_share=1.0)
+    try:
+        await store_view(service, None, np.array([0.0, 9.0, 0.05, 3.0, 6.0, 12.0]))
+        chosen = set()
+        for message_id in range(1, 41):
+            pair = await service.voting.choose_pair(GUILD, None)
+            chosen.add(frozenset(pair[:2]))
+            await service.voting.remember(
+                message_id, GUILD, 5, pair.a, pair.b, None, pair.chosen_by
+            )
+        assert await votes.pairs_chosen_by(service.db, GUILD) == {"random": 40}
+        assert len(chosen) >= 10  # of 15 pairs: not the informative rule's one pair
+    finally:
+        await service.close()
