@@ -77,9 +77,9 @@ def fit_directions(
             [base_gap[rows], difference[rows], member[rows].astype(np.int32)],
             votes.y[rows, None],
         )
-    directions = np.asarray(model.get_layer("directions").kernel, np.float64)
-    positions = np.asarray(model.get_layer("positions").embeddings, np.float64)
-    return _unit_spread(directions, positions)
+    directions = keras.ops.convert_to_numpy(model.get_layer("directions").kernel)
+    positions = keras.ops.convert_to_numpy(model.get_layer("positions").embeddings)
+    return _unit_spread(directions.astype(np.float64), positions.astype(np.float64))
 
 
 def _unit_spread(directions: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -87,9 +87,11 @@ def _unit_spread(directions: np.ndarray, positions: np.ndarray) -> np.ndarray:
     so the members' positions have unit variance along each: the prior N(0, I)."""
     tastes = directions @ positions.T  # (F, members): each member's weights on the features
     left, spread, _ = np.linalg.svd(tastes, full_matrices=False)
-    dims = directions.shape[1]
-    scale = spread[:dims] / np.sqrt(positions.shape[0])
-    return (left[:, :dims] * scale).astype(np.float32)
+    scaled = left * (spread / np.sqrt(positions.shape[0]))
+    space = np.zeros_like(directions, np.float32)  # fewer members than dims: the rest stay 0
+    kept = min(space.shape[1], scaled.shape[1])
+    space[:, :kept] = scaled[:, :kept]
+    return space
 
 
 def locate(

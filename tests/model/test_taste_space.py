@@ -72,3 +72,10 @@ def test_a_guild_of_one_member_has_no_taste_space():
         features, np.zeros(len(features)), pairs.take(np.flatnonzero(alone)), voters[alone], 2
     )
     assert directions.shape == (20, 2) and not directions.any()
+
+
+def test_fewer_members_than_directions_leave_the_spare_ones_empty():
+    features, _, pairs, voters = planted_guild(members=3)
+    directions = fit_directions(features, np.zeros(len(features)), pairs, voters, dims=5)
+    assert directions.shape == (20, 5)
+    assert np.abs(directions[:, :3]).max() > 0 and not directions[:, 3:].any()
