@@ -12,8 +12,9 @@ import numpy as np
 from model.pairs import Pairs
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+def win_chance(gap: np.ndarray) -> np.ndarray:
+    """P(first wins) for a score gap: the logistic function, overflow-free."""
+    return 0.5 * (1.0 + np.tanh(0.5 * gap))
 
 
 def fit_offsets(
@@ -39,7 +40,7 @@ def fit_offsets(
     n = len(items)
     for _ in range(iterations):
         z = base[a] - base[b] + offsets[a] - offsets[b]
-        p = _sigmoid(z)
+        p = win_chance(z)
         residual = y - p
         gradient = np.zeros(n)
         np.add.at(gradient, la, residual)

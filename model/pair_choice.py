@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.bradley_terry import win_chance
 from model.pairs import Pairs
-
-
-def _win_chance(gap: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * gap))
 
 
 def what_is_unknown(
@@ -38,7 +35,7 @@ def what_is_unknown(
     certainty = np.full(len(scores), float(offset_prior))
     precision = position_prior * np.eye(dims)
     if len(votes):
-        p = _win_chance(scores[votes.a] - scores[votes.b])
+        p = win_chance(scores[votes.a] - scores[votes.b])
         weight = p * (1 - p)
         np.add.at(certainty, votes.a, weight)
         np.add.at(certainty, votes.b, weight)
@@ -62,7 +59,7 @@ def pair_information(
     b: np.ndarray,
 ) -> np.ndarray:
     """How much each candidate pair (a[i], b[i]) would teach (the module's formula)."""
-    p = _win_chance(scores[a] - scores[b])
+    p = win_chance(scores[a] - scores[b])
     gap = coordinates[a] - coordinates[b]
     spread = np.einsum("ij,jk,ik->i", gap, covariance, gap)
     return p * (1 - p) * (spread + variances[a] + variances[b])
@@ -92,6 +89,6 @@ def most_informative(
         value[chosen] = -np.inf
         best = int(np.argmax(value))
         chosen.append(best)
-        expected = float(_win_chance(scores[a[best]] - scores[b[best]]))
+        expected = float(win_chance(scores[a[best]] - scores[b[best]]))
         asked = Pairs.of(np.r_[asked.a, a[best]], np.r_[asked.b, b[best]], np.r_[asked.y, expected])
     return np.array(chosen, np.int64)

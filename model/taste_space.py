@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from model.bradley_terry import win_chance
 from model.pairs import Pairs
 
 
@@ -111,7 +112,7 @@ def locate(
     x = coordinates[pairs.a] - coordinates[pairs.b]
     gap = base_scores[pairs.a] - base_scores[pairs.b]
     for _ in range(iterations):
-        p = 0.5 * (1.0 + np.tanh(0.5 * (gap + x @ position)))
+        p = win_chance(gap + x @ position)
         gradient = x.T @ (p - pairs.y) + strength * position
         hessian = (x * (p * (1 - p))[:, None]).T @ x + strength * np.eye(dims)
         step = np.linalg.solve(hessian, gradient)

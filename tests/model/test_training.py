@@ -20,6 +20,19 @@ def planted_votes(taste: np.ndarray, items: np.ndarray, count: int, seed: int) -
     return Pairs.of(a, b, (taste[a] > taste[b]).astype(float))
 
 
+def personal_job(crops, votes, guild, config=None) -> TrainingJob:
+    """A person's job on the guild model `guild` (a TrainingResult)."""
+    return TrainingJob(
+        "personal",
+        crops,
+        votes,
+        config or ScorerConfig(),
+        FAST,
+        base_weights=guild.weights,
+        base_offsets=guild.offsets,
+    )
+
+
 @pytest.fixture(scope="module")
 def split(lfw_crops):
     count = len(lfw_crops)
@@ -74,15 +87,7 @@ def test_a_personal_model_beats_the_guild_model_for_a_contrary_taste(
     right = lfw_crops[:, :, 40:].mean(axis=(1, 2, 3))
     taste = left - right
     votes = planted_votes(taste, np.arange(len(lfw_crops)), 300, 3)
-    job = TrainingJob(
-        "personal",
-        lfw_crops,
-        votes,
-        ScorerConfig(),
-        FAST,
-        base_weights=guild_result.weights,
-        base_offsets=guild_result.offsets,
-    )
+    job = personal_job(lfw_crops, votes, guild_result)
     result = train(job)
     metrics = result.metrics
     assert metrics.uses == "personal"
@@ -153,17 +158,7 @@ def test_people_trained_together_get_the_models_they_would_get_alone(lfw_crops, 
     for index, count in enumerate([40, 100, 100, 160]):
         taste = lfw_crops.reshape(len(lfw_crops), -1) @ rng.normal(size=80 * 80 * 3)
         votes = planted_votes(taste, np.arange(len(lfw_crops)), count, 20 + index)
-        people.append(
-            TrainingJob(
-                "personal",
-                lfw_crops,
-                votes,
-                config,
-                FAST,
-                base_weights=guild_result.weights,
-                base_offsets=guild_result.offsets,
-            )
-        )
+        people.append(personal_job(lfw_crops, votes, guild_result, config))
     together = train_personal_batch(people)
     alone = [train(job) for job in people]
     for mine, reference in zip(together, alone, strict=True):
@@ -184,15 +179,7 @@ def test_a_person_the_guild_mispredicts_is_not_pulled_back_to_it(lfw_crops, guil
     brightness = lfw_crops.mean(axis=(1, 2, 3))
     faces = np.arange(len(lfw_crops))
     people = [
-        TrainingJob(
-            "personal",
-            lfw_crops,
-            planted_votes(taste, faces, 100, seed),
-            ScorerConfig(),
-            FAST,
-            base_weights=guild_result.weights,
-            base_offsets=guild_result.offsets,
-        )
+        personal_job(lfw_crops, planted_votes(taste, faces, 100, seed), guild_result)
         for taste, seed in ((brightness, 30), (-brightness, 31))
     ]
     like, unlike = train_personal_batch(people)
@@ -223,17 +210,7 @@ def test_a_guild_in_two_camps_places_a_newcomer_in_theirs_from_20_votes(lfw_crop
     guild_result = train(guild)
     assert np.abs(guild_result.weights["taste_space/kernel"]).max() > 0
     votes = planted_votes(-brightness, seen, 20, 99)
-    result = train(
-        TrainingJob(
-            "personal",
-            lfw_crops,
-            votes,
-            ScorerConfig(),
-            FAST,
-            base_weights=guild_result.weights,
-            base_offsets=guild_result.offsets,
-        )
-    )
+    result = train(personal_job(lfw_crops, votes, guild_result))
     test = planted_votes(-brightness, unseen, 2000, 5)
     located = pairwise_metrics(result.personal_scores, test).accuracy
     crowd = pairwise_metrics(guild_result.scores, test).accuracy
