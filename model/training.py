@@ -364,9 +364,10 @@ def train_personal_batch(
     that centre (the guild's score plus their position) predicts the person
     (`guild_agreement`; fully when `adaptive_priors` is off).
 
-    A person's head is used only where it is at least as accurate as the guild head
-    on their held-out votes (both with their offsets): 6 votes at 30, 20 at 100, so the
-    choice is coarse; a tie keeps the personal head.
+    A person's head is used unless the guild head predicts at least two more of their
+    held-out votes (both with their offsets): 2 votes at 10, 6 at 30, 20 at 100, so one
+    vote is no evidence; the person's head is already pulled towards the guild's as far
+    as the guild predicts them.
     """
     if not jobs:
         return []
@@ -434,6 +435,11 @@ def train_personal_batch(
     ]
 
 
+def _right(metrics: PairwiseMetrics) -> float:
+    """Held-out votes predicted right (ties count half)."""
+    return (metrics.accuracy or 0.0) * metrics.decided
+
+
 def _offsets_of(job: TrainingJob) -> np.ndarray:
     return np.zeros(len(job.crops)) if job.base_offsets is None else job.base_offsets
 
@@ -475,7 +481,7 @@ def _personal_result(
 
     personal = pairwise_metrics(with_offsets(personal_scores, train), held_out)
     guild_final = pairwise_metrics(with_offsets(guild_scores, train), held_out)
-    use_personal = (personal.accuracy or 0.0) >= (guild_final.accuracy or 0.0)
+    use_personal = _right(guild_final) - _right(personal) < 2
     chosen_scores = personal_scores if use_personal else guild_scores
     weights = trained_head if use_personal else guild_head
     offsets = with_offsets(chosen_scores, job.pairs) - chosen_scores
