@@ -1,10 +1,12 @@
 """What a taste that is linear in konomi's face features can reach, against what the
 votes allow: on One Million Impressions' simulated people (as `bench/quality_omi.py`
 makes them), a logistic taste fitted on the face descriptor alone, with a plain L2
-prior and with a prior learned from the guild's members (the second moment of their
-own fitted tastes: a "taste space"), against a ridge on the true attributes; from 30
-to 5,000 votes, on faces none of them saw. Also how much of each attribute the
-descriptor carries linearly. Numpy only: 2 minutes once the descriptors are cached.
+prior, with a prior learned from the guild's members (the second moment of their own
+fitted tastes), and with konomi's taste space (model/taste_space.py) fitted on the
+members' votes, against a ridge on the true attributes; from 30 to 5,000 votes, on
+faces none of them saw. Also how much of each attribute the descriptor carries
+linearly. Numpy (and a small Keras fit for the taste space): 2 minutes once the
+descriptors are cached.
 
     python bench/taste_ceiling.py [--data ../shared/data] [--out bench/out]
 """
@@ -45,9 +47,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
     parser.add_argument("--people", type=int, default=10, help="held-out people of each kind")
     parser.add_argument("--votes", type=int, nargs="+", default=[30, 100, 300, 1000, 5000])
+    parser.add_argument("--taste-dims", type=int, default=4)
     args = parser.parse_args()
 
     from model.metrics import pairwise_metrics
+    from model.taste_space import fit_directions, locate
 
     _, descriptors, names, attributes = load(args.data, args.out)
     count = len(descriptors)
@@ -79,6 +83,14 @@ def main() -> None:
     spectrum = np.linalg.eigvalsh(second_moment)[::-1]
     learned = np.linalg.inv(second_moment + 0.1 * np.trace(second_moment) / width * np.eye(width))
     guild = fit(merge(member_votes)[0], plain[1.0])
+    # konomi's taste space on the same features: directions fitted jointly on every
+    # member's votes; a person either only placed in it, or free beside it (a prior
+    # wide along the directions, narrow elsewhere).
+    directions = fit_directions(
+        features, np.zeros(count), *merge(member_votes), dims=args.taste_dims
+    ).astype(np.float64)
+    coordinates = features @ directions
+    beside = np.linalg.inv(directions @ directions.T + 0.01 * np.eye(width))
     people = [
         (kind, Person(w, attributes, rng))
         for kind in KINDS
@@ -88,6 +100,10 @@ def main() -> None:
         "descriptor, L2 1": lambda v: fit(v, plain[1.0]),
         "descriptor, L2 10": lambda v: fit(v, plain[10.0]),
         "descriptor, guild's taste prior": lambda v: fit(v, learned),
+        f"descriptor, place in the taste space ({args.taste_dims} dims)": lambda v: (
+            coordinates @ locate(coordinates, np.zeros(count), v)
+        ),
+        "descriptor, taste space + narrow prior beside it": lambda v: fit(v, beside),
         "guild's taste (40 members x 150)": lambda v: guild,
         "ridge on the true attributes": lambda v: ridge(attributes, v),
     }
