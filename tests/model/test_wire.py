@@ -50,6 +50,7 @@ def test_a_job_and_its_results_survive_the_wire(crops):
     [(scorer, again)], ids, job_ids = decode_results(encoded, 10**8)
     assert scorer == SMALL and ids == [11, 12, 13, 14, 15, 16] and job_ids == [7]
     assert again.metrics == result.metrics
+    np.testing.assert_array_equal(again.coordinates, result.coordinates)  # for pair choice
     for name, value in result.weights.items():
         np.testing.assert_array_equal(again.weights[name], value)
 

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from bot.services.errors import NoGuildModel, NotEnoughVotes, TooSoon
@@ -72,7 +73,8 @@ async def test_people_queued_together_train_in_one_pass_each_with_their_own_outc
     import asyncio
 
     from bot.services.training import ModelRefused
-    from storage import jobs, models, votes
+    from model.store import pool_view, unpack
+    from storage import jobs, models, pool, votes
     from tests.bot.conftest import CROWD
 
     service = await open_service(tmp_path, faces=24, crowd_votes=30, alice_votes=40)
@@ -105,5 +107,12 @@ async def test_people_queued_together_train_in_one_pass_each_with_their_own_outc
         assert isinstance(few, NotEnoughVotes) and "you have 2 votes" in str(few)
         assert isinstance(forgotten, ModelRefused)
         assert await models.latest_model(db, GUILD, CROWD[1]) is None
+        # The guild learned a taste space from its members; each model keeps the pool
+        # as it saw it (scores, places in that space): what choosing pairs reads.
+        guild = await models.latest_model(db, GUILD, None)
+        view = pool_view((await models.get_model(db, alice.id)).weights_npz)
+        faces = [face.id for face in await pool.list_faces(db, GUILD)]
+        assert sorted(view.scores) == sorted(faces) and view.dims == 4
+        assert np.abs(unpack(guild.weights_npz)[0]["taste_space/kernel"]).max() > 0
     finally:
         await service.close()
