@@ -65,7 +65,11 @@ def taste_term(config: ScorerConfig, features):
     both set from outside, never moved by gradient steps (a zero position: the guild's
     own taste, as in the guild model itself)."""
     coordinates = keras.layers.Dense(
-        config.taste_dims, use_bias=False, trainable=False, name="taste_space"
+        config.taste_dims,
+        use_bias=False,
+        kernel_initializer="zeros",  # no space until the guild's is fitted
+        trainable=False,
+        name="taste_space",
     )
     position = keras.layers.Dense(
         1, use_bias=False, kernel_initializer="zeros", trainable=False, name="taste"

@@ -47,7 +47,7 @@ class ScorerConfig:
     descriptor_size: int = 128
     # Directions of the guild's taste space (model/taste_space.py; 0: none): a person's
     # model adds their position along them to the head's score.
-    taste_dims: int = 4
+    taste_dims: int = 8
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -81,7 +81,7 @@ class TrainSettings:
     learning_rate: float = 0.002
     validation_fraction: float = 0.2
     augment: AugmentSettings = field(default_factory=AugmentSettings)
-    personal_pull: float = 0.01
+    personal_pull: float = 0.03
     offset_prior: float = 1.0
     personal_offset_prior: float = 0.5
     # A person's head and offsets are pulled towards the guild's only as far as the

@@ -364,10 +364,10 @@ def train_personal_batch(
     that centre (the guild's score plus their position) predicts the person
     (`guild_agreement`; fully when `adaptive_priors` is off).
 
-    A person's head is used unless the guild head predicts at least two more of their
-    held-out votes (both with their offsets): 2 votes at 10, 6 at 30, 20 at 100, so one
-    vote is no evidence; the person's head is already pulled towards the guild's as far
-    as the guild predicts them.
+    A person's head is used unless the guild head predicts their held-out votes clearly
+    better (both with their offsets; a sign test, `_clearly_better`): 2 votes at 10, 6
+    at 30, 20 at 100, so a vote or two is no evidence, and the person's head is already
+    pulled towards the guild's as far as the guild predicts them.
     """
     if not jobs:
         return []
@@ -435,9 +435,18 @@ def train_personal_batch(
     ]
 
 
-def _right(metrics: PairwiseMetrics) -> float:
-    """Held-out votes predicted right (ties count half)."""
-    return (metrics.accuracy or 0.0) * metrics.decided
+def _clearly_better(first: np.ndarray, second: np.ndarray, votes: Pairs) -> bool:
+    """Whether scores `first` predict these votes clearly better than `second`: of the
+    decided votes only one of them gets right, `first` gets at least two more, and two
+    standard deviations more than coin flips would (a sign test). On 20 held-out votes
+    the two differ on a handful: a vote or two either way is noise."""
+    decided = votes.y != 0.5
+    a, b, wins = votes.a[decided], votes.b[decided], votes.y[decided] > 0.5
+    first_right = (first[a] > first[b]) == wins
+    second_right = (second[a] > second[b]) == wins
+    only_first = int(np.sum(first_right & ~second_right))
+    only_second = int(np.sum(second_right & ~first_right))
+    return only_first - only_second >= max(2.0, 2.0 * np.sqrt(only_first + only_second))
 
 
 def _offsets_of(job: TrainingJob) -> np.ndarray:
@@ -479,9 +488,11 @@ def _personal_result(
             pairs, count, base=scores, prior=prior, strength=settings.personal_offset_prior
         )
 
-    personal = pairwise_metrics(with_offsets(personal_scores, train), held_out)
-    guild_final = pairwise_metrics(with_offsets(guild_scores, train), held_out)
-    use_personal = _right(guild_final) - _right(personal) < 2
+    personal_final_scores = with_offsets(personal_scores, train)
+    guild_final_scores = with_offsets(guild_scores, train)
+    personal = pairwise_metrics(personal_final_scores, held_out)
+    guild_final = pairwise_metrics(guild_final_scores, held_out)
+    use_personal = not _clearly_better(guild_final_scores, personal_final_scores, held_out)
     chosen_scores = personal_scores if use_personal else guild_scores
     weights = trained_head if use_personal else guild_head
     offsets = with_offsets(chosen_scores, job.pairs) - chosen_scores

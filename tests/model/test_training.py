@@ -217,3 +217,23 @@ def test_a_guild_in_two_camps_places_a_newcomer_in_theirs_from_20_votes(lfw_crop
     print(f"unseen faces, by darkness: newcomer's model {located:.3f}, the guild's {crowd:.3f}")
     assert result.metrics.timings["taste_distance"] > 0.5
     assert located >= 0.8 and located > crowd + 0.2
+
+
+def test_the_guild_head_replaces_a_persons_only_on_clear_evidence():
+    """Judged on 20 held-out votes: a lead of one or two votes where the heads disagree
+    is noise and keeps the person's head; winning all six disagreements is not."""
+    from model.training import _clearly_better
+
+    votes = Pairs.of(np.arange(20), np.arange(20) + 20, np.ones(20))  # face i beats i + 20
+    person = np.r_[np.ones(20), np.zeros(20)]  # right on all 20
+    guild = person.copy()
+
+    def wrong_on(scores: np.ndarray, count: int) -> np.ndarray:
+        scores = scores.copy()
+        scores[20 : 20 + count] = 2.0  # face i + 20 now beats face i: wrong
+        return scores
+
+    assert not _clearly_better(guild, wrong_on(person, 1), votes)
+    assert not _clearly_better(wrong_on(guild, 3), wrong_on(person, 5), votes)  # 2 ahead
+    assert _clearly_better(guild, wrong_on(person, 6), votes)
+    assert not _clearly_better(wrong_on(guild, 6), person, votes)

@@ -112,7 +112,7 @@ async def test_people_queued_together_train_in_one_pass_each_with_their_own_outc
         guild = await models.latest_model(db, GUILD, None)
         view = pool_view((await models.get_model(db, alice.id)).weights_npz)
         faces = [face.id for face in await pool.list_faces(db, GUILD)]
-        assert sorted(view.scores) == sorted(faces) and view.dims == 4
+        assert sorted(view.scores) == sorted(faces) and view.dims == 8
         assert np.abs(unpack(guild.weights_npz)[0]["taste_space/kernel"]).max() > 0
     finally:
         await service.close()
