@@ -24,8 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEFAULT_DATA, machine  # noqa: E402
-from bench.quality import konomi_variants, merge, random_pairs, test_pairs  # noqa: E402
-from bench.quality_omi import KINDS, Person, load, tastes  # noqa: E402
+from bench.quality import konomi_variants, random_pairs, test_pairs  # noqa: E402
+from bench.quality_omi import KINDS, Person, guild_votes, load, tastes  # noqa: E402
 
 ARMS = ("random", "informative")
 CANDIDATES = 256
@@ -60,11 +60,9 @@ def main() -> None:
     unseen = rng.permutation(count)[: count // 5]
     seen = np.setdiff1d(np.arange(count), unseen)
     konomi = konomi_variants(stored, descriptors)["with"]
-    members = [
-        Person(w, attributes, rng)
-        for w in tastes(names, "guild-like", args.guild_members, args.spread, rng)
-    ]
-    votes, voters = merge([m.answer(*random_pairs(seen, args.guild_votes, rng)) for m in members])
+    votes, voters = guild_votes(
+        names, attributes, seen, args.guild_members, args.guild_votes, args.spread, rng
+    )
     guild = konomi.guild(votes, voters).result
     print(f"guild model on {len(votes)} votes ({time.time() - began:.0f} s)", flush=True)
     people = [

@@ -113,6 +113,13 @@ def tastes(
     return (liked if kind == "guild-like" else -liked) + noise
 
 
+def guild_votes(names, attributes, seen, members: int, votes: int, spread: float, rng):
+    """The guild's votes on pool faces (`seen`) and who cast each (as `merge` gives
+    them): `members` guild-like people with `votes` random pairs each."""
+    people = [Person(w, attributes, rng) for w in tastes(names, "guild-like", members, spread, rng)]
+    return merge([person.answer(*random_pairs(seen, votes, rng)) for person in people])
+
+
 def ridge(attributes: np.ndarray, votes, strength: float = 1.0) -> np.ndarray:
     """A linear taste on the true attributes from the votes: ridge regression of the
     answer (+1 / -1) on the attribute difference; returns every face's score."""
