@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 SAMPLING_TRIES = 200  # random draws before listing the unseen pairs outright
-VIEWS_KEPT = 64  # stored models' views of their pool kept in memory (a few KB each)
+VIEWS_KEPT = 64  # guild models' views of their pool kept in memory (a few KB each)
 VOTE_COLUMNS = ("face_a", "face_b", "outcome")  # required; voted_at and user_id optional
 SHOWN_PROBLEMS = 20  # bad rows listed in a refusal, then a count of the rest
 
@@ -65,7 +65,7 @@ class VotingService:
     def __init__(self, db: aiosqlite.Connection, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self._views: dict[int, PoolView] = {}  # by model id, oldest first
+        self._views: dict[int, PoolView] = {}  # guild models' by id, oldest first
 
     # -- pairs ----------------------------------------------------------------------
 
@@ -103,12 +103,16 @@ class VotingService:
         that model (or its guild's) has no stored view of the pool to judge by."""
         latest = await models.latest_model(self.db, guild_id, user_id) if user_id else None
         latest = latest or await models.latest_model(self.db, guild_id, None)
-        view = self._views.get(latest.id) if latest else None
-        if latest and view is None:
-            view = self._views[latest.id] = await asyncio.to_thread(pool_view, latest.weights_npz)
-            while len(self._views) > VIEWS_KEPT:
-                self._views.pop(next(iter(self._views)))
-        if view is None or not view.scores:
+        if latest is None:
+            return None
+        view = self._views.get(latest.id)
+        if view is None:
+            view = await asyncio.to_thread(pool_view, latest.weights_npz)
+            if latest.user_id is None:  # a person's is read each time: /forget leaves no copy
+                self._views[latest.id] = view
+                while len(self._views) > VIEWS_KEPT:
+                    self._views.pop(next(iter(self._views)))
+        if not view.scores:
             return None
         index = {face_id: i for i, face_id in enumerate(faces)}
         fill = float(np.median(list(view.scores.values())))  # faces added since: average
