@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEFAULT_DATA, machine  # noqa: E402
 from bench.quality import konomi_variants, random_pairs, test_pairs  # noqa: E402
-from bench.quality_omi import KINDS, Person, guild_votes, load, tastes  # noqa: E402
+from bench.quality_omi import KINDS, Person, guild_votes, load, tastes, unseen_split  # noqa: E402
 
 ARMS = ("random", "informative")
 CANDIDATES = 256
@@ -57,8 +57,7 @@ def main() -> None:
     stored, descriptors, names, attributes = load(args.data, args.out)
     count = len(stored)
     rng = np.random.default_rng(0)
-    unseen = rng.permutation(count)[: count // 5]
-    seen = np.setdiff1d(np.arange(count), unseen)
+    unseen, seen = unseen_split(count, rng)
     konomi = konomi_variants(stored, descriptors)["with"]
     votes, voters = guild_votes(
         names, attributes, seen, args.guild_members, args.guild_votes, args.spread, rng

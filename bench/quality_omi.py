@@ -113,6 +113,12 @@ def tastes(
     return (liked if kind == "guild-like" else -liked) + noise
 
 
+def unseen_split(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(unseen, pool): a fifth of the faces kept from every vote, like /rank uploads."""
+    unseen = rng.permutation(count)[: count // 5]
+    return unseen, np.setdiff1d(np.arange(count), unseen)
+
+
 def guild_votes(names, attributes, seen, members: int, votes: int, spread: float, rng):
     """The guild's votes on pool faces (`seen`) and who cast each (as `merge` gives
     them): `members` guild-like people with `votes` random pairs each."""

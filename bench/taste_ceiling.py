@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEFAULT_DATA, machine  # noqa: E402
 from bench.quality import merge, random_pairs, test_pairs  # noqa: E402
-from bench.quality_omi import KINDS, Person, load, ridge, tastes  # noqa: E402
+from bench.quality_omi import KINDS, Person, load, ridge, tastes, unseen_split  # noqa: E402
 
 
 def logistic(x: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray:
@@ -56,8 +56,7 @@ def main() -> None:
     _, descriptors, names, attributes = load(args.data, args.out)
     count = len(descriptors)
     rng = np.random.default_rng(0)
-    unseen = rng.permutation(count)[: count // 5]
-    seen = np.setdiff1d(np.arange(count), unseen)
+    unseen, seen = unseen_split(count, rng)
     features = (descriptors - descriptors[seen].mean(0)) / (descriptors[seen].std(0) + 1e-6)
     width = features.shape[1]
     plain = {strength: strength * np.eye(width) for strength in (1.0, 10.0)}

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEFAULT_DATA, machine  # noqa: E402
 from bench.quality import konomi_variants, random_pairs, test_pairs  # noqa: E402
-from bench.quality_omi import KINDS, Person, guild_votes, load, tastes  # noqa: E402
+from bench.quality_omi import KINDS, Person, guild_votes, load, tastes, unseen_split  # noqa: E402
 
 TUNING_SEED = 100  # the benchmarks draw their people from seed 0
 
@@ -46,8 +46,7 @@ def main() -> None:
     stored, descriptors, names, attributes = load(args.data, args.out)
     count = len(stored)
     rng = np.random.default_rng(0)
-    unseen = rng.permutation(count)[: count // 5]
-    seen = np.setdiff1d(np.arange(count), unseen)
+    unseen, seen = unseen_split(count, rng)
     voted = guild_votes(names, attributes, seen, 40, 150, 0.35, rng)
     tuning = np.random.default_rng(TUNING_SEED)
     people = [

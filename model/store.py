@@ -58,7 +58,8 @@ def unpack(data: bytes) -> tuple[dict[str, np.ndarray], dict[int, float]]:
     """(weights, offsets by face id) from .npz bytes; pickled objects are refused."""
     arrays = _arrays(data)
     ids, values = arrays.pop(_OFFSET_IDS), arrays.pop(_OFFSET_VALUES)
-    arrays.pop(_SCORES, None), arrays.pop(_COORDINATES, None)
+    for extra in (_SCORES, _COORDINATES):  # the pool view (`pool_view`), not weights
+        arrays.pop(extra, None)
     return arrays, {int(i): float(v) for i, v in zip(ids, values, strict=True)}
 
 
