@@ -31,12 +31,6 @@ ARMS = ("random", "informative")
 CANDIDATES = 256
 
 
-def join(first, second):
-    from model.pairs import Pairs
-
-    return Pairs.of(*(np.r_[getattr(first, k), getattr(second, k)] for k in "aby"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -101,7 +95,7 @@ def main() -> None:
                         position_prior=settings.taste_position_prior,
                         offset_prior=settings.personal_offset_prior,
                     )
-                asked[p] = join(asked[p], person.answer(a[chosen], b[chosen]))
+                asked[p] = Pairs.concat(asked[p], person.answer(a[chosen], b[chosen]))
             results = train_personal_batch(
                 [
                     konomi.job(

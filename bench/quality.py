@@ -61,8 +61,9 @@ def merge(pairs_list):
     """Many people's votes as one Pairs, and who cast each (their place in the list)."""
     from model.pairs import Pairs
 
-    merged = Pairs.of(*(np.concatenate([getattr(p, k) for p in pairs_list]) for k in "aby"))
-    return merged, np.repeat(np.arange(len(pairs_list)), [len(p) for p in pairs_list])
+    return Pairs.concat(*pairs_list), np.repeat(
+        np.arange(len(pairs_list)), [len(p) for p in pairs_list]
+    )
 
 
 @dataclasses.dataclass

@@ -90,5 +90,5 @@ def most_informative(
         best = int(np.argmax(value))
         chosen.append(best)
         expected = float(win_chance(scores[a[best]] - scores[b[best]]))
-        asked = Pairs.of(np.r_[asked.a, a[best]], np.r_[asked.b, b[best]], np.r_[asked.y, expected])
+        asked = Pairs.concat(asked, Pairs.of([a[best]], [b[best]], [expected]))
     return np.array(chosen, np.int64)

@@ -19,6 +19,11 @@ class Pairs:
     def of(cls, a, b, y) -> Pairs:
         return cls(np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(y, np.float32))
 
+    @classmethod
+    def concat(cls, *many: Pairs) -> Pairs:
+        """The votes of `many`, one after another."""
+        return cls.of(*(np.concatenate([getattr(p, k) for p in many]) for k in "aby"))
+
     def __len__(self) -> int:
         return len(self.y)
 

@@ -177,7 +177,7 @@ def train_guild(job: TrainingJob, progress: Progress | None = None) -> TrainingR
     coordinates = None
     if job.scorer.taste_dims and job.voters is not None:
         taste_started = time.perf_counter()
-        features = _head_features(model, job)[0]
+        features = _head_features(model, job, mirrored=False)[0]
         directions = fit_directions(
             features,
             scores + offsets,
@@ -221,18 +221,18 @@ def _same_start(first: TrainingJob, other: TrainingJob) -> bool:
     )
 
 
-def _head_features(scorer: keras.Model, job: TrainingJob) -> np.ndarray:
+def _head_features(scorer: keras.Model, job: TrainingJob, mirrored: bool = True) -> np.ndarray:
     """What the scorer's head reads for every face of the job, in two views (as is and
-    mirrored: the head's augmentation): (2, N, features). The trunk is frozen for
-    personal heads, so this is computed once for everyone trained on this pool and
-    guild model."""
+    mirrored: the head's augmentation), (2, N, features); only the first when not
+    `mirrored`. The trunk is frozen for personal heads, so this is computed once for
+    everyone trained on this pool and guild model."""
     trunk = scorer.get_layer("trunk")
     crops, *descriptor = scorer_inputs(job.scorer, job.crops, job.descriptors)
     count = len(crops)
     return np.stack(
         [
             np.concatenate([predict(trunk, c).reshape(count, -1), *descriptor], axis=1)
-            for c in (crops, crops[:, :, ::-1])
+            for c in ((crops, crops[:, :, ::-1]) if mirrored else (crops,))
         ]
     ).astype(np.float32)
 
@@ -455,9 +455,9 @@ def _offsets_of(job: TrainingJob) -> np.ndarray:
 
 def guild_agreement(guild_scores: np.ndarray, train: Pairs) -> float:
     """How far these scores (the guild's, from where the person stands in its taste
-    space) predict this person, from 0 (at chance or worse) to 1
-    (every vote): 2 x its accuracy on the person's training votes - 1, the accuracy
-    shrunk towards 75% by two pseudo-votes, so ten votes do not swing it to the ends.
+    space) predict this person, from 0 (at chance or worse) to 1 (every vote): 2 x its
+    accuracy on the person's training votes - 1, the accuracy shrunk towards 75% by two
+    pseudo-votes, so ten votes do not swing it to the ends.
     A person's head is pulled towards the guild's, and their per-face offsets towards
     the guild's, only this far: a person who disagrees is not dragged back to the guild.
     Training votes, not held-out ones: those judge the result."""

@@ -69,6 +69,18 @@ class Finished:
     previous_version: int | None
 
 
+def votes_on(index: dict[int, int], cast: list[votes.Vote]) -> tuple[Pairs, list[votes.Vote]]:
+    """The votes whose two faces are both in `index` (face id -> row), as pairs of rows,
+    and those votes (faces hidden or removed since drop out)."""
+    usable = [v for v in cast if v.face_a in index and v.face_b in index]
+    pairs = Pairs.of(
+        [index[v.face_a] for v in usable],
+        [index[v.face_b] for v in usable],
+        [v.outcome for v in usable],
+    )
+    return pairs, usable
+
+
 class TrainingService:
     def __init__(self, db: aiosqlite.Connection, settings: Settings) -> None:
         self.db = db
@@ -155,13 +167,7 @@ class TrainingService:
         if personal and start.model is None and not after_guild_step:
             raise NoGuildModel("this server has no guild model yet")
         face_ids, crops, descriptors = faces or await self.pool_faces(guild_id)
-        index = {face_id: i for i, face_id in enumerate(face_ids)}
-        usable = [v for v in cast if v.face_a in index and v.face_b in index]
-        pairs = Pairs.of(
-            [index[v.face_a] for v in usable],
-            [index[v.face_b] for v in usable],
-            [v.outcome for v in usable],
-        )
+        pairs, usable = votes_on({face_id: i for i, face_id in enumerate(face_ids)}, cast)
         config = self.settings.model
         base_weights = base_offsets = None
         if start.current and not after_guild_step:

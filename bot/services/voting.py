@@ -22,9 +22,9 @@ import numpy as np
 from bot import render
 from bot.config import Settings
 from bot.services.errors import EveryPairSeen, ImportRefused, NotAPair, PoolTooSmall
+from bot.services.training import votes_on
 from model.images import decode_png
 from model.pair_choice import offset_variances, pair_information, what_is_unknown
-from model.pairs import Pairs
 from model.store import PoolView, pool_view
 from storage import models, pool, state, votes
 from storage.state import VoteChannel
@@ -119,21 +119,12 @@ class VotingService:
         scores = np.array([view.scores.get(face_id, fill) for face_id in faces])
         training = self.settings.training
         if user_id:
-            cast = [
-                v
-                for v in await votes.user_votes(self.db, guild_id, user_id)
-                if v.face_a in index and v.face_b in index
-            ]
-            pairs = Pairs.of(
-                [index[v.face_a] for v in cast],
-                [index[v.face_b] for v in cast],
-                [v.outcome for v in cast],
-            )
+            pairs, _ = votes_on(index, await votes.user_votes(self.db, guild_id, user_id))
             blank = np.zeros(view.dims)
             coordinates = np.array([view.coordinates.get(f, blank) for f in faces])
             covariance, variances = what_is_unknown(
                 scores,
-                coordinates.reshape(len(faces), view.dims),
+                coordinates,
                 pairs,
                 training.taste_position_prior,
                 training.personal_offset_prior,

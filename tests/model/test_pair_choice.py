@@ -59,9 +59,7 @@ def test_informative_pairs_locate_a_taste_faster_than_random_ones():
                 else:
                     pick = np.arange(5)
                 wins = rng.random(5) < 1 / (1 + np.exp(-(utility[a[pick]] - utility[b[pick]])))
-                votes = Pairs.of(
-                    np.r_[votes.a, a[pick]], np.r_[votes.b, b[pick]], np.r_[votes.y, wins]
-                )
+                votes = Pairs.concat(votes, Pairs.of(a[pick], b[pick], wins))
             estimate = locate(coordinates, np.zeros(200), votes)
             errors[rule].append(np.linalg.norm(estimate - truth))
     means = {rule: float(np.mean(e)) for rule, e in errors.items()}

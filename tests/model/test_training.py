@@ -202,7 +202,7 @@ def test_a_guild_in_two_camps_places_a_newcomer_in_theirs_from_20_votes(lfw_crop
     guild = TrainingJob(
         "guild",
         lfw_crops,
-        Pairs.of(*(np.concatenate([getattr(v, k) for v in camps]) for k in "aby")),
+        Pairs.concat(*camps),
         ScorerConfig(),
         FAST,
         voters=np.repeat(np.arange(len(camps)), [len(v) for v in camps]),
