@@ -1,6 +1,6 @@
 """Seconds from /retrain to the completion message, for a person with 300 votes, through
 the loopback Discord emulator: the embedded local worker against a Celery worker (a real
-redis-server and `celery -A bot.remote.worker worker --pool solo`) on this machine. Same
+redis-server and `celery -A bot.remote.tasks worker --pool solo`) on this machine. Same
 pool, votes and guild model for both; each timed after a warm-up round.
 
     python bench/retrain_turnaround.py [--rounds 5]
@@ -53,8 +53,8 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    from tests.bot.cogs.test_training import told
     from tests.bot.conftest import populate
+    from tests.bot.discord_adapter.cogs.test_training import told
     from tests.bot.remote.conftest import CeleryWorker, RedisServer, toml_value
     from tests.fakediscord import FakeDiscord
     from tests.fakediscord.process import BotProcess

@@ -21,11 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import machine  # noqa: E402
-from bot.cogs.voting import TIE, A, B  # noqa: E402
+from bot.discord_adapter.cogs.voting import TIE, A, B  # noqa: E402
 
 COUNTER = """
 import sys, time, discord
-from bot.app import point_at
+from bot.discord_adapter.app import point_at
 from bot.config import load_settings
 point_at(load_settings(sys.argv[1], environ={}))
 wanted = int(sys.argv[2])

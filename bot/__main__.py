@@ -1,3 +1,5 @@
+"""`python -m bot`: the command line (bot/cli.py), from `run` to `purge`."""
+
 import sys
 
 from bot.cli import main

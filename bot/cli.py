@@ -48,7 +48,7 @@ def _preflight(settings: Settings, cascade: bool = False) -> None:
 
     asyncio.run(check_database(settings))
     if cascade:
-        from bot.imaging import ImageHelpers
+        from bot.services.imaging import ImageHelpers
         from model.faces import check_cascade
 
         try:
@@ -61,7 +61,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.discord.token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    from bot.app import run_bot
+    from bot.discord_adapter.app import run_bot
 
     return run_bot(settings, _config_path(args))
 
@@ -78,7 +78,7 @@ def _cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.discord.token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    from bot.app import run_bot
+    from bot.discord_adapter.app import run_bot
 
     return run_bot(settings, _config_path(args), sync_only=True)
 
@@ -217,7 +217,7 @@ def _cmd_train(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_rank(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.ingest import read_local_file
+    from bot.services.ingest import read_local_file
     from model.images import ImageError
 
     async def rank(service: KonomiService) -> int:

@@ -48,7 +48,7 @@ class StorageSettings:
 
 @dataclass(frozen=True)
 class HelperSettings:
-    """The image helper processes (bot/imaging.py) that read every untrusted file."""
+    """The image helper processes (bot/services/imaging.py) that read every untrusted file."""
 
     processes: int = 2
     memory_limit_mb: int = 1024
@@ -80,7 +80,7 @@ class WorkerSettings:
     # on the guild's frozen features); each job counts towards jobs_per_process.
     batch_people: int = 200
     # "local": this machine trains (the embedded worker). "celery": jobs go through
-    # the broker to Celery workers on any machine (`bot.remote.worker`).
+    # the broker to Celery workers on any machine (`bot.remote.tasks`).
     backend: str = "local"
     broker_url: str = "redis://127.0.0.1:6379/0"
     # A job's training stops (and fails) after this long on a Celery worker.

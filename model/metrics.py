@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from model.pairs import Pairs
+
+
+class ModelKind(StrEnum):
+    """Whose taste a model learns; stored and sent as its value."""
+
+    GUILD = "guild"  # everyone's votes in a server
+    PERSONAL = "personal"  # one person's votes, a head on the guild's trunk
 
 
 @dataclass(frozen=True)
@@ -32,13 +40,13 @@ class ModelMetrics:
     it `uses` for the person.
     """
 
-    kind: str  # "guild" or "personal"
+    kind: ModelKind
     train_votes: int
     held_out_votes: int
     final: PairwiseMetrics
     cnn: PairwiseMetrics
     bradley_terry: PairwiseMetrics
-    uses: str | None = None  # personal models: "personal" or "guild"
+    uses: ModelKind | None = None  # personal models: whose head the person is ranked by
     guild_cnn: PairwiseMetrics | None = None
     guild_final: PairwiseMetrics | None = None
     timings: dict[str, float | None] = field(default_factory=dict)
@@ -54,6 +62,9 @@ class ModelMetrics:
         for name in ("final", "cnn", "bradley_terry", "guild_cnn", "guild_final"):
             if isinstance(values.get(name), dict):
                 values[name] = PairwiseMetrics(**values[name])
+        values["kind"] = ModelKind(values["kind"])
+        if values.get("uses") is not None:
+            values["uses"] = ModelKind(values["uses"])
         return cls(**values)
 
 

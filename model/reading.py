@@ -1,7 +1,7 @@
 """What konomi does with one untrusted file: decode it, find the faces, crop them.
 
 Pure functions of bytes (or a local video path) and settings, run by the image
-helper processes (`bot/imaging.py`), never in the bot's own process.
+helper processes (`bot/services/imaging.py`), never in the bot's own process.
 """
 
 from __future__ import annotations

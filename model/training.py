@@ -18,7 +18,7 @@ import numpy as np
 from model.augment import augment
 from model.bradley_terry import fit_offsets
 from model.losses import RankNetLoss, StackedRankNetLoss
-from model.metrics import ModelMetrics, PairwiseMetrics, pairwise_metrics
+from model.metrics import ModelKind, ModelMetrics, PairwiseMetrics, pairwise_metrics
 from model.pairs import Pairs, plan_batches, traced_size
 from model.scorer import (
     ScorerConfig,
@@ -41,7 +41,7 @@ class TrainingJob:
     guild model's weights and per-face offsets as its starting point. A guild job's
     `voters` (one member number per vote) let it learn the guild's taste space."""
 
-    kind: str  # "guild" or "personal"
+    kind: ModelKind
     crops: np.ndarray
     pairs: Pairs
     scorer: ScorerConfig
@@ -191,7 +191,7 @@ def train_guild(job: TrainingJob, progress: Progress | None = None) -> TrainingR
         coordinates = features @ directions
         fit["taste_space_seconds"] = time.perf_counter() - taste_started
     metrics = ModelMetrics(
-        kind="guild",
+        kind=ModelKind.GUILD,
         train_votes=len(train),
         held_out_votes=len(held_out),
         final=final,
@@ -211,7 +211,7 @@ def _same_start(first: TrainingJob, other: TrainingJob) -> bool:
         return x is y or (x is not None and y is not None and np.array_equal(x, y))
 
     return (
-        other.kind == "personal"
+        other.kind == ModelKind.PERSONAL
         and other.scorer == first.scorer
         and other.settings == first.settings
         and same(other.crops, first.crops)
@@ -497,10 +497,10 @@ def _personal_result(
     weights = trained_head if use_personal else guild_head
     offsets = with_offsets(chosen_scores, job.pairs) - chosen_scores
     metrics = ModelMetrics(
-        kind="personal",
+        kind=ModelKind.PERSONAL,
         train_votes=len(train),
         held_out_votes=len(held_out),
-        uses="personal" if use_personal else "guild",
+        uses=ModelKind.PERSONAL if use_personal else ModelKind.GUILD,
         final=personal,
         cnn=pairwise_metrics(personal_scores, held_out),
         guild_cnn=pairwise_metrics(guild_scores, held_out),
@@ -520,8 +520,8 @@ def _personal_result(
 
 
 def train(job: TrainingJob, progress: Progress | None = None) -> TrainingResult:
-    if job.kind == "guild":
+    if job.kind == ModelKind.GUILD:
         return train_guild(job, progress)
-    if job.kind == "personal":
+    if job.kind == ModelKind.PERSONAL:
         return train_personal(job, progress)
     raise ValueError(f"unknown job kind: {job.kind!r}")

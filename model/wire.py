@@ -16,7 +16,7 @@ from typing import Any
 import msgpack
 import numpy as np
 
-from model.metrics import ModelMetrics
+from model.metrics import ModelKind, ModelMetrics
 from model.pairs import Pairs
 from model.settings import ScorerConfig, TrainSettings
 from model.training import TrainingJob, TrainingResult
@@ -185,15 +185,20 @@ def decode_job(
             if not jobs or jobs[-1].base_weights is None:
                 raise WireError("a step shares base weights with a step that has none")
             weights = jobs[-1].base_weights
-        if kind not in ("guild", "personal"):
+        if kind not in tuple(ModelKind):
             raise WireError(f"unknown job kind {kind!r}")
+        kind = ModelKind(kind)
         if len(pairs) and max(pairs.a.max(), pairs.b.max()) >= len(crops):
             raise WireError("a vote names a face outside the pool")
         if offsets is not None and len(offsets) != len(crops):
             raise WireError("base offsets need one value per pool face")
         if voters is not None and len(voters) != len(pairs):
             raise WireError("voters need one member per vote")
-        if kind == "personal" and weights is None and not any(j.kind == "guild" for j in jobs):
+        if (
+            kind == ModelKind.PERSONAL
+            and weights is None
+            and not any(j.kind == ModelKind.GUILD for j in jobs)
+        ):
             raise WireError("a personal step needs base weights or a guild step before it")
         jobs.append(
             TrainingJob(
@@ -292,10 +297,7 @@ def decode_results(
     except (KeyError, TypeError) as error:
         raise WireError(f"a malformed result: {error!r}") from None
     for _, result in results:
-        if result.offsets.shape != (len(face_ids),) or result.metrics.kind not in (
-            "guild",
-            "personal",
-        ):
+        if result.offsets.shape != (len(face_ids),) or result.metrics.kind not in tuple(ModelKind):
             raise WireError("a result needs one offset per pool face and a known kind")
         if result.coordinates is not None and len(result.coordinates) != len(face_ids):
             raise WireError("a result's taste coordinates need one row per pool face")

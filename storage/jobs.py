@@ -9,8 +9,10 @@ stored (`mark_sent`, `sent_jobs`); the broker, not a pid, holds it meanwhile.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 import aiosqlite
 
@@ -18,13 +20,29 @@ from storage.db import transaction
 from storage.guilds import ensure_guild
 
 
+class JobKind(StrEnum):
+    """What a job trains; stored as its value."""
+
+    GUILD = "guild"  # the guild model, from everyone's votes
+    PERSONAL = "personal"  # one person's model, on the guild's
+
+
+class JobState(StrEnum):
+    """Where a job is in its life; stored as its value."""
+
+    QUEUED = "queued"
+    RUNNING = "running"  # claimed by a local worker, or sent to Celery (task_id set)
+    DONE = "done"  # model_id is the model it stored
+    FAILED = "failed"  # error says why
+
+
 @dataclass(frozen=True)
 class Job:
     id: int
     guild_id: int
     user_id: int | None
-    kind: str
-    state: str
+    kind: JobKind
+    state: JobState
     attempts: int
     error: str | None
     model_id: int | None
@@ -41,13 +59,19 @@ class Job:
     task_worker: str | None = None
 
 
+    @classmethod
+    def from_row(cls, row: tuple) -> Job:
+        job = cls(*row)
+        return dataclasses.replace(job, kind=JobKind(job.kind), state=JobState(job.state))
+
+
 _COLUMNS = ", ".join(Job.__dataclass_fields__)
 
 
 async def get_job(db: aiosqlite.Connection, job_id: int) -> Job | None:
     async with db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)) as cursor:
         row = await cursor.fetchone()
-    return Job(*row) if row else None
+    return Job.from_row(row) if row else None
 
 
 async def enqueue(
@@ -64,7 +88,7 @@ async def enqueue(
     Returns the job and whether it is new. Joining refreshes where to tell the
     user, so the latest request is the one answered.
     """
-    kind = "guild" if user_id is None else "personal"
+    kind = JobKind.GUILD if user_id is None else JobKind.PERSONAL
     async with transaction(db):
         await ensure_guild(db, guild_id)
         async with db.execute(
@@ -111,19 +135,13 @@ async def last_requested_at(db: aiosqlite.Connection, guild_id: int, user_id: in
 
 async def queue_position(db: aiosqlite.Connection, job: Job) -> int:
     """1 for the next job to run; 0 when it is already running or finished."""
-    if job.state != "queued":
+    if job.state != JobState.QUEUED:
         return 0
     async with db.execute(
         "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND id <= ?", (job.id,)
     ) as cursor:
         (count,) = await cursor.fetchone()
     return int(count)
-
-
-async def claim_next(db: aiosqlite.Connection, worker_pid: int) -> Job | None:
-    """Take the oldest queued job, or None when the queue is empty."""
-    claimed = await claim_batch(db, worker_pid, 1)
-    return claimed[0] if claimed else None
 
 
 async def claim_batch(db: aiosqlite.Connection, worker_pid: int, limit: int) -> list[Job]:
@@ -138,7 +156,7 @@ async def claim_batch(db: aiosqlite.Connection, worker_pid: int, limit: int) -> 
         if first is None:
             return []
         ids = [first[0]]
-        if first[2] == "personal" and limit > 1:
+        if first[2] == JobKind.PERSONAL and limit > 1:
             async with db.execute(
                 "SELECT id FROM jobs WHERE state = 'queued' AND kind = 'personal'"
                 " AND guild_id = ? AND id != ? ORDER BY created_at, id LIMIT ?",
@@ -184,7 +202,7 @@ async def requeue_orphans(
         async with db.execute(
             f"SELECT {_COLUMNS} FROM jobs WHERE state = 'running' AND task_id IS NULL"
         ) as cursor:
-            running = [Job(*row) for row in await cursor.fetchall()]
+            running = [Job.from_row(row) for row in await cursor.fetchall()]
         for job in running:
             if job.worker_pid in alive_pids:
                 continue
@@ -249,7 +267,7 @@ async def sent_jobs(db: aiosqlite.Connection) -> list[Job]:
     async with db.execute(
         f"SELECT {_COLUMNS} FROM jobs WHERE state = 'running' AND task_id IS NOT NULL ORDER BY id"
     ) as cursor:
-        return [Job(*row) for row in await cursor.fetchall()]
+        return [Job.from_row(row) for row in await cursor.fetchall()]
 
 
 async def jobs_to_notify(db: aiosqlite.Connection) -> list[Job]:
@@ -258,7 +276,7 @@ async def jobs_to_notify(db: aiosqlite.Connection) -> list[Job]:
         f"SELECT {_COLUMNS} FROM jobs WHERE state IN ('done', 'failed') AND notified_at IS NULL"
         " AND notify_channel_id IS NOT NULL ORDER BY finished_at"
     ) as cursor:
-        return [Job(*row) for row in await cursor.fetchall()]
+        return [Job.from_row(row) for row in await cursor.fetchall()]
 
 
 async def mark_notified(db: aiosqlite.Connection, job_id: int) -> bool:

@@ -69,7 +69,7 @@ def test_compose_runs_the_bot_alone_by_default_and_a_gpu_worker_in_its_profile()
     worker = services["gpu-worker"]
     assert worker["build"]["args"]["BASE"].startswith("tensorflow/tensorflow:")
     assert worker["build"]["args"]["BASE"].endswith("-gpu")
-    assert worker["command"][:4] == ["celery", "-A", "bot.remote.worker", "worker"]
+    assert worker["command"][:4] == ["celery", "-A", "bot.remote.tasks", "worker"]
     assert "solo" in worker["command"] and "cache:/cache" in worker["volumes"]
     [device] = worker["deploy"]["resources"]["reservations"]["devices"]
     assert device["capabilities"] == ["gpu"]

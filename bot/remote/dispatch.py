@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,10 +28,11 @@ from celery import Celery
 from bot.config import Settings
 from bot.remote.celery_app import POOL_PREFIX, QUEUE, TASK, make_celery
 from bot.services import UserError
+from bot.services.jobs import Job
 from bot.services.konomi import KonomiService
 from bot.services.training import ModelRefused
+from model.metrics import ModelKind
 from model.wire import WireError, decode_results, encode_job, encode_pool, pool_key
-from storage import jobs
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class TaskState:
 class Dispatcher:
     def __init__(self, service: KonomiService, settings: Settings) -> None:
         self.service = service
+        self.jobs = service.jobs
         self.settings = settings.worker
         self.app: Celery = make_celery(settings.worker)
         self.broker = redis.Redis.from_url(settings.worker.broker_url, socket_timeout=10)
@@ -54,9 +55,8 @@ class Dispatcher:
     async def look(self) -> None:
         """Send what is queued (the people of a guild queued together as one job), then
         collect what came back."""
-        db = self.service.db
         try:
-            while claimed := await jobs.claim_batch(db, os.getpid(), self.settings.batch_people):
+            while claimed := await self.jobs.claim():
                 if not await self._send(claimed, again=False):
                     break
             await self._collect()
@@ -65,10 +65,9 @@ class Dispatcher:
         except Exception:  # the bot's side of training must outlive any one bad look
             log.exception("sending or collecting jobs failed; trying again")
 
-    async def _send(self, claimed: list[jobs.Job], *, again: bool) -> bool:
+    async def _send(self, claimed: list[Job], *, again: bool) -> bool:
         """Send one attempt of claimed jobs of one guild as one task (in job id order,
         the order their results come back in); False when the broker could not take it."""
-        db = self.service.db
         claimed = sorted(claimed, key=lambda job: job.id)
         try:
             steps, face_ids, refused = await self.service.training.build_steps(
@@ -77,7 +76,7 @@ class Dispatcher:
         except UserError as error:  # the guild's step: too few votes
             refused = dict.fromkeys(range(len(claimed)), error)
         for index, error in refused.items():  # too few votes, no guild model, outdated
-            await jobs.fail(db, claimed[index].id, str(error))
+            await self.jobs.fail(claimed[index], str(error))
             log.info("job %d not run: %s", claimed[index].id, error)
         sending = [job for index, job in enumerate(claimed) if index not in refused]
         if not sending:
@@ -87,7 +86,7 @@ class Dispatcher:
         payload = encode_job(steps, key, face_ids, [job.id for job in sending])
         if len(payload) > self.settings.max_message_bytes:
             for job in sending:
-                await jobs.fail(db, job.id, "the job is larger than a message may be")
+                await self.jobs.fail(job, "the job is larger than a message may be")
             return True
         task_id = f"konomi-job-{sending[0].id}-{uuid.uuid4().hex[:16]}"
         try:
@@ -95,11 +94,11 @@ class Dispatcher:
         except Exception as error:  # kombu and redis raise many kinds when the broker is down
             if not again:
                 for job in sending:
-                    await jobs.unclaim(db, job.id, "the broker could not take it")
+                    await self.jobs.unclaim(job, "the broker could not take it")
             log.warning("jobs %s not sent: %s", _ids(sending), type(error).__name__)
             return False
         for job in sending:
-            await jobs.mark_sent(db, job.id, task_id, again=again)
+            await self.jobs.mark_sent(job, task_id, again=again)
         log.info(
             "jobs %s sent as %s (%d faces, %d bytes)",
             _ids(sending),
@@ -131,8 +130,8 @@ class Dispatcher:
         return TaskState(state, None, info)
 
     async def _collect(self) -> None:
-        sent: dict[str, list[jobs.Job]] = {}
-        for job in await jobs.sent_jobs(self.service.db):  # in job id order
+        sent: dict[str, list[Job]] = {}
+        for job in await self.jobs.sent():  # in job id order
             sent.setdefault(job.task_id, []).append(job)
         if not sent:
             return
@@ -143,18 +142,18 @@ class Dispatcher:
                 await self._store(task_id, group, task.result)
             elif task.state == "FAILURE":
                 for job in group:
-                    await jobs.fail(self.service.db, job.id, f"training failed: {task.result}")
+                    await self.jobs.fail(job, f"training failed: {task.result}")
                 log.warning("jobs %s failed on their worker: %s", _ids(group), task.result)
             else:
                 for job in group:
                     await self._check_progress(job, task)
 
-    async def _check_progress(self, job: jobs.Job, task: TaskState) -> None:
+    async def _check_progress(self, job: Job, task: TaskState) -> None:
         """Count a new worker as an attempt; resend a job without a result after
         `resend_after_s` (a started one too: its worker may have died with the broker's
         copy lost), or give it up after `max_attempts`."""
         if task.state == "STARTED" and task.worker:
-            seen = await jobs.note_task_worker(self.service.db, job.id, task.worker)
+            seen = await self.jobs.note_task_worker(job, task.worker)
             if seen and seen.attempts > self.settings.max_attempts:
                 died = seen.attempts - 1
                 await self._give_up(seen, f"{died} worker{'s' * (died > 1)} died running it")
@@ -170,16 +169,15 @@ class Dispatcher:
         log.warning("job %d: no result from %s; sending it again", job.id, job.task_id)
         await self._send([job], again=True)
 
-    async def _give_up(self, job: jobs.Job, why: str) -> None:
+    async def _give_up(self, job: Job, why: str) -> None:
         await asyncio.to_thread(self.app.control.revoke, job.task_id)
-        await jobs.fail(self.service.db, job.id, f"training did not finish: {why}")
+        await self.jobs.fail(job, f"training did not finish: {why}")
         log.warning("job %d failed: %s", job.id, why)
 
-    async def _store(self, task_id: str, group: list[jobs.Job], data: object) -> None:
+    async def _store(self, task_id: str, group: list[Job], data: object) -> None:
         """Store a task's models (the guild's first, when it carried it) and mark its jobs
         done; a refusal, a malformed or oversized result fails them all, a forgotten
         person only their own."""
-        db = self.service.db
         try:
             results, face_ids, job_ids = decode_results(data, self.settings.max_message_bytes)
             kinds = [result.metrics.kind for _, result in results]
@@ -189,19 +187,20 @@ class Dispatcher:
             # None: the job no longer waits on this task (forgotten, or sent again alone)
             sent = [mine.get(job_id) for job_id in job_ids]
             guild_steps = len(results) - len(job_ids)
-            expected = ["guild"] * guild_steps + [
-                "personal" if job is None or job.user_id else "guild" for job in sent
+            expected = [ModelKind.GUILD] * guild_steps + [
+                ModelKind.PERSONAL if job is None or job.user_id else ModelKind.GUILD
+                for job in sent
             ]
             if kinds != expected or guild_steps > 1:
                 raise WireError(f"results of kinds {kinds} for jobs of kinds {expected}")
         except WireError as error:
             for job in group:
-                await jobs.fail(db, job.id, f"its result was refused: {error}")
+                await self.jobs.fail(job, f"its result was refused: {error}")
             log.warning("jobs %s: result refused: %s", _ids(group), error)
             return
         owners = [None] * guild_steps + sent
         for job, (scorer, result) in zip(owners, results, strict=True):
-            if job is None and result.metrics.kind == "personal":
+            if job is None and result.metrics.kind == ModelKind.PERSONAL:
                 continue
             try:
                 await self.service.training.store(
@@ -213,10 +212,9 @@ class Dispatcher:
                     for_job=job,
                 )
             except ModelRefused as error:  # only a job's own model is ever refused
-                await jobs.fail(db, job.id, str(error))  # a no-op when forgotten
-                log.warning("job %d: refused to store its model: %s", job.id, error)
+                await self.jobs.record(job, error)  # a no-op when forgotten
         await asyncio.to_thread(self.app.AsyncResult(task_id).forget)
 
 
-def _ids(group: list[jobs.Job]) -> str:
+def _ids(group: list[Job]) -> str:
     return ", ".join(str(job.id) for job in group)

@@ -8,7 +8,8 @@ import asyncio
 import aiosqlite
 
 from bot.config import Settings
-from bot.imaging import ImageHelpers
+from bot.services.imaging import ImageHelpers
+from bot.services.jobs import JobsService
 from bot.services.pool import PoolService
 from bot.services.privacy import PrivacyService
 from bot.services.ranking import RankingService
@@ -33,6 +34,7 @@ class KonomiService:
         self.voting = VotingService(db, settings)
         self.ranking = RankingService(db, settings, self.images)
         self.training = TrainingService(db, settings)
+        self.jobs = JobsService(db, settings, self.training)
         self.pool = PoolService(db, settings, self.images)
         self.privacy = PrivacyService(db, settings)
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot import render
 from bot.config import Settings
-from bot.imaging import ImageHelpers
-from bot.ingest import IngestSummary, PoolIngester, ingest_paths
+from bot.services import render
 from bot.services.errors import PoolTooSmall, UnknownFace
+from bot.services.imaging import ImageHelpers
+from bot.services.ingest import IngestSummary, PoolIngester, ingest_paths
 from model.descriptor import pack_descriptor
 from model.images import decode_png
 from storage import guilds, jobs, models, pool, state

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import aiosqlite
 import numpy as np
 
-from bot import render
 from bot.config import Settings
-from bot.imaging import ImageHelpers
+from bot.services import render
 from bot.services.errors import NoGuildModel, NothingToRank, PoolTooSmall
+from bot.services.imaging import ImageHelpers
 from model.descriptor import stack_descriptors, unpack_descriptor
 from model.faces import resize_square
 from model.images import ImageError, decode_png

@@ -23,7 +23,7 @@ from bot.services.errors import (
 from model.descriptor import DESCRIPTOR_SIZE, stack_descriptors, unpack_descriptor
 from model.faces import resize_square
 from model.images import decode_png
-from model.metrics import ModelMetrics
+from model.metrics import ModelKind, ModelMetrics
 from model.pairs import Pairs
 from model.scorer import ARCHITECTURE
 from model.settings import ScorerConfig
@@ -179,7 +179,7 @@ class TrainingService:
                 "the guild model was trained with other settings; retrain it first"
             )
         job = TrainingJob(
-            kind="personal" if personal else "guild",
+            kind=ModelKind.PERSONAL if personal else ModelKind.GUILD,
             crops=crops,
             pairs=pairs,
             scorer=config,

@@ -19,8 +19,8 @@ from typing import NamedTuple
 import aiosqlite
 import numpy as np
 
-from bot import render
 from bot.config import Settings
+from bot.services import render
 from bot.services.errors import EveryPairSeen, ImportRefused, NotAPair, PoolTooSmall
 from bot.services.training import votes_on
 from model.images import decode_png

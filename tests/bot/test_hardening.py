@@ -3,8 +3,8 @@ answers within Discord's 3 seconds when the work is slow, per-member limits."""
 
 import textwrap
 
-from tests.bot.cogs.test_pool_admin import admin_of
-from tests.bot.cogs.test_ranking import train_guild_model
+from tests.bot.discord_adapter.cogs.test_pool_admin import admin_of
+from tests.bot.discord_adapter.cogs.test_ranking import train_guild_model
 from tests.fakediscord import Attachment
 from tests.fakediscord.process import BOT_TOKEN, BotProcess
 from tests.images import encode, lfw_crops
@@ -70,7 +70,7 @@ SLOW = textwrap.dedent(
     """
     # Test only: makes the work behind each handler slower than Discord's 3 seconds.
     import asyncio, functools, time
-    import bot.render as render
+    import bot.services.render as render
     from storage import pool, privacy
 
     def slow(function):

@@ -37,7 +37,7 @@ async def test_a_second_request_joins_the_queued_job(db):
 
 async def test_claim_runs_oldest_first_and_a_new_request_queues_behind_a_running_one(db):
     first, _ = await jobs.enqueue(db, 1, None)
-    claimed = await jobs.claim_next(db, os.getpid())
+    [claimed] = await jobs.claim_batch(db, os.getpid(), 1)
     assert claimed.id == first.id and claimed.state == "running" and claimed.attempts == 1
     queued, created = await jobs.enqueue(db, 1, None)
     assert created and queued.id != first.id

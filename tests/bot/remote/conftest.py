@@ -96,7 +96,7 @@ class RedisServer:
 
 
 class CeleryWorker:
-    """`celery -A bot.remote.worker worker -Q train --pool solo --concurrency 1`, as the
+    """`celery -A bot.remote.tasks worker -Q train --pool solo --concurrency 1`, as the
     README says to run it, with its log in a file."""
 
     def __init__(self, config: str, name: str, folder: Path) -> None:
@@ -112,7 +112,7 @@ class CeleryWorker:
                     "-m",
                     "celery",
                     "-A",
-                    "bot.remote.worker",
+                    "bot.remote.tasks",
                     "worker",
                     "-Q",
                     "train",

@@ -18,8 +18,8 @@ from bot.config import load_settings
 from bot.remote.celery_app import make_celery
 from bot.services.konomi import KonomiService
 from storage import jobs, models, open_database
-from tests.bot.cogs.test_training import give_votes, told
 from tests.bot.conftest import ALICE, CROWD, GUILD, populate, write_config
+from tests.bot.discord_adapter.cogs.test_training import give_votes, told
 from tests.bot.remote.conftest import CELERY
 from tests.fakediscord.process import BotProcess
 

@@ -1,7 +1,7 @@
 """Fuzz driver: thousands of hostile image files through the image helpers, the entry
 point every upload and ingested file takes. Prints one JSON summary line.
 
-    python -m tests.bot.fuzz_uploads [--count 10000] [--seed 0]
+    python -m tests.bot.services.fuzz_uploads [--count 10000] [--seed 0]
 
 Runs in its own process (tests/bot/test_fuzz_uploads.py starts it): a process
 that has loaded TensorFlow cannot measure its own peak memory. Imports only the
@@ -216,7 +216,7 @@ async def fuzz(count: int, seed: int) -> dict:
     from collections import Counter
 
     from bot.config import HelperSettings
-    from bot.imaging import (
+    from bot.services.imaging import (
         HelperCrashed,
         HelperFailed,
         HelperTimedOut,

@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from tests.bot.cogs.test_ranking import train_guild_model
 from tests.bot.conftest import run_cli
+from tests.bot.discord_adapter.cogs.test_ranking import train_guild_model
 from tests.fakediscord import Attachment
 from tests.images import astronaut, encode, known_killers, lfw_faces
 

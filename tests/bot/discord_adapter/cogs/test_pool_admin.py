@@ -1,8 +1,8 @@
 import asyncio
 
-from tests.bot.cogs.test_privacy import reply
-from tests.bot.cogs.test_training import give_votes
 from tests.bot.conftest import eventually, run_cli
+from tests.bot.discord_adapter.cogs.test_privacy import reply
+from tests.bot.discord_adapter.cogs.test_training import give_votes
 from tests.fakediscord import Attachment
 from tests.fakediscord import permissions as perms
 from tests.images import astronaut, encode

@@ -13,11 +13,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.render import percent
-from bot.replies import KonomiView
+from bot.discord_adapter.replies import KonomiView
+from bot.services.render import percent
 
 if TYPE_CHECKING:
-    from bot.app import KonomiBot
+    from bot.discord_adapter.app import KonomiBot
 
 log = logging.getLogger(__name__)
 

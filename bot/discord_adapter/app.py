@@ -19,20 +19,20 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.discord_adapter.loops import LoopHealth
+from bot.discord_adapter.replies import reply_to_error
 from bot.logs import setup_logging
-from bot.loops import LoopHealth
-from bot.replies import reply_to_error
 from bot.services.konomi import KonomiService
 from bot.services.voting import VoteChannel
 
 log = logging.getLogger(__name__)
 
 COGS = (
-    "bot.cogs.voting",
-    "bot.cogs.ranking",
-    "bot.cogs.training",
-    "bot.cogs.pool_admin",
-    "bot.cogs.privacy",
+    "bot.discord_adapter.cogs.voting",
+    "bot.discord_adapter.cogs.ranking",
+    "bot.discord_adapter.cogs.training",
+    "bot.discord_adapter.cogs.pool_admin",
+    "bot.discord_adapter.cogs.privacy",
 )
 
 

@@ -5,8 +5,8 @@ import random
 import sqlite3
 
 from storage import open_database, state
-from tests.bot.cogs.test_training import give_votes
 from tests.bot.conftest import eventually, run_cli
+from tests.bot.discord_adapter.cogs.test_training import give_votes
 from tests.fakediscord.process import BotProcess
 
 A, B, TIE = "🅰️", "🅱️", "🤝"

@@ -1,4 +1,4 @@
-"""The Celery worker's side: `celery -A bot.remote.worker worker -Q train --pool solo
+"""The Celery worker's side: `celery -A bot.remote.tasks worker -Q train --pool solo
 --concurrency 1` (solo: CUDA does not survive a fork).
 
 Stateless: a job carries its votes, settings and base weights, and names its pool
@@ -23,8 +23,9 @@ from celery.platforms import EX_OK
 from celery.worker import state as worker_state
 
 from bot.config import load_settings
-from bot.imaging import current_rss
 from bot.remote.celery_app import POOL_PREFIX, TASK, make_celery
+from bot.services.imaging import current_rss
+from model.metrics import ModelKind
 from model.training import TrainingJob, TrainingResult, train, train_personal_batch
 from model.wire import (
     WireError,
@@ -107,7 +108,7 @@ def run_job(payload: bytes) -> bytes:
     guild: TrainingResult | None = None
     people: list[TrainingJob] = []  # personal steps in a row: trained together
     for step in [*steps, None]:
-        if step is not None and step.kind == "personal":
+        if step is not None and step.kind == ModelKind.PERSONAL:
             if step.base_weights is None:
                 step = replace(step, base_weights=guild.weights, base_offsets=guild.offsets)
             people.append(step)

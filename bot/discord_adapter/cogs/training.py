@@ -10,12 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.loops import resilient
-from bot.render import percent
+from bot.discord_adapter.loops import resilient
+from bot.services.render import percent
 from bot.services.training import Finished, Job
 
 if TYPE_CHECKING:
-    from bot.app import KonomiBot
+    from bot.discord_adapter.app import KonomiBot
 
 log = logging.getLogger(__name__)
 

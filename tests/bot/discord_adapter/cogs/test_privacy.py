@@ -2,8 +2,8 @@ import csv
 import io
 import json
 
-from tests.bot.cogs.test_training import give_votes
 from tests.bot.conftest import eventually
+from tests.bot.discord_adapter.cogs.test_training import give_votes
 
 
 async def reply(world, interaction, timeout=60):

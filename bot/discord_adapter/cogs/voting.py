@@ -17,13 +17,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.limits import per_member
-from bot.loops import resilient
+from bot.discord_adapter.limits import per_member
+from bot.discord_adapter.loops import resilient
 from bot.services.errors import UserError
 from bot.services.voting import ChosenPair, Pair, ReactionEvent
 
 if TYPE_CHECKING:
-    from bot.app import KonomiBot
+    from bot.discord_adapter.app import KonomiBot
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from bot.config import HelperSettings
-from bot.imaging import HelperCrashed, HelperTimedOut, ImageHelpers
+from bot.services.imaging import HelperCrashed, HelperTimedOut, ImageHelpers
 from model.images import ImageTooLarge
 from model.settings import DetectorSettings, ImageLimits
 from tests.images import astronaut, encode, known_killers
@@ -81,10 +81,11 @@ async def test_the_known_killers_get_their_own_answer(helpers):
 
 
 def test_ten_thousand_hostile_files_give_only_typed_outcomes():
-    """The fuzz driver in its own process (see tests/bot/fuzz_uploads.py)."""
+    """The fuzz driver in its own process (see tests/bot/services/fuzz_uploads.py)."""
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "tests.bot.fuzz_uploads", "--count", "10000", "--seed", "0"],
+        [sys.executable, "-m", "tests.bot.services.fuzz_uploads"]
+        + ["--count", "10000", "--seed", "0"],
         capture_output=True,
         text=True,
         timeout=540,  # about 200 s alone; slower beside the other tests' processes

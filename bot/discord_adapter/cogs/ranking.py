@@ -11,11 +11,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.limits import per_member
-from bot.uploads import download
+from bot.discord_adapter.limits import per_member
+from bot.discord_adapter.uploads import download
 
 if TYPE_CHECKING:
-    from bot.app import KonomiBot
+    from bot.discord_adapter.app import KonomiBot
 
 log = logging.getLogger(__name__)
 

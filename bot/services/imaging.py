@@ -34,8 +34,13 @@ from model.settings import DetectorSettings, ImageLimits
 
 log = logging.getLogger(__name__)
 
-# What the forkserver imports once, so that each new helper starts warm.
-PRELOAD = ["bot.helper_env", "model.reading", "bot.helper_models"]
+# What the forkserver imports once, so that each new helper starts warm: first the
+# thread settings (before numpy loads), then the readers, then dlib's models.
+PRELOAD = [
+    f"{__package__}.imaging_preload_env",
+    "model.reading",
+    f"{__package__}.imaging_preload_models",
+]
 
 
 class HelperCrashed(ImageError):

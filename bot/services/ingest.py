@@ -19,7 +19,7 @@ import aiosqlite
 import numpy as np
 from tqdm import tqdm
 
-from bot.imaging import ImageHelpers
+from bot.services.imaging import ImageHelpers
 from model.descriptor import pack_descriptor
 from model.faces import FaceCrop, NoFaceFound, nearest_distance, phash
 from model.images import ImageError, check_file_size, encode_png

@@ -3,8 +3,8 @@ import sqlite3
 import pytest
 
 from bot.config import HelperSettings
-from bot.imaging import ImageHelpers
-from bot.ingest import ingest_paths
+from bot.services.imaging import ImageHelpers
+from bot.services.ingest import ingest_paths
 from model.faces import DetectorSettings
 from model.images import ImageLimits
 from storage import open_database, pool

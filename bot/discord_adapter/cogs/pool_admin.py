@@ -15,13 +15,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.limits import per_member
-from bot.loops import resilient
-from bot.replies import KonomiView
-from bot.uploads import download
+from bot.discord_adapter.limits import per_member
+from bot.discord_adapter.loops import resilient
+from bot.discord_adapter.replies import KonomiView
+from bot.discord_adapter.uploads import download
 
 if TYPE_CHECKING:
-    from bot.app import KonomiBot
+    from bot.discord_adapter.app import KonomiBot
 
 log = logging.getLogger(__name__)
 admin_only = app_commands.checks.has_permissions(manage_guild=True)
