@@ -18,7 +18,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from model.descriptor import DESCRIPTOR_SIZE
-from model.settings import DetectorSettings, ImageLimits, ScorerConfig, TrainSettings
+from model.settings import (
+    DetectorSettings,
+    ImageLimits,
+    ScorerConfig,
+    TrainSettings,
+    bounded,
+    bounds_of,
+)
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
@@ -32,7 +39,7 @@ class DiscordSettings:
     token: str = field(default="", repr=False)
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg"
-    dev_guild_id: int = 0
+    dev_guild_id: int = bounded(0, at_least=0)
     guild_ready_timeout_s: float = 2.0
     # A file the bot rewrites every heartbeat_interval_s while its gateway is connected
     # (relative: to the config file); `python -m bot health` (the container's
@@ -60,7 +67,7 @@ class HelperSettings:
 @dataclass(frozen=True)
 class IngestSettings:
     video_frame_interval_s: float = 2.0
-    near_duplicate_distance: int = 4
+    near_duplicate_distance: int = bounded(4, at_least=0)
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class WorkerSettings:
     guild_retrain_interval_s: float = 3600.0
     user_retrain_votes: int = 30
     personal_min_votes: int = 10
-    retrain_cooldown_s: float = 60.0
+    retrain_cooldown_s: float = bounded(60.0, at_least=0)
     # The local worker replaces itself (same process id, fresh memory) after this many
     # jobs: memory grows with every model Keras builds, and clear_session does not stop it.
     jobs_per_process: int = 50
@@ -122,13 +129,13 @@ class VotingSettings:
     write_group: int = 256
     # Pairs chosen uniformly at random (the control arm); the rest are the most
     # informative of `informative_candidates` random unseen pairs.
-    random_pair_share: float = 0.2
+    random_pair_share: float = bounded(0.2, at_least=0, at_most=1)
     informative_candidates: int = 256
 
 
 @dataclass(frozen=True)
 class PrivacySettings:
-    guild_grace_days: float = 30.0
+    guild_grace_days: float = bounded(30.0, at_least=0)
 
 
 @dataclass(frozen=True)
@@ -198,55 +205,19 @@ def _check_value(name: str, expected: typing.Any, value: typing.Any) -> typing.A
     return value
 
 
-# Numbers that may be zero; every other number must be above zero (seeds: any).
-_MAY_BE_ZERO = {
-    "discord.dev_guild_id",
-    "faces.min_neighbors",
-    "faces.margin",
-    "ingest.near_duplicate_distance",
-    "model.dropout",
-    "model.descriptor_size",
-    "training.augment.shift",
-    "training.augment.jitter",
-    "training.personal_pull",
-    "worker.retrain_cooldown_s",
-    "privacy.guild_grace_days",
-}
-_ANY_NUMBER = {"training.seed"}
-# Bounds of their own, both excluded: (lowest, highest).
-_BOUNDS = {
-    "faces.scale_factor": (1.0, None),
-    "images.max_aspect": (1.0, None),
-    "training.validation_fraction": (0.0, 1.0),
-    "model.dropout": (None, 1.0),
-}
-
-
-def _check_number(name: str, number: float) -> None:
-    if name in _ANY_NUMBER:
-        return
-    low, high = _BOUNDS.get(name, (None, None))
-    if name in _MAY_BE_ZERO:
-        if number < 0:
-            raise ConfigError(f"{name}: must not be negative, got {number!r}")
-    elif low is None:
-        low = 0
-    if low is not None and number <= low:
-        raise ConfigError(f"{name}: must be above {low:g}, got {number!r}")
-    if high is not None and number >= high:
-        raise ConfigError(f"{name}: must be below {high:g}, got {number!r}")
-
-
 def _check_numbers(section: typing.Any, prefix: str) -> None:
-    """Refuse impossible values at start-up, naming the key, not at their first use."""
+    """Refuse impossible values at start-up, naming the key, not at their first use:
+    each number against the bounds declared beside its field (model/settings.py
+    `bounded`; above zero where none are)."""
     for item in dataclasses.fields(section):
         value, name = getattr(section, item.name), f"{prefix}{item.name}"
         if dataclasses.is_dataclass(value):
             _check_numbers(value, f"{name}.")
             continue
         for number in value if isinstance(value, list) else [value]:
-            if isinstance(number, int | float) and not isinstance(number, bool):
-                _check_number(name, number)
+            is_number = isinstance(number, int | float) and not isinstance(number, bool)
+            if is_number and (problem := bounds_of(item).problem(number)):
+                raise ConfigError(f"{name}: {problem}")
 
 
 def _build(cls: type, data: dict[str, typing.Any], prefix: str) -> typing.Any:

@@ -84,4 +84,3 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         return False
     finally:
         await service.close()
-

@@ -10,7 +10,7 @@ large for faces with few votes). So a pair is worth
 
 the expected shrinkage of what the model does not know yet. Pairs the model is sure
 of (p near 0 or 1) teach little; so do pairs of well-known faces on which everyone
-agrees. Pure numpy: the voting service and the benchmarks use the same rule.
+agrees. Pure numpy: the voting service and the benchmarks call `most_informative`.
 """
 
 from __future__ import annotations
@@ -75,20 +75,32 @@ def most_informative(
     *,
     position_prior: float = 1.0,
     offset_prior: float = 0.5,
+    vote_counts: np.ndarray | None = None,
 ) -> np.ndarray:
     """Indices of the `count` candidates that teach the most, chosen one at a time:
     each chosen pair counts as answered (as the model expects) before the next, so a
-    batch does not ask the same question twice."""
+    batch does not ask the same question twice.
+
+    A person's model is judged by their `votes`; a guild's, whose votes are too many to
+    read, by `vote_counts` (votes involving each face; `votes` then holds none): its
+    faces' offsets only, as it has no place in its own taste space."""
     chosen: list[int] = []
     asked = votes
+    counts = None if vote_counts is None else np.asarray(vote_counts, float).copy()
     for _ in range(min(count, len(a))):
-        covariance, variances = what_is_unknown(
-            scores, coordinates, asked, position_prior, offset_prior
-        )
+        if counts is None:
+            covariance, variances = what_is_unknown(
+                scores, coordinates, asked, position_prior, offset_prior
+            )
+        else:
+            coordinates, covariance = np.zeros((len(scores), 0)), np.zeros((0, 0))
+            variances = offset_variances(counts, offset_prior)
         value = pair_information(scores, coordinates, covariance, variances, a, b)
         value[chosen] = -np.inf
         best = int(np.argmax(value))
         chosen.append(best)
         expected = float(win_chance(scores[a[best]] - scores[b[best]]))
         asked = Pairs.concat(asked, Pairs.of([a[best]], [b[best]], [expected]))
+        if counts is not None:
+            counts[[a[best], b[best]]] += 1
     return np.array(chosen, np.int64)

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from model.faces import resize_square
+from model.metrics import ModelKind
 from model.scorer import ARCHITECTURE, ScorerConfig, build_scorer, scorer_inputs, set_weights
 from model.training import predict
 
@@ -26,6 +27,36 @@ _COORDINATES = "__taste_coordinates"  # the pool's places in the guild's taste s
 
 class UnknownArchitecture(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """What a stored model is besides its weights, kept as JSON beside them: the
+    scorer's settings it was built with, whose taste it learned, the guild model a
+    personal head sits on, and the median of its pool's scores (what `/rank`'s chances
+    are measured against)."""
+
+    scorer: ScorerConfig
+    kind: ModelKind
+    base_model_id: int | None = None
+    pool_median: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "scorer": self.scorer.to_json(),
+            "kind": str(self.kind),
+            "base_model_id": self.base_model_id,
+            "pool_median": self.pool_median,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> ModelRecord:
+        return cls(
+            ScorerConfig.from_json(data["scorer"]),
+            ModelKind(data["kind"]),
+            data.get("base_model_id"),
+            float(data.get("pool_median", 0.0)),
+        )
 
 
 def pack(
@@ -71,6 +102,16 @@ class PoolView:
     scores: dict[int, float]
     coordinates: dict[int, np.ndarray]
     dims: int
+
+    def arrays(self, face_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and taste coordinates of these faces, in their order. A face added
+        since the model was trained gets the median score and no place (zeros): it
+        counts as unknown."""
+        fill = float(np.median(list(self.scores.values()))) if self.scores else 0.0
+        blank = np.zeros(self.dims)
+        scores = np.array([self.scores.get(face_id, fill) for face_id in face_ids])
+        places = [self.coordinates.get(face_id, blank) for face_id in face_ids]
+        return scores, np.array(places).reshape(len(face_ids), self.dims)
 
 
 def pool_view(data: bytes) -> PoolView:

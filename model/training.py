@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import keras
 import numpy as np
@@ -94,6 +94,25 @@ def _predict_faces(
     return scores
 
 
+@dataclass(frozen=True)
+class FitStats:
+    """How a fit went: stored among the model's timings."""
+
+    epochs: int
+    train_pairs_per_s: float | None
+    train_seconds: float  # a person's share when several trained together
+    trained_together: int = 1
+
+    @classmethod
+    def of(cls, epochs: int, pairs_seen: int, step_seconds: float, people: int = 1) -> FitStats:
+        return cls(
+            int(epochs),
+            pairs_seen / step_seconds if step_seconds else None,
+            step_seconds / people,
+            people,
+        )
+
+
 def _fit_ranknet(
     model: keras.Model,
     items: np.ndarray | list[np.ndarray],
@@ -103,7 +122,7 @@ def _fit_ranknet(
     rng: np.random.Generator,
     make_batch: Callable[[np.ndarray, np.random.Generator], np.ndarray | list[np.ndarray]],
     progress: Progress | None,
-) -> dict:
+) -> FitStats:
     """Epochs of RankNet steps with early stopping on the held-out votes' log-loss."""
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss=RankNetLoss())
     watched = held_out if len(held_out) else train
@@ -138,11 +157,7 @@ def _fit_ranknet(
                 break
     if best_weights is not None:
         set_weights(model, best_weights)
-    return {
-        "epochs": epochs,
-        "train_pairs_per_s": pairs_seen / step_seconds if step_seconds else None,
-        "train_seconds": step_seconds,
-    }
+    return FitStats.of(epochs, pairs_seen, step_seconds)
 
 
 def _bt_baseline(
@@ -168,7 +183,7 @@ def train_guild(job: TrainingJob, progress: Progress | None = None) -> TrainingR
         augmented = augment(crops[items], settings.augment, batch_rng)
         return [augmented, *(x[items] for x in inputs[1:])]
 
-    fit = _fit_ranknet(model, inputs, train, held_out, settings, rng, make_batch, progress)
+    fit = asdict(_fit_ranknet(model, inputs, train, held_out, settings, rng, make_batch, progress))
     scores = predict(model, inputs)
     offsets = fit_offsets(train, len(crops), base=scores, strength=settings.offset_prior)
     final = pairwise_metrics(scores + offsets, held_out)
@@ -286,7 +301,7 @@ def _fit_people(
     rngs: list[np.random.Generator],
     settings: TrainSettings,
     progress: Progress | None,
-) -> list[dict]:
+) -> list[FitStats]:
     """`_fit_ranknet` for P people at once: each person's batches drawn from their own
     random stream as if trained alone, one optimizer step for all (Adam is elementwise
     and each person's loss touches only their row, so a person's updates are theirs
@@ -341,12 +356,7 @@ def _fit_people(
             break
     weights = get_weights(model)
     set_weights(model, stack([b or person(weights, p) for p, b in enumerate(best)]))
-    shared = {
-        "train_pairs_per_s": pairs_seen / step_seconds if step_seconds else None,
-        "train_seconds": step_seconds / people,
-        "trained_together": people,
-    }
-    return [{"epochs": int(e), **shared} for e in epochs]
+    return [FitStats.of(e, pairs_seen, step_seconds, people) for e in epochs]
 
 
 def train_personal(job: TrainingJob, progress: Progress | None = None) -> TrainingResult:
@@ -425,7 +435,7 @@ def train_personal_batch(
             guild_head,
             coordinates,
             {
-                **fits[p],
+                **asdict(fits[p]),
                 "total_seconds": total,
                 "guild_agreement": float(agreements[p]),
                 "taste_distance": float(np.linalg.norm(positions[p])),

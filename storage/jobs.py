@@ -58,7 +58,6 @@ class Job:
     sent_at: float | None = None
     task_worker: str | None = None
 
-
     @classmethod
     def from_row(cls, row: tuple) -> Job:
         job = cls(*row)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage import privacy
 from storage.db import transaction
 from storage.guilds import ensure_guild
 
@@ -81,10 +80,6 @@ async def get_pair(db: aiosqlite.Connection, message_id: int) -> Pair | None:
     return Pair(*row) if row else None
 
 
-_DELETE_REACTION = "DELETE FROM pair_reactions WHERE message_id = ? AND user_id = ? AND outcome = ?"
-_INSERT_REACTION = "INSERT INTO pair_reactions (message_id, user_id, outcome) VALUES (?, ?, ?)"
-
-
 @dataclass(frozen=True)
 class Reconciled:
     """What a catch-up changed on one pair."""
@@ -92,34 +87,6 @@ class Reconciled:
     added: int = 0
     changed: int = 0
     withdrawn: int = 0
-
-
-async def _forgotten_since_posted(db: aiosqlite.Connection, pair: Pair, user_id: int) -> bool:
-    forgotten = await privacy.forgotten_at(db, pair.guild_id, user_id)
-    return forgotten is not None and forgotten >= pair.created_at
-
-
-async def _settle_vote(db: aiosqlite.Connection, pair: Pair, user_id: int) -> float | None:
-    """Make the user's vote their latest remaining reaction (none: no vote); returns it."""
-    async with db.execute(
-        "SELECT outcome FROM pair_reactions WHERE message_id = ? AND user_id = ?"
-        " ORDER BY id DESC LIMIT 1",
-        (pair.message_id, user_id),
-    ) as cursor:
-        row = await cursor.fetchone()
-    if row is None:
-        await db.execute(
-            "DELETE FROM votes WHERE user_id = ? AND message_id = ?", (user_id, pair.message_id)
-        )
-        return None
-    await db.execute(
-        "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome)"
-        " VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (user_id, message_id) DO UPDATE SET outcome = excluded.outcome,"
-        " voted_at = excluded.voted_at WHERE votes.outcome != excluded.outcome",
-        (pair.guild_id, user_id, pair.message_id, pair.face_a, pair.face_b, row[0]),
-    )
-    return row[0]
 
 
 @dataclass(frozen=True)
@@ -151,112 +118,99 @@ async def apply_reactions(
     db: aiosqlite.Connection, events: list[ReactionEvent]
 ) -> list[Applied | None]:
     """Apply reaction events in arrival order, in one transaction with a few statements
-    for the whole group (a group of hundreds costs about what one event did).
+    for the whole group (a group of hundreds costs about what one event did). None for
+    an event on no pair of its guild."""
+    async with transaction(db):
+        return await _apply(db, events)
 
-    Each event follows the rules of one: an added reaction becomes the member's vote;
-    a removed one falls back to their latest remaining reaction, or withdraws the vote;
-    nothing changes for a person forgotten after the pair was posted (a removal still
-    drops the stored reaction). None for an event on no pair of its guild."""
+
+async def _apply(db: aiosqlite.Connection, events: list[ReactionEvent]) -> list[Applied | None]:
+    """The vote rule, the one place it is written (live events and the catch-up both
+    come here): an added reaction becomes the member's vote; a removed one falls back
+    to their latest remaining reaction, or withdraws the vote. A person forgotten after
+    the pair was posted is not recorded at all: neither their reactions nor a vote."""
     if not events:
         return []
     messages = sorted({e.message_id for e in events})
     users = sorted({e.user_id for e in events})
-    async with transaction(db):
-        async with db.execute(
-            f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE message_id IN ({_marks(len(messages))})",
-            messages,
-        ) as cursor:
-            pairs = {row[0]: Pair(*row) for row in await cursor.fetchall()}
-        async with db.execute(
-            "SELECT guild_id, user_id, forgotten_at FROM forgotten_users"
-            f" WHERE user_id IN ({_marks(len(users))})",
-            users,
-        ) as cursor:
-            forgotten = {(g, u): at for g, u, at in await cursor.fetchall()}
-        where = f"message_id IN ({_marks(len(messages))}) AND user_id IN ({_marks(len(users))})"
-        reactions: dict[tuple[int, int], list[float]] = {}
-        async with db.execute(
-            f"SELECT message_id, user_id, outcome FROM pair_reactions WHERE {where} ORDER BY id",
-            [*messages, *users],
-        ) as cursor:
-            for message, user, outcome in await cursor.fetchall():
-                reactions.setdefault((message, user), []).append(outcome)
-        async with db.execute(
-            f"SELECT message_id, user_id, outcome FROM votes WHERE {where}", [*messages, *users]
-        ) as cursor:
-            stored = {(m, u): o for m, u, o in await cursor.fetchall()}
+    async with db.execute(
+        f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE message_id IN ({_marks(len(messages))})",
+        messages,
+    ) as cursor:
+        pairs = {row[0]: Pair(*row) for row in await cursor.fetchall()}
+    async with db.execute(
+        "SELECT guild_id, user_id, forgotten_at FROM forgotten_users"
+        f" WHERE user_id IN ({_marks(len(users))})",
+        users,
+    ) as cursor:
+        forgotten = {(g, u): at for g, u, at in await cursor.fetchall()}
+    where = f"message_id IN ({_marks(len(messages))}) AND user_id IN ({_marks(len(users))})"
+    reactions = await _stored_reactions(db, where, [*messages, *users])
+    async with db.execute(
+        f"SELECT message_id, user_id, outcome FROM votes WHERE {where}", [*messages, *users]
+    ) as cursor:
+        stored = {(m, u): o for m, u, o in await cursor.fetchall()}
 
-        current = dict(stored)
-        touched: set[tuple[int, int]] = set()
-        results: list[Applied | None] = []
-        for event in events:
-            pair = pairs.get(event.message_id)
-            if pair is None or pair.guild_id != event.guild_id:
-                results.append(None)
-                continue
-            key = (event.message_id, event.user_id)
-            before = current.get(key)
-            at = forgotten.get((pair.guild_id, event.user_id))
-            gone = at is not None and at >= pair.created_at
-            if gone and event.added:
-                results.append(Applied(pair, before, before))
-                continue
-            kept = reactions.setdefault(key, [])
-            if event.outcome in kept:
-                kept.remove(event.outcome)
-            if event.added:
-                kept.append(event.outcome)
-            touched.add(key)
-            if not gone:
-                current[key] = kept[-1] if kept else None
-            results.append(Applied(pair, before, current.get(key)))
+    current = dict(stored)
+    touched: set[tuple[int, int]] = set()
+    results: list[Applied | None] = []
+    for event in events:
+        pair = pairs.get(event.message_id)
+        if pair is None or pair.guild_id != event.guild_id:
+            results.append(None)
+            continue
+        key = (event.message_id, event.user_id)
+        before = current.get(key)
+        at = forgotten.get((pair.guild_id, event.user_id))
+        if at is not None and at >= pair.created_at:
+            results.append(Applied(pair, before, before))
+            continue
+        kept = reactions.setdefault(key, [])
+        if event.outcome in kept:
+            kept.remove(event.outcome)
+        if event.added:
+            kept.append(event.outcome)
+        touched.add(key)
+        current[key] = kept[-1] if kept else None
+        results.append(Applied(pair, before, current[key]))
 
-        await db.executemany(
-            "DELETE FROM pair_reactions WHERE message_id = ? AND user_id = ?", sorted(touched)
-        )
-        await db.executemany(
-            _INSERT_REACTION,
-            [(m, u, outcome) for (m, u) in sorted(touched) for outcome in reactions[(m, u)]],
-        )
-        changed = [key for key in sorted(current) if current[key] != stored.get(key)]
-        await db.executemany(
-            "DELETE FROM votes WHERE message_id = ? AND user_id = ?",
-            [key for key in changed if current[key] is None],
-        )
-        await db.executemany(
-            "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (user_id, message_id) DO UPDATE SET outcome = excluded.outcome,"
-            " voted_at = excluded.voted_at",
-            [
-                (pairs[m].guild_id, u, m, pairs[m].face_a, pairs[m].face_b, current[(m, u)])
-                for m, u in changed
-                if current[(m, u)] is not None
-            ],
-        )
+    await db.executemany(
+        "DELETE FROM pair_reactions WHERE message_id = ? AND user_id = ?", sorted(touched)
+    )
+    await db.executemany(
+        "INSERT INTO pair_reactions (message_id, user_id, outcome) VALUES (?, ?, ?)",
+        [(m, u, outcome) for (m, u) in sorted(touched) for outcome in reactions[(m, u)]],
+    )
+    changed = [key for key in sorted(current) if current[key] != stored.get(key)]
+    await db.executemany(
+        "DELETE FROM votes WHERE message_id = ? AND user_id = ?",
+        [key for key in changed if current[key] is None],
+    )
+    await db.executemany(
+        "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (user_id, message_id) DO UPDATE SET outcome = excluded.outcome,"
+        " voted_at = excluded.voted_at",
+        [
+            (pairs[m].guild_id, u, m, pairs[m].face_a, pairs[m].face_b, current[(m, u)])
+            for m, u in changed
+            if current[(m, u)] is not None
+        ],
+    )
     return results
 
 
-async def react(
-    db: aiosqlite.Connection, pair: Pair, user_id: int, outcome: float
-) -> tuple[float | None, float | None]:
-    """A reaction arrived: it becomes the user's vote. Returns (vote before, vote after);
-    nothing changes for a person who asked to be forgotten after the pair was posted."""
-    [applied] = await apply_reactions(
-        db, [ReactionEvent(pair.message_id, pair.guild_id, user_id, outcome, True)]
-    )
-    return applied.before, applied.after
-
-
-async def unreact(
-    db: aiosqlite.Connection, pair: Pair, user_id: int, outcome: float
-) -> float | None:
-    """A reaction was removed: the vote falls back to the user's latest remaining
-    reaction, or is withdrawn. Returns the vote after."""
-    [applied] = await apply_reactions(
-        db, [ReactionEvent(pair.message_id, pair.guild_id, user_id, outcome, False)]
-    )
-    return applied.after
+async def _stored_reactions(
+    db: aiosqlite.Connection, where: str, args: list[int]
+) -> dict[tuple[int, int], list[float]]:
+    """(message, user) -> the outcomes they reacted with, oldest first."""
+    reactions: dict[tuple[int, int], list[float]] = {}
+    async with db.execute(
+        f"SELECT message_id, user_id, outcome FROM pair_reactions WHERE {where} ORDER BY id", args
+    ) as cursor:
+        for message, user, outcome in await cursor.fetchall():
+            reactions.setdefault((message, user), []).append(outcome)
+    return reactions
 
 
 async def reconcile(
@@ -266,39 +220,33 @@ async def reconcile(
     skip_users: set[int] = frozenset(),
 ) -> Reconciled:
     """Make the stored reactions of a pair equal those on Discord (user -> outcomes),
-    except for `skip_users` (a newer live event already spoke for them) and people
-    who asked to be forgotten after the pair was posted."""
-    added = changed = withdrawn = 0
+    except for `skip_users` (a newer live event already spoke for them): the difference
+    becomes reaction events (removals, then additions) applied by the vote rule."""
     async with transaction(db):
-        async with db.execute(
-            "SELECT user_id, outcome FROM pair_reactions WHERE message_id = ?",
-            (pair.message_id,),
-        ) as cursor:
-            stored: dict[int, set[float]] = {}
-            for user_id, outcome in await cursor.fetchall():
-                stored.setdefault(user_id, set()).add(outcome)
-        for user_id in sorted(set(stored) | set(on_discord)):
-            now, was = on_discord.get(user_id, set()), stored.get(user_id, set())
+        stored = await _stored_reactions(db, "message_id = ?", [pair.message_id])
+        events = []
+        for user_id in sorted({u for _, u in stored} | set(on_discord)):
+            now = on_discord.get(user_id, set())
+            was = set(stored.get((pair.message_id, user_id), []))
             if user_id in skip_users or now == was:
                 continue
-            if await _forgotten_since_posted(db, pair, user_id):
-                continue
-            before = await get_vote(db, pair.message_id, user_id)
-            await db.executemany(
-                _DELETE_REACTION,
-                [(pair.message_id, user_id, o) for o in was - now],
-            )
-            await db.executemany(
-                _INSERT_REACTION,
-                [(pair.message_id, user_id, o) for o in sorted(now - was, reverse=True)],
-            )
-            after = await _settle_vote(db, pair, user_id)
-            if before is None and after is not None:
-                added += 1
-            elif before is not None and after is None:
-                withdrawn += 1
-            elif before != after:
-                changed += 1
+            events += [
+                ReactionEvent(pair.message_id, pair.guild_id, user_id, outcome, added=False)
+                for outcome in sorted(was - now)
+            ]
+            events += [
+                ReactionEvent(pair.message_id, pair.guild_id, user_id, outcome, added=True)
+                for outcome in sorted(now - was, reverse=True)
+            ]
+        applied = await _apply(db, events)
+    first: dict[int, float | None] = {}
+    last: dict[int, float | None] = {}
+    for event, done in zip(events, applied, strict=True):
+        first.setdefault(event.user_id, done.before)
+        last[event.user_id] = done.after
+    added = sum(first[u] is None and last[u] is not None for u in first)
+    withdrawn = sum(first[u] is not None and last[u] is None for u in first)
+    changed = sum(None not in (first[u], last[u]) and first[u] != last[u] for u in first)
     return Reconciled(added, changed, withdrawn)
 
 
@@ -446,11 +394,3 @@ async def seen_pairs(db: aiosqlite.Connection, guild_id: int, user_id: int) -> s
         (guild_id, user_id, guild_id, user_id),
     ) as cursor:
         return {frozenset(row) for row in await cursor.fetchall()}
-
-
-async def get_vote(db: aiosqlite.Connection, message_id: int, user_id: int) -> float | None:
-    async with db.execute(
-        "SELECT outcome FROM votes WHERE message_id = ? AND user_id = ?", (message_id, user_id)
-    ) as cursor:
-        row = await cursor.fetchone()
-    return row[0] if row else None

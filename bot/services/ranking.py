@@ -13,10 +13,11 @@ from bot.config import Settings
 from bot.services import render
 from bot.services.errors import NoGuildModel, NothingToRank, PoolTooSmall
 from bot.services.imaging import ImageHelpers
+from model.bradley_terry import win_chance
 from model.descriptor import stack_descriptors, unpack_descriptor
 from model.faces import resize_square
 from model.images import ImageError, decode_png
-from model.store import LoadedScorer, ScorerCache, load_scorer
+from model.store import LoadedScorer, ModelRecord, ScorerCache, load_scorer
 from storage import models, pool
 from storage.models import StoredModel
 
@@ -89,7 +90,7 @@ class TasteSheet:
 
 def beats(scores: np.ndarray, median: float) -> np.ndarray:
     """P(a face beats the median face) under the RankNet (logistic) model."""
-    return 1.0 / (1.0 + np.exp(-(scores - median)))
+    return win_chance(scores - median)
 
 
 class RankingService:
@@ -115,16 +116,16 @@ class RankingService:
                 "This server has no model yet: vote on some pairs with `/vote`, then an "
                 "admin or anyone can `/retrain`."
             )
-        base_id = stored.config.get("base_model_id")
+        record = ModelRecord.from_json(stored.config)
         base_npz = None
-        if base_id is not None:
-            base = await models.get_model(self.db, base_id)
+        if record.base_model_id is not None:
+            base = await models.get_model(self.db, record.base_model_id)
             base_npz = base.weights_npz if base else None
         scorer = await asyncio.to_thread(
             self.scorers.get,
             stored.id,
             lambda: load_scorer(
-                stored.architecture, stored.config["scorer"], stored.weights_npz, base_npz
+                stored.architecture, record.scorer.to_json(), stored.weights_npz, base_npz
             ),
         )
         return scorer, stored, personal
@@ -165,9 +166,8 @@ class RankingService:
         crops = np.stack([u.crop for u in uploads])
         descriptors = stack_descriptors([u.descriptor for u in uploads])
         scores = await asyncio.to_thread(scorer.score_crops, crops, descriptors)
-        return Scores(
-            scores, beats(scores, float(stored.config.get("pool_median", 0.0))), stored, personal
-        )
+        median = ModelRecord.from_json(stored.config).pool_median
+        return Scores(scores, beats(scores, median), stored, personal)
 
     async def rank_files(
         self,

@@ -27,7 +27,7 @@ from model.metrics import ModelKind, ModelMetrics
 from model.pairs import Pairs
 from model.scorer import ARCHITECTURE
 from model.settings import ScorerConfig
-from model.store import pack, unpack
+from model.store import ModelRecord, pack, unpack
 from model.training import Progress, TrainingJob, TrainingResult, train, train_personal_batch
 from storage import jobs, models, pool, votes
 from storage.jobs import Job
@@ -131,7 +131,9 @@ class TrainingService:
     def _is_current(self, model: StoredModel | None) -> bool:
         """Whether personal heads may sit on this guild model: trained with today's
         model settings."""
-        return model is not None and model.config["scorer"] == self.settings.model.to_json()
+        return (
+            model is not None and ModelRecord.from_json(model.config).scorer == self.settings.model
+        )
 
     async def build_job(
         self,
@@ -240,18 +242,18 @@ class TrainingService:
         if user_id and base is None:
             base = await models.latest_model(self.db, guild_id, None)
         kind = result.metrics.kind
-        config = {
-            "scorer": scorer.to_json(),
-            "kind": kind,
-            "base_model_id": base.id if base else None,
-            "pool_median": float(np.median(result.scores)) if len(result.scores) else 0.0,
-        }
+        record = ModelRecord(
+            scorer,
+            kind,
+            base.id if base else None,
+            float(np.median(result.scores)) if len(result.scores) else 0.0,
+        )
         stored = await models.save_model(
             self.db,
             guild_id=guild_id,
             user_id=user_id,
             architecture=ARCHITECTURE,
-            config=config,
+            config=record.to_json(),
             weights_npz=pack(
                 result.weights,
                 np.array(face_ids),

@@ -24,7 +24,8 @@ from bot.services import render
 from bot.services.errors import EveryPairSeen, ImportRefused, NotAPair, PoolTooSmall
 from bot.services.training import votes_on
 from model.images import decode_png
-from model.pair_choice import offset_variances, pair_information, what_is_unknown
+from model.pair_choice import most_informative
+from model.pairs import Pairs
 from model.store import PoolView, pool_view
 from storage import models, pool, state, votes
 from storage.state import VoteChannel
@@ -115,28 +116,35 @@ class VotingService:
         if not view.scores:
             return None
         index = {face_id: i for i, face_id in enumerate(faces)}
-        fill = float(np.median(list(view.scores.values())))  # faces added since: average
-        scores = np.array([view.scores.get(face_id, fill) for face_id in faces])
+        scores, coordinates = view.arrays(faces)
         training = self.settings.training
+        a = np.array([index[x] for x, _ in candidates])
+        b = np.array([index[y] for _, y in candidates])
         if user_id:
             pairs, _ = votes_on(index, await votes.user_votes(self.db, guild_id, user_id))
-            blank = np.zeros(view.dims)
-            coordinates = np.array([view.coordinates.get(f, blank) for f in faces])
-            covariance, variances = what_is_unknown(
+            chosen = most_informative(
                 scores,
                 coordinates,
                 pairs,
-                training.taste_position_prior,
-                training.personal_offset_prior,
+                a,
+                b,
+                1,
+                position_prior=training.taste_position_prior,
+                offset_prior=training.personal_offset_prior,
             )
-        else:  # the guild's model: its faces' offsets; no place in its own taste space
+        else:
             counts = await votes.face_vote_counts(self.db, guild_id)
-            coordinates, covariance = np.zeros((len(faces), 0)), np.zeros((0, 0))
-            variances = offset_variances([counts.get(f, 0) for f in faces], training.offset_prior)
-        a = np.array([index[x] for x, _ in candidates])
-        b = np.array([index[y] for _, y in candidates])
-        value = pair_information(scores, coordinates, covariance, variances, a, b)
-        return int(np.argmax(value))
+            chosen = most_informative(
+                scores,
+                coordinates,
+                Pairs.of([], [], []),
+                a,
+                b,
+                1,
+                offset_prior=training.offset_prior,
+                vote_counts=np.array([counts.get(f, 0) for f in faces]),
+            )
+        return int(chosen[0])
 
     async def pair_image(self, guild_id: int, a: int, b: int) -> bytes:
         """The PNG people vote on: both faces side by side, labelled A and B."""
@@ -185,20 +193,6 @@ class VotingService:
             else None
             for event, done in zip(events, applied, strict=True)
         ]
-
-    async def record(
-        self, message_id: int, guild_id: int, user_id: int, outcome: float
-    ) -> Recorded | None:
-        """A vote reaction was added; None when the message is no pair of this guild."""
-        [recorded] = await self.apply(
-            [ReactionEvent(message_id, guild_id, user_id, outcome, added=True)]
-        )
-        return recorded
-
-    async def withdraw(self, message_id: int, guild_id: int, user_id: int, outcome: float) -> None:
-        """A vote reaction was removed: the vote falls back to the member's latest
-        remaining reaction, or is withdrawn."""
-        await self.apply([ReactionEvent(message_id, guild_id, user_id, outcome, added=False)])
 
     async def pairs_to_catch_up(self) -> list[Pair]:
         """The pairs whose reactions are checked after downtime (`[voting] catch_up_days`)."""
@@ -261,9 +255,6 @@ class VotingService:
 
     async def disable_channel(self, guild_id: int, channel_id: int) -> bool:
         return await state.disable_channel(self.db, guild_id, channel_id)
-
-    async def channels(self, guild_id: int) -> list[VoteChannel]:
-        return await state.vote_channels(self.db, guild_id)
 
     async def channels_due(self, now: float | None = None) -> list[VoteChannel]:
         """Channels whose next scheduled pair is due, each marked posted now (a failed

@@ -125,3 +125,75 @@ def test_the_images_celery_config_is_the_shipped_one_with_the_celery_backend(tmp
     assert str(settings.database_path) == "/data/konomi.sqlite3"
     assert str(settings.pool_cache_path) == "/cache/pools"
     assert str(settings.heartbeat_path) == "/data/konomi.heartbeat"
+
+
+def numeric_keys(section=None, prefix=""):
+    """(dotted key, field, default) of every number the config holds, found from the
+    dataclasses themselves: a key added later is covered without editing this test."""
+    import dataclasses
+
+    section = section or Settings()
+    for item in dataclasses.fields(section):
+        if item.name == "base_dir":
+            continue
+        value = getattr(section, item.name)
+        if dataclasses.is_dataclass(value):
+            yield from numeric_keys(value, f"{prefix}{item.name}.")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            yield f"{prefix}{item.name}", item, value
+
+
+def nested(key, value):
+    data = value
+    for part in reversed(key.split(".")):
+        data = {part: data}
+    return data
+
+
+def test_every_number_is_refused_outside_the_bounds_beside_its_field(capsys):
+    """For each numeric key: NaN, both infinities, and a value just past each declared
+    end are refused with the key's name; each end itself, where it is allowed, is
+    accepted. The bounds come from the field (model/settings.py `bounded`)."""
+    import math
+
+    from model.settings import bounds_of
+
+    refused = accepted = 0
+    for key, item, default in numeric_keys():
+        bounds = bounds_of(item)
+        kind = type(default)
+        step = 1 if kind is int else 1e-6
+        bad = [math.nan, math.inf, -math.inf] if kind is float else []
+        good = []
+        for end, past, inclusive in (
+            (bounds.above, -step, False),
+            (bounds.at_least, -step, True),
+            (bounds.below, step, False),
+            (bounds.at_most, step, True),
+        ):
+            if end is None or not math.isfinite(end):
+                continue
+            bad.append(kind(end + past))
+            if inclusive:
+                good.append(kind(end))
+            if kind is int and not inclusive:  # integers: the end is refused too
+                bad.append(int(end))
+        for value in bad:
+            with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+                parse_settings(nested(key, value), Path("."))
+            refused += 1
+        for value in good:
+            try:
+                parse_settings(nested(key, value), Path("."))
+            except ConfigError as error:  # a cross-key rule may still refuse; never this one
+                assert not str(error).startswith(f"{key}:"), error
+            accepted += 1
+    print(f"{refused} out-of-bounds values refused, {accepted} boundary values accepted")
+    assert refused > 150
+
+
+def test_the_documented_special_values_are_accepted():
+    settings = parse_settings(
+        {"model": {"taste_dims": 0}, "voting": {"random_pair_share": 0.0}}, Path(".")
+    )
+    assert settings.model.taste_dims == 0 and settings.voting.random_pair_share == 0.0

@@ -48,10 +48,10 @@ async def test_claim_runs_oldest_first_and_a_new_request_queues_behind_a_running
 async def test_orphaned_jobs_are_requeued_then_failed_after_max_attempts(db):
     job, _ = await jobs.enqueue(db, 1, 9)
     for attempt in (1, 2):
-        claimed = await jobs.claim_next(db, 999999)
+        [claimed] = await jobs.claim_batch(db, 999999, 1)
         assert claimed.attempts == attempt
         assert await jobs.requeue_orphans(db, max_attempts=3) == [job.id]
-    await jobs.claim_next(db, 999999)
+    await jobs.claim_batch(db, 999999, 1)
     assert await jobs.requeue_orphans(db, max_attempts=3) == []
     failed = await jobs.get_job(db, job.id)
     assert failed.state == "failed" and "died 3 times" in failed.error
@@ -59,14 +59,14 @@ async def test_orphaned_jobs_are_requeued_then_failed_after_max_attempts(db):
 
 async def test_a_live_worker_keeps_its_job(db):
     await jobs.enqueue(db, 1, 9)
-    await jobs.claim_next(db, 4242)
+    await jobs.claim_batch(db, 4242, 1)
     assert await jobs.requeue_orphans(db, 3, alive_pids={4242}) == []
     assert await jobs.count_jobs(db, "running") == 1
 
 
 async def test_users_are_told_exactly_once(db):
     job, _ = await jobs.enqueue(db, 1, 9, notify_channel_id=5, interaction_token="tok")
-    await jobs.claim_next(db, 1)
+    await jobs.claim_batch(db, 1, 1)
     await jobs.finish(db, job.id, None)
     assert [j.id for j in await jobs.jobs_to_notify(db)] == [job.id]
     assert await jobs.mark_notified(db, job.id)
@@ -77,7 +77,7 @@ async def test_users_are_told_exactly_once(db):
 
 async def test_a_sent_job_is_the_brokers_not_an_orphan_and_counts_a_new_worker_as_an_attempt(db):
     job, _ = await jobs.enqueue(db, 1, 9)
-    await jobs.claim_next(db, os.getpid())
+    await jobs.claim_batch(db, os.getpid(), 1)
     await jobs.mark_sent(db, job.id, "task-1", again=False)
     assert await jobs.requeue_orphans(db, 3, alive_pids=set()) == []  # no pid: not an orphan
     assert [j.task_id for j in await jobs.sent_jobs(db)] == ["task-1"]
@@ -92,7 +92,7 @@ async def test_a_sent_job_is_the_brokers_not_an_orphan_and_counts_a_new_worker_a
 
 async def test_a_job_the_broker_could_not_take_goes_back_uncounted(db):
     job, _ = await jobs.enqueue(db, 1, 9)
-    await jobs.claim_next(db, os.getpid())
+    await jobs.claim_batch(db, os.getpid(), 1)
     await jobs.unclaim(db, job.id, "the broker could not take it")
     back = await jobs.get_job(db, job.id)
     assert (back.state, back.attempts, back.task_id) == ("queued", 0, None)

@@ -5,12 +5,20 @@ import pytest
 
 from bot.services.errors import EveryPairSeen, ImportRefused, NotAPair, PoolTooSmall
 from bot.services.konomi import KonomiService
+from bot.services.voting import ReactionEvent
 from model.store import pack
 from storage import models, pool, votes
 from tests.bot.conftest import ALICE, GUILD
 from tests.bot.services.conftest import open_service
 
 BOB = 77
+
+
+async def react(voting, message_id, guild_id, user_id, outcome, *, added=True):
+    """One reaction event as the voting cog's writer hands it over."""
+    event = ReactionEvent(message_id, guild_id, user_id, outcome, added)
+    [recorded] = await voting.apply([event])
+    return recorded
 
 
 async def test_pairs_are_never_repeated_until_every_pair_was_seen(service):
@@ -35,16 +43,16 @@ async def test_latest_reaction_wins_removal_falls_back_and_the_first_vote_asks_f
     voting = service.voting
     a, b, _ = await voting.choose_pair(GUILD, ALICE)
     await voting.remember(10, GUILD, 5, a, b, posted_for=ALICE)
-    first = await voting.record(10, GUILD, ALICE, 1.0)
+    first = await react(voting, 10, GUILD, ALICE, 1.0)
     assert first.vote == 1.0 and first.first_on_own_pair
-    second = await voting.record(10, GUILD, ALICE, 0.0)
+    second = await react(voting, 10, GUILD, ALICE, 0.0)
     assert second.vote == 0.0 and not second.first_on_own_pair
-    await voting.withdraw(10, GUILD, ALICE, 0.0)
+    await react(voting, 10, GUILD, ALICE, 0.0, added=False)
     stats = await service.privacy.stats(GUILD, ALICE)
     assert stats.votes == 1  # back to the remaining reaction (A)
-    await voting.withdraw(10, GUILD, ALICE, 1.0)
+    await react(voting, 10, GUILD, ALICE, 1.0, added=False)
     assert (await service.privacy.stats(GUILD, ALICE)).votes == 0
-    bob = await voting.record(10, GUILD, BOB, 0.5)
+    bob = await react(voting, 10, GUILD, BOB, 0.5)
     assert bob.vote == 0.5 and not bob.first_on_own_pair  # not posted for Bob
 
 
@@ -52,8 +60,8 @@ async def test_reactions_elsewhere_are_not_votes(service):
     voting = service.voting
     a, b, _ = await voting.choose_pair(GUILD, ALICE)
     await voting.remember(10, GUILD, 5, a, b, posted_for=None)
-    assert await voting.record(11, GUILD, ALICE, 1.0) is None  # not a pair
-    assert await voting.record(10, GUILD + 1, ALICE, 1.0) is None  # another guild's id
+    assert await react(voting, 11, GUILD, ALICE, 1.0) is None  # not a pair
+    assert await react(voting, 10, GUILD + 1, ALICE, 1.0) is None  # another guild's id
     with pytest.raises(NotAPair):
         await voting.pair_of(10, GUILD + 1)
     assert (await voting.pair_of(10, GUILD)).face_a == a
