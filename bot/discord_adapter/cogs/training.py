@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.discord_adapter.loops import resilient
+from bot.services.jobs import JobState
 from bot.services.render import percent
 from bot.services.training import Finished, Job
 
@@ -24,7 +25,7 @@ TOKEN_LIFETIME_S = 15 * 60
 
 def completion_text(done: Finished) -> str:
     job, metrics = done.job, done.metrics
-    if job.state == "failed" or done.model is None or metrics is None:
+    if job.state == JobState.FAILED or done.model is None or metrics is None:
         return f"Your retraining did not run: {job.error or 'unknown error'}."
     lines = [
         f"Your model v{done.model.version} is ready. On {metrics.final.votes} of your votes "
