@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import import_keras_quietly
 
 if TYPE_CHECKING:
     from bot.services.konomi import KonomiService
@@ -39,6 +41,16 @@ def _add_config(parser: argparse.ArgumentParser, top: bool = False) -> None:
         metavar="PATH",
         help="config file (default: $KONOMI_CONFIG, else ./config.toml, else the defaults)",
     )
+
+
+def _id_argument(text: str) -> int:
+    """--guild and --user: Discord ids, checked before anything else runs."""
+    from bot.services.vote_import import snowflake
+
+    try:
+        return snowflake(text, what="")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _preflight(settings: Settings, cascade: bool = False) -> None:
@@ -86,7 +98,7 @@ def _cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 def _service_call(settings: Settings, operation: Callable[[KonomiService], Awaitable[int]]) -> int:
     """Open the service, await `operation(service)` (its exit status), close the service.
     A refusal (UserError) is printed as the person would read it in Discord."""
-    from bot.services import UserError
+    from bot.services import UserError, busy_message, is_busy
     from bot.services.konomi import KonomiService
 
     async def go() -> int:
@@ -96,6 +108,12 @@ def _service_call(settings: Settings, operation: Callable[[KonomiService], Await
         except UserError as error:
             print(error, file=sys.stderr)
             return 1
+        except sqlite3.OperationalError as error:
+            if not is_busy(error):
+                raise
+            path, waited = settings.database_path, settings.storage.busy_timeout_s
+            print(f"database busy: {busy_message(path, waited)}", file=sys.stderr)
+            return 3
         finally:
             await service.close()
 
@@ -153,13 +171,25 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+STARTUP_ALLOWANCE_S = 120.0  # from start to the first heartbeat, at most
+
+
 def _cmd_health(settings: Settings, args: argparse.Namespace) -> int:
-    """0 while the running bot's gateway is connected (its heartbeat file is fresh)."""
+    """0 while the running bot's gateway is connected (its heartbeat file is fresh); it
+    reads only that file, never the database, so it answers at once even when the
+    database is busy."""
     path, allowed = settings.heartbeat_path, 3 * settings.discord.heartbeat_interval_s
     try:
         age = time.time() - path.stat().st_mtime
+        state = path.read_text(encoding="utf-8", errors="replace").split(" ")[0]
     except FileNotFoundError:
-        print(f"unhealthy: no heartbeat file {path} (the bot is not connected)")
+        print(f"unhealthy: no heartbeat file {path} (the bot is not running)")
+        return 1
+    if state == "starting":
+        if age <= STARTUP_ALLOWANCE_S:
+            print(f"starting: konomi started {age:.0f} s ago and is connecting to Discord")
+        else:
+            print(f"unhealthy: konomi started {age:.0f} s ago and has not connected to Discord")
         return 1
     if age > allowed:
         print(f"unhealthy: the last heartbeat is {age:.0f} s old (allowed {allowed:.0f} s)")
@@ -180,15 +210,16 @@ def _cmd_faces(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_votes(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        text = Path(args.file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"cannot read {args.file}: {error}", file=sys.stderr)
-        return 1
+    from bot.services.vote_import import read_vote_file
 
     async def import_votes(service: KonomiService) -> int:
-        count = await service.voting.import_votes(args.guild, text, args.user)
-        print(f"imported {count} votes into guild {args.guild}")
+        result = await service.voting.import_votes(
+            args.guild, read_vote_file(Path(args.file)), args.user
+        )
+        print(
+            f"imported {result.stored} new votes into guild {args.guild}"
+            + (f" ({result.already_stored} already stored)" if result.already_stored else "")
+        )
         return 0
 
     return _service_call(settings, import_votes)
@@ -266,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="add faces from local images, folders and videos")
     _add_config(ingest)
-    ingest.add_argument("--guild", type=int, required=True, help="the guild (server) id")
+    ingest.add_argument("--guild", type=_id_argument, required=True, help="the guild (server) id")
     ingest.add_argument(
         "--every",
         type=float,
@@ -282,12 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(pool_cmd)
     pool_cmd.add_argument("action", choices=["list", "hide", "unhide", "remove"])
     pool_cmd.add_argument("face", type=int, nargs="?", help="face id (not for list)")
-    pool_cmd.add_argument("--guild", type=int, required=True)
+    pool_cmd.add_argument("--guild", type=_id_argument, required=True)
     pool_cmd.set_defaults(handler=_cmd_pool)
 
     purge = commands.add_parser("purge", help="delete everything konomi holds for a guild, now")
     _add_config(purge)
-    purge.add_argument("--guild", type=int, required=True)
+    purge.add_argument("--guild", type=_id_argument, required=True)
     purge.set_defaults(handler=_cmd_purge)
 
     sync = commands.add_parser("sync", help="sync the slash commands with Discord now")
@@ -309,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(faces)
     faces.add_argument("action", choices=["describe"])
-    faces.add_argument("--guild", type=int, default=None, help="one guild (default: all)")
+    faces.add_argument("--guild", type=_id_argument, default=None, help="one guild (default: all)")
     faces.add_argument("--quiet", action="store_true", help="no progress bar")
     faces.set_defaults(handler=_cmd_faces)
 
@@ -319,43 +350,55 @@ def build_parser() -> argparse.ArgumentParser:
     votes_cmd.add_argument(
         "file", help="CSV: face_a, face_b, outcome (1 A, 0 B, 0.5 tie), voted_at, user_id"
     )
-    votes_cmd.add_argument("--guild", type=int, required=True)
+    votes_cmd.add_argument("--guild", type=_id_argument, required=True)
     votes_cmd.add_argument(
-        "--user", type=int, default=None, help="the member, for a file without user_id"
+        "--user", type=_id_argument, default=None, help="the member, for a file without user_id"
     )
     votes_cmd.set_defaults(handler=_cmd_votes)
 
     train = commands.add_parser("train", help="train a model now, in the foreground")
     _add_config(train)
-    train.add_argument("--guild", type=int, required=True)
-    train.add_argument("--user", type=int, default=None, help="a person (default: the guild model)")
+    train.add_argument("--guild", type=_id_argument, required=True)
+    train.add_argument(
+        "--user", type=_id_argument, default=None, help="a person (default: the guild model)"
+    )
     train.set_defaults(handler=_cmd_train)
 
     rank = commands.add_parser(
         "rank", help="order image files by a person's (or the guild's) taste"
     )
     _add_config(rank)
-    rank.add_argument("--guild", type=int, required=True)
-    rank.add_argument("--user", type=int, default=None)
+    rank.add_argument("--guild", type=_id_argument, required=True)
+    rank.add_argument("--user", type=_id_argument, default=None)
     rank.add_argument("--json", action="store_true", help="the ranking as JSON, for scripts")
     rank.add_argument("files", nargs="+")
     rank.set_defaults(handler=_cmd_rank)
     return parser
 
 
+# Subcommands that load a model; the others never import Keras (or TensorFlow).
+NEEDS_KERAS = (_cmd_run, _cmd_sync, _cmd_worker, _cmd_train, _cmd_rank)
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     parser = build_parser()
     args = parser.parse_args(argv)
-    from bot.services import DatabaseUnusable
+    from bot.services import DatabaseBusy, DatabaseUnusable
 
     try:
         settings = load_settings(args.config)
-        _preflight(settings, cascade=args.handler in (_cmd_run, _cmd_ingest, _cmd_rank))
+        if args.handler is not _cmd_health:  # health reads its file, not the database
+            _preflight(settings, cascade=args.handler in (_cmd_run, _cmd_ingest, _cmd_rank))
+        if args.handler in NEEDS_KERAS:
+            import_keras_quietly()
         return int(args.handler(settings, args) or 0)
     except ConfigError as error:
         print(f"config error: {error}", file=sys.stderr)
         return 2
+    except DatabaseBusy as error:
+        print(f"database busy: {error}", file=sys.stderr)
+        return 3
     except DatabaseUnusable as error:
         print(f"database error: {error}", file=sys.stderr)
         return 2

@@ -51,6 +51,9 @@ class DiscordSettings:
 @dataclass(frozen=True)
 class StorageSettings:
     database: str = "konomi.sqlite3"
+    # How long a command waits for a lock another process holds before it says the
+    # database is busy (and changes nothing).
+    busy_timeout_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,11 @@ class Settings:
     @property
     def secrets(self) -> list[str]:
         """What no log may show: the bot token and the broker's password."""
-        return [self.discord.token, urlsplit(self.worker.broker_url).password or ""]
+        try:
+            password = urlsplit(self.worker.broker_url).password or ""
+        except ValueError:  # not a URL (refused for the celery backend): hide it whole
+            password = self.worker.broker_url
+        return [self.discord.token, password]
 
     @property
     def heartbeat_path(self) -> Path:
@@ -255,6 +262,8 @@ def parse_settings(data: dict[str, typing.Any], base_dir: Path) -> Settings:
 def _check_worker(worker: WorkerSettings) -> None:
     if worker.backend not in ("local", "celery"):
         raise ConfigError(f'worker.backend: "local" or "celery", got {worker.backend!r}')
+    if worker.backend == "celery":
+        _check_broker_url(worker.broker_url)
     if worker.visibility_timeout_s <= worker.task_time_limit_s:
         raise ConfigError(
             "worker.visibility_timeout_s must be above worker.task_time_limit_s: otherwise "
@@ -263,6 +272,32 @@ def _check_worker(worker: WorkerSettings) -> None:
     if worker.resend_after_s <= worker.visibility_timeout_s + worker.task_time_limit_s:
         raise ConfigError(
             "worker.resend_after_s must be above visibility_timeout_s + task_time_limit_s"
+        )
+
+
+BROKER_SCHEMES = ("redis", "rediss")
+
+
+def _check_broker_url(url: str) -> None:
+    """The broker a celery backend needs: a redis:// or rediss:// URL with a host and a
+    valid port. Checked at start, so no worker dies on it later. The URL may hold a
+    password, so it is never echoed."""
+    problem = None
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port outside 0-65535
+        if parts.scheme not in BROKER_SCHEMES:
+            problem = f"its scheme must be {' or '.join(BROKER_SCHEMES)}, not {parts.scheme!r}"
+        elif not parts.hostname:
+            problem = "it names no host"
+        elif port is not None and not 1 <= port <= 65535:
+            problem = f"port {port} is outside 1-65535"
+    except ValueError as error:
+        problem = str(error)
+    if problem:
+        raise ConfigError(
+            f"worker.broker_url (or KONOMI_BROKER_URL) is not a broker URL: {problem} "
+            "(e.g. redis://127.0.0.1:6379/0, or redis://:PASSWORD@host:6379/0)"
         )
 
 
@@ -299,6 +334,7 @@ def load_settings(
         settings = dataclasses.replace(
             settings, worker=dataclasses.replace(settings.worker, broker_url=broker_url)
         )
+        _check_worker(settings.worker)
     return settings
 
 

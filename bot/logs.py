@@ -1,9 +1,13 @@
-"""Logging that never carries a secret: bot tokens and interaction tokens are redacted."""
+"""Logging that never carries a secret (bot tokens and interaction tokens are redacted),
+and konomi's output without TensorFlow's start-up chatter."""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
+import tempfile
 
 # Interaction and webhook URLs carry the token as a path segment.
 _URL_TOKEN = re.compile(r"(/(?:interactions/\d+|webhooks/\d+)/)[A-Za-z0-9_\-.]{20,}")
@@ -47,3 +51,31 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     # tokens are stored for follow-ups). They stay at INFO, even at DEBUG.
     for name in ("discord.http", "discord.gateway", "discord.webhook", "aiosqlite"):
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+
+
+# What TensorFlow's C++ side writes straight to file descriptor 2 while it loads, before
+# any setting can silence it (TF_CPP_MIN_LOG_LEVEL does not reach these).
+_TENSORFLOW_CHATTER = re.compile(
+    r"All log messages before absl::InitializeLog|cudart_stub\.cc|cpu_feature_guard\.cc"
+    r"|To enable the following instructions|Could not find cuda drivers"
+)
+
+
+def import_keras_quietly() -> None:
+    """Import Keras (and TensorFlow under it) with their start-up lines kept out of
+    konomi's output; any other line written meanwhile (a real error) is passed on."""
+    if "keras" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if line.strip() and not _TENSORFLOW_CHATTER.search(line):
+                    print(line, file=sys.stderr)

@@ -1,32 +1,25 @@
-"""Models as plain data: an architecture name, a JSON config, and named arrays in an .npz.
+"""Models as plain data: an architecture name, a JSON config (ModelRecord), and named
+arrays in an .npz, read with np.load(allow_pickle=False).
 
-Loading builds the architecture from code and assigns arrays; nothing stored is
-ever executed (np.load with allow_pickle=False, no Lambda layers, no Keras files).
+Light: no Keras here, so what only reads a stored model's arrays (the pair choice's
+view of the pool, packing a result) does not load it; model/loading.py builds a
+stored model into a Keras scorer.
 """
 
 from __future__ import annotations
 
 import io
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 
-from model.faces import resize_square
 from model.metrics import ModelKind
-from model.scorer import ARCHITECTURE, ScorerConfig, build_scorer, scorer_inputs, set_weights
-from model.training import predict
+from model.settings import ScorerConfig
 
 _OFFSET_IDS = "__offset_face_ids"
 _OFFSET_VALUES = "__offset_values"
 _SCORES = "__scores"  # the pool's scores when the model was trained, by _OFFSET_IDS
 _COORDINATES = "__taste_coordinates"  # the pool's places in the guild's taste space
-
-
-class UnknownArchitecture(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -127,66 +120,3 @@ def pool_view(data: bytes) -> PoolView:
         dict(zip(ids, coordinates.astype(float), strict=True)),
         coordinates.shape[1],
     )
-
-
-@dataclass
-class LoadedScorer:
-    """A ready scorer: the model and the per-face offsets of the faces with votes."""
-
-    model: keras.Model
-    offsets: dict[int, float]
-    config: ScorerConfig
-
-    def score_crops(self, crops: np.ndarray, descriptors: np.ndarray | None = None) -> np.ndarray:
-        """Content scores of faces (uint8 crops, any size, and their descriptors: zeros
-        for a face without one), without what votes taught about pool faces."""
-        size = self.config.input_size
-        crops = np.stack([resize_square(crop, size) for crop in crops])
-        return predict(self.model, scorer_inputs(self.config, crops, descriptors))
-
-    def score_pool(
-        self, face_ids: list[int], crops: np.ndarray, descriptors: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Scores of pool faces: content score plus what votes taught about each face."""
-        offsets = np.array([self.offsets.get(face_id, 0.0) for face_id in face_ids])
-        return self.score_crops(crops, descriptors) + offsets
-
-
-def load_scorer(
-    architecture: str,
-    config: dict,
-    weights_npz: bytes,
-    base_weights_npz: bytes | None = None,
-) -> LoadedScorer:
-    """Build a stored model. A personal model stores only its head: its guild
-    model's weights come as `base_weights_npz`."""
-    if architecture != ARCHITECTURE:
-        raise UnknownArchitecture(f"unknown model architecture {architecture!r}")
-    scorer_config = ScorerConfig.from_json(config)
-    model = build_scorer(scorer_config)
-    weights, offsets = unpack(weights_npz)
-    if base_weights_npz is not None:
-        base, _ = unpack(base_weights_npz)
-        set_weights(model, base)
-    set_weights(model, weights)
-    return LoadedScorer(model, offsets, scorer_config)
-
-
-class ScorerCache:
-    """Least-recently-used loaded scorers, so /rank does not rebuild one per request."""
-
-    def __init__(self, capacity: int = 16) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[Hashable, LoadedScorer] = OrderedDict()
-        self.loads = 0
-
-    def get(self, key: Hashable, load: Callable[[], LoadedScorer]) -> LoadedScorer:
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
-        scorer = load()
-        self.loads += 1
-        self._items[key] = scorer
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
-        return scorer

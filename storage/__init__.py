@@ -1,5 +1,23 @@
 """SQLite storage: the only code in konomi that writes SQL."""
 
-from storage.db import DatabaseUnusable, latest_version, migrate, open_database, transaction
+from storage.db import (
+    DatabaseBusy,
+    DatabaseUnusable,
+    busy_message,
+    is_busy,
+    latest_version,
+    migrate,
+    open_database,
+    transaction,
+)
 
-__all__ = ["DatabaseUnusable", "latest_version", "migrate", "open_database", "transaction"]
+__all__ = [
+    "DatabaseBusy",
+    "DatabaseUnusable",
+    "busy_message",
+    "is_busy",
+    "latest_version",
+    "migrate",
+    "open_database",
+    "transaction",
+]

@@ -67,13 +67,36 @@ class DatabaseUnusable(Exception):
     """The database file cannot be used; the message names the file and says why."""
 
 
-async def open_database(path: Path | str, *, migrate_to: int | None = None) -> aiosqlite.Connection:
+class DatabaseBusy(DatabaseUnusable):
+    """Another process holds a lock on the database for longer than konomi waits: the
+    file is fine, and nothing was changed."""
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether an SQLite error is a lock held elsewhere (not damage)."""
+    return isinstance(error, sqlite3.OperationalError) and (
+        "locked" in str(error) or "busy" in str(error)
+    )
+
+
+def busy_message(path: Path | str, waited_s: float) -> str:
+    return (
+        f"{path}: another process holds a lock on the database, and it was still held "
+        f"after {waited_s:g} s. Nothing was changed; run this again when that process is "
+        "done ([storage] busy_timeout_s sets how long konomi waits)."
+    )
+
+
+async def open_database(
+    path: Path | str, *, migrate_to: int | None = None, busy_timeout_s: float = 5.0
+) -> aiosqlite.Connection:
     """Open (creating if needed) and migrate the database at `path`.
 
     Raises DatabaseUnusable for a path that cannot hold a database, a file that
     is not SQLite or is damaged, another program's database, or a schema newer
-    than this konomi knows; the connection is closed again, so nothing keeps the
-    process alive."""
+    than this konomi knows, and DatabaseBusy for a database another process keeps
+    locked longer than `busy_timeout_s`; the connection is closed again, so nothing
+    keeps the process alive."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +105,7 @@ async def open_database(path: Path | str, *, migrate_to: int | None = None) -> a
             raise DatabaseUnusable(f"{path}: not a file (a folder or a device is in the way)")
         if not os.access(path if path.exists() else path.parent, os.R_OK | os.W_OK):
             raise DatabaseUnusable(f"{path}: konomi may not read and write there")
-        db = await aiosqlite.connect(path, isolation_level=None, timeout=30.0)
+        db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_s)
     except (OSError, sqlite3.Error) as error:
         raise DatabaseUnusable(f"{path}: cannot open a database there ({error})") from None
     try:
@@ -100,9 +123,11 @@ async def open_database(path: Path | str, *, migrate_to: int | None = None) -> a
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA synchronous = NORMAL")
-        await db.execute("PRAGMA busy_timeout = 30000")
+        await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
     except sqlite3.Error as error:
         await db.close()
+        if is_busy(error):
+            raise DatabaseBusy(busy_message(path, busy_timeout_s)) from None
         raise DatabaseUnusable(
             f"{path}: not a usable konomi database ({error}); restore a backup, or move it "
             "away to start afresh"
@@ -114,6 +139,8 @@ async def open_database(path: Path | str, *, migrate_to: int | None = None) -> a
         await migrate(db, migrate_to)
     except sqlite3.Error as error:
         await db.close()
+        if is_busy(error):
+            raise DatabaseBusy(busy_message(path, busy_timeout_s)) from None
         raise DatabaseUnusable(
             f"{path}: upgrading its schema failed ({error}); it was left at version {version}"
         ) from None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
 
 import aiosqlite
 
@@ -22,6 +23,7 @@ class Pair:
 
 
 _PAIR_COLUMNS = ", ".join(Pair.__dataclass_fields__)
+NOW = "((julianday('now') - 2440587.5) * 86400.0)"  # Unix time, as SQLite reads the clock
 
 
 @dataclass(frozen=True)
@@ -187,10 +189,10 @@ async def _apply(db: aiosqlite.Connection, events: list[ReactionEvent]) -> list[
         [key for key in changed if current[key] is None],
     )
     await db.executemany(
-        "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome)"
-        " VALUES (?, ?, ?, ?, ?, ?)"
+        "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome,"
+        f" recorded_at) VALUES (?, ?, ?, ?, ?, ?, {NOW})"
         " ON CONFLICT (user_id, message_id) DO UPDATE SET outcome = excluded.outcome,"
-        " voted_at = excluded.voted_at",
+        " voted_at = excluded.voted_at, recorded_at = excluded.recorded_at",
         [
             (pairs[m].guild_id, u, m, pairs[m].face_a, pairs[m].face_b, current[(m, u)])
             for m, u in changed
@@ -266,8 +268,8 @@ async def add_votes(
     async with transaction(db):
         await ensure_guild(db, guild_id)
         await db.executemany(
-            "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome)"
-            " VALUES (?, ?, NULL, ?, ?, ?)",
+            "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome,"
+            f" recorded_at) VALUES (?, ?, NULL, ?, ?, ?, {NOW})",
             [(guild_id, user_id, a, b, float(o)) for a, b, o in votes],
         )
 
@@ -283,35 +285,51 @@ class ImportedVote:
 
 @dataclass(frozen=True)
 class ImportResult:
-    stored: int
+    stored: int  # new votes
+    already_stored: int  # the same votes were there: not stored twice
     forgotten_members: set[int]  # rows for them refused: nothing was stored
     unknown_faces: set[int]  # not in this guild's pool: nothing was stored
 
 
 async def import_votes(
-    db: aiosqlite.Connection, guild_id: int, rows: list[ImportedVote]
+    db: aiosqlite.Connection,
+    guild_id: int,
+    rows: list[ImportedVote],
+    same_vote: Callable[[ImportedVote], Hashable],
 ) -> ImportResult:
     """All rows in one transaction, or none: nothing is stored when any row names a
-    face outside this guild's pool or a member who asked to be forgotten here."""
+    face outside this guild's pool or a member who asked to be forgotten here. A row
+    whose `same_vote` key matches a vote already stored is skipped (counted apart)."""
     faces = {face for row in rows for face in (row.face_a, row.face_b)}
-    users = {row.user_id for row in rows}
+    users = sorted({row.user_id for row in rows})
     async with transaction(db):
         await ensure_guild(db, guild_id)
         async with db.execute(
             "SELECT user_id FROM forgotten_users WHERE guild_id = ?", (guild_id,)
         ) as cursor:
-            refused = users & {row[0] for row in await cursor.fetchall()}
+            refused = set(users) & {row[0] for row in await cursor.fetchall()}
         async with db.execute("SELECT id FROM faces WHERE guild_id = ?", (guild_id,)) as cursor:
             known = {row[0] for row in await cursor.fetchall()}
         if refused or not faces <= known:
-            return ImportResult(0, refused, faces - known)
+            return ImportResult(0, 0, refused, faces - known)
+        stored: set[Hashable] = set()
+        for start in range(0, len(users), 500):
+            chunk = users[start : start + 500]
+            async with db.execute(
+                "SELECT user_id, face_a, face_b, outcome, voted_at FROM votes"
+                f" WHERE guild_id = ? AND user_id IN ({_marks(len(chunk))})",
+                (guild_id, *chunk),
+            ) as cursor:
+                for row in await cursor.fetchall():
+                    timed = ImportedVote(*row)
+                    stored |= {same_vote(timed), same_vote(replace(timed, voted_at=None))}
+        new = [row for row in rows if same_vote(row) not in stored]
         await db.executemany(
-            "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome, voted_at)"
-            " VALUES (?, ?, NULL, ?, ?, ?,"
-            " COALESCE(?, (julianday('now') - 2440587.5) * 86400.0))",
-            [(guild_id, r.user_id, r.face_a, r.face_b, float(r.outcome), r.voted_at) for r in rows],
+            "INSERT INTO votes (guild_id, user_id, message_id, face_a, face_b, outcome, voted_at,"
+            f" recorded_at) VALUES (?, ?, NULL, ?, ?, ?, COALESCE(?, {NOW}), {NOW})",
+            [(guild_id, r.user_id, r.face_a, r.face_b, float(r.outcome), r.voted_at) for r in new],
         )
-    return ImportResult(len(rows), set(), set())
+    return ImportResult(len(new), len(rows) - len(new), set(), set())
 
 
 async def _votes(
@@ -343,7 +361,8 @@ async def user_votes(
 async def count_votes(
     db: aiosqlite.Connection, guild_id: int, user_id: int | None = None, since: float = 0.0
 ) -> int:
-    sql = "SELECT COUNT(*) FROM votes WHERE guild_id = ? AND voted_at > ?"
+    """Votes of the guild (or one member) recorded after `since`."""
+    sql = "SELECT COUNT(*) FROM votes WHERE guild_id = ? AND recorded_at > ?"
     args: tuple = (guild_id, since)
     if user_id is not None:
         sql += " AND user_id = ?"
@@ -373,12 +392,12 @@ async def new_vote_counts(
     )
     async with db.execute(
         "SELECT g.guild_id, NULL, (SELECT COUNT(*) FROM votes v WHERE v.guild_id = g.guild_id"
-        "   AND v.voted_at > IFNULL((SELECT MAX(created_at) FROM models m"
+        "   AND v.recorded_at > IFNULL((SELECT MAX(created_at) FROM models m"
         "     WHERE m.guild_id = g.guild_id AND m.user_id IS NULL), 0)) AS new"
         " FROM guild_pools g WHERE new > 0"
         " UNION ALL"
         " SELECT v.guild_id, v.user_id, COUNT(*) FROM votes v"
-        " WHERE v.voted_at > IFNULL((SELECT MAX(created_at) FROM models m"
+        " WHERE v.recorded_at > IFNULL((SELECT MAX(created_at) FROM models m"
         f"   WHERE m.guild_id = v.guild_id AND m.user_id = v.user_id), 0){voters}"
         " GROUP BY v.guild_id, v.user_id",
         (voters_after_id,) if voters_after_id else (),

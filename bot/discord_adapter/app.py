@@ -68,8 +68,10 @@ class KonomiBot(commands.Bot):
         self.loop_health = LoopHealth()
         self._shutdown: asyncio.Future | None = None
         self._heartbeat: asyncio.Task | None = None
+        self.exit_code = 0  # non-zero when the bot stopped because something it needs did
 
     async def setup_hook(self) -> None:
+        write_heartbeat(self.settings.heartbeat_path, STARTING)
         self.service = await KonomiService.open(self.settings)
         if self.settings.worker.embedded:
             command = [sys.executable, "-m", "bot", "worker"]
@@ -87,17 +89,25 @@ class KonomiBot(commands.Bot):
 
     async def beat(self) -> None:
         """Rewrite the heartbeat file while the gateway is connected (the container's
-        health): a bot that lost Discord for good goes stale and is restarted."""
+        health; the first beat within a second of being ready), and stop the bot when
+        its training worker has stopped: jobs would queue for ever, and a bot that
+        exits is one its supervisor restarts."""
         path, interval = self.settings.heartbeat_path, self.settings.discord.heartbeat_interval_s
+        beaten = 0.0
         while True:
-            if self.connected():
-                try:
-                    partial = path.with_name(path.name + ".partial")
-                    partial.write_text(f"{time.time():.0f}\n")
-                    partial.replace(path)
-                except OSError as error:
-                    log.warning("could not write the heartbeat file %s: %s", path, error)
-            await asyncio.sleep(interval)
+            if self.worker is not None and (code := self.worker.poll()) is not None:
+                log.error(
+                    "the training worker stopped (exit code %s; its log is above): konomi "
+                    "stops too, so that its supervisor restarts both",
+                    code,
+                )
+                self.exit_code = 2
+                asyncio.ensure_future(self.close())
+                return
+            if self.connected() and time.monotonic() - beaten >= interval:
+                write_heartbeat(path, CONNECTED)
+                beaten = time.monotonic()
+            await asyncio.sleep(min(1.0, interval))
 
     async def sync_commands(self) -> bool:
         """Sync only when the command definitions changed since the last sync (or forced)."""
@@ -178,6 +188,19 @@ class KonomiBot(commands.Bot):
             del self.service
 
 
+STARTING, CONNECTED = "starting", "connected"
+
+
+def write_heartbeat(path: Path, state: str) -> None:
+    """The file `python -m bot health` reads: the state, its age is the file's."""
+    try:
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(f"{state} {time.time():.0f}\n")
+        partial.replace(path)
+    except OSError as error:
+        log.warning("could not write the heartbeat file %s: %s", path, error)
+
+
 def point_at(settings: Settings) -> None:
     """Use the configured API and gateway (Discord's own by default, or a proxy)."""
     discord.http.Route.BASE = settings.discord.api_base_url.rstrip("/")
@@ -201,7 +224,7 @@ async def _main(settings: Settings, config_path: Path | None, sync_only: bool) -
         return 2
     finally:
         await bot.close()  # waits for a shutdown a signal began
-    return 0
+    return bot.exit_code
 
 
 def run_bot(settings: Settings, config_path: Path | None = None, sync_only: bool = False) -> int:

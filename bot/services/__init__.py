@@ -17,15 +17,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.services.errors import UserError
-from storage import DatabaseUnusable, open_database
+from storage import DatabaseBusy, DatabaseUnusable, busy_message, is_busy, open_database
 
 if TYPE_CHECKING:
     from bot.config import Settings
 
-__all__ = ["DatabaseUnusable", "UserError", "check_database"]
+__all__ = [
+    "DatabaseBusy",
+    "DatabaseUnusable",
+    "UserError",
+    "busy_message",
+    "check_database",
+    "is_busy",
+    "open_settings_database",
+]
+
+
+async def open_settings_database(settings: Settings):
+    """The configured database, opened (and migrated) with the configured lock wait."""
+    return await open_database(
+        settings.database_path, busy_timeout_s=settings.storage.busy_timeout_s
+    )
 
 
 async def check_database(settings: Settings) -> None:
     """Open and close the database once: a start-up check that raises DatabaseUnusable
     (light: the CLI runs it before anything imports Keras)."""
-    await (await open_database(settings.database_path)).close()
+    await (await open_settings_database(settings)).close()

@@ -1,21 +1,27 @@
 """KonomiService: the feature services over one database connection and one set of
-image helpers (imports Keras through the ranking and training services)."""
+image helpers. Ranking, training and the jobs load Keras, so they are built on first
+use: a command that needs no model (`votes import`, `pool`, `purge`) never imports it."""
 
 from __future__ import annotations
 
 import asyncio
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
 from bot.config import Settings
+from bot.services import open_settings_database
 from bot.services.imaging import ImageHelpers
-from bot.services.jobs import JobsService
 from bot.services.pool import PoolService
 from bot.services.privacy import PrivacyService
-from bot.services.ranking import RankingService
-from bot.services.training import TrainingService
 from bot.services.voting import VotingService
-from storage import open_database, state
+from storage import state
+
+if TYPE_CHECKING:
+    from bot.services.jobs import JobsService
+    from bot.services.ranking import RankingService
+    from bot.services.training import TrainingService
 
 __all__ = ["KonomiService"]
 
@@ -32,16 +38,31 @@ class KonomiService:
         # Every untrusted file is read here, in helper processes started on first use.
         self.images = ImageHelpers.for_settings(settings)
         self.voting = VotingService(db, settings)
-        self.ranking = RankingService(db, settings, self.images)
-        self.training = TrainingService(db, settings)
-        self.jobs = JobsService(db, settings, self.training)
         self.pool = PoolService(db, settings, self.images)
         self.privacy = PrivacyService(db, settings)
+
+    @cached_property
+    def ranking(self) -> RankingService:
+        from bot.services.ranking import RankingService
+
+        return RankingService(self.db, self.settings, self.images)
+
+    @cached_property
+    def training(self) -> TrainingService:
+        from bot.services.training import TrainingService
+
+        return TrainingService(self.db, self.settings)
+
+    @cached_property
+    def jobs(self) -> JobsService:
+        from bot.services.jobs import JobsService
+
+        return JobsService(self.db, self.settings, self.training)
 
     @classmethod
     async def open(cls, settings: Settings) -> KonomiService:
         """Open (and migrate) the configured database; raises DatabaseUnusable."""
-        return cls(await open_database(settings.database_path), settings)
+        return cls(await open_settings_database(settings), settings)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.images.close)  # waits for the helpers to exit

@@ -17,7 +17,8 @@ from model.bradley_terry import win_chance
 from model.descriptor import stack_descriptors, unpack_descriptor
 from model.faces import resize_square
 from model.images import ImageError, decode_png
-from model.store import LoadedScorer, ModelRecord, ScorerCache, load_scorer
+from model.loading import LoadedScorer, ScorerCache, load_scorer
+from model.store import ModelRecord
 from storage import models, pool
 from storage.models import StoredModel
 

@@ -20,11 +20,11 @@ from bot.services.errors import (
     TooSoon,
     UserError,
 )
+from bot.services.voting import votes_on
 from model.descriptor import DESCRIPTOR_SIZE, stack_descriptors, unpack_descriptor
 from model.faces import resize_square
 from model.images import decode_png
 from model.metrics import ModelKind, ModelMetrics
-from model.pairs import Pairs
 from model.scorer import ARCHITECTURE
 from model.settings import ScorerConfig
 from model.store import ModelRecord, pack, unpack
@@ -67,18 +67,6 @@ class Finished:
     metrics: ModelMetrics | None
     previous: ModelMetrics | None  # the person's version before, if any
     previous_version: int | None
-
-
-def votes_on(index: dict[int, int], cast: list[votes.Vote]) -> tuple[Pairs, list[votes.Vote]]:
-    """The votes whose two faces are both in `index` (face id -> row), as pairs of rows,
-    and those votes (faces hidden or removed since drop out)."""
-    usable = [v for v in cast if v.face_a in index and v.face_b in index]
-    pairs = Pairs.of(
-        [index[v.face_a] for v in usable],
-        [index[v.face_b] for v in usable],
-        [v.outcome for v in usable],
-    )
-    return pairs, usable
 
 
 class TrainingService:

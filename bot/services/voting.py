@@ -8,9 +8,6 @@ reaction wins, removal withdraws, a forgotten person's old reactions never count
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import math
 import random
 import time
 from dataclasses import dataclass
@@ -22,17 +19,18 @@ import numpy as np
 from bot.config import Settings
 from bot.services import render
 from bot.services.errors import EveryPairSeen, ImportRefused, NotAPair, PoolTooSmall
-from bot.services.training import votes_on
+from bot.services.vote_import import parse_votes, same_vote_key
 from model.images import decode_png
 from model.pair_choice import most_informative
 from model.pairs import Pairs
 from model.store import PoolView, pool_view
 from storage import models, pool, state, votes
 from storage.state import VoteChannel
-from storage.votes import Applied, ImportedVote, Pair, ReactionEvent, Reconciled
+from storage.votes import Applied, ImportResult, Pair, ReactionEvent, Reconciled
 
 __all__ = [
     "ChosenPair",
+    "ImportResult",
     "Pair",
     "ReactionEvent",
     "Reconciled",
@@ -43,8 +41,6 @@ __all__ = [
 
 SAMPLING_TRIES = 200  # random draws before listing the unseen pairs outright
 VIEWS_KEPT = 64  # guild models' views of their pool kept in memory (a few KB each)
-VOTE_COLUMNS = ("face_a", "face_b", "outcome")  # required; voted_at and user_id optional
-SHOWN_PROBLEMS = 20  # bad rows listed in a refusal, then a count of the rest
 
 
 @dataclass(frozen=True)
@@ -60,6 +56,18 @@ class ChosenPair(NamedTuple):
     a: int
     b: int
     chosen_by: str  # "informative" or "random" (the control arm)
+
+
+def votes_on(index: dict[int, int], cast: list[votes.Vote]) -> tuple[Pairs, list[votes.Vote]]:
+    """The votes whose two faces are both in `index` (face id -> row), as pairs of rows,
+    and those votes (faces hidden or removed since drop out)."""
+    usable = [v for v in cast if v.face_a in index and v.face_b in index]
+    pairs = Pairs.of(
+        [index[v.face_a] for v in usable],
+        [index[v.face_b] for v in usable],
+        [v.outcome for v in usable],
+    )
+    return pairs, usable
 
 
 class VotingService:
@@ -206,45 +214,30 @@ class VotingService:
         live events are newer than the snapshot."""
         return await votes.reconcile(self.db, pair, on_discord, newer)
 
-    async def import_votes(self, guild_id: int, text: str, user_id: int | None = None) -> int:
-        """Import votes from CSV: the columns `/export` writes (face_a, face_b, outcome,
-        voted_at) and, for an admin's import of several members, user_id (else every row
-        is `user_id`'s). All rows or none: any bad row refuses the file, each listed
-        with its reason (ImportRefused). Returns how many votes were imported."""
-        reader = csv.DictReader(io.StringIO(text))
-        columns = set(reader.fieldnames or ())
-        missing = [c for c in VOTE_COLUMNS if c not in columns]
-        if user_id is None and "user_id" not in columns:
-            missing.append("user_id (or give the member)")
-        if missing:
-            raise ImportRefused(f"the file has no column {', '.join(missing)}; nothing imported")
+    async def import_votes(
+        self, guild_id: int, text: str, user_id: int | None = None
+    ) -> ImportResult:
+        """Import votes from CSV (bot/services/vote_import.py says what a good file is):
+        the columns `/export` writes (face_a, face_b, outcome, voted_at) and, for an
+        admin's import of several members, user_id (else every row is `user_id`'s). All
+        rows or none: any bad row refuses the file, each listed with its reason
+        (ImportRefused). Votes already stored (the same member, pair and time) are not
+        stored again: importing a file twice, or an export back, adds nothing."""
         pool_faces = {
             face.id for face in await pool.list_faces(self.db, guild_id, include_hidden=True)
         }
-        rows: list[ImportedVote] = []
-        problems: list[str] = []
-        for line, record in enumerate(reader, start=2):
-            try:
-                rows.append(_vote_row(record, user_id, pool_faces))
-            except ValueError as reason:
-                problems.append(f"line {line}: {reason}")
-        if not rows and not problems:
-            raise ImportRefused("the file has no votes; nothing imported")
-        result = await votes.import_votes(self.db, guild_id, rows) if not problems else None
-        if result is not None:
-            problems += [
-                f"member {member} asked konomi to forget them here: their votes are refused"
-                for member in sorted(result.forgotten_members)
-            ]
-            problems += [
-                f"face {face} is not in this server's pool" for face in sorted(result.unknown_faces)
-            ]
+        rows = parse_votes(text, user_id, pool_faces)
+        result = await votes.import_votes(self.db, guild_id, rows, same_vote_key)
+        problems = [
+            f"member {member} asked konomi to forget them here: their votes are refused"
+            for member in sorted(result.forgotten_members)
+        ]
+        problems += [
+            f"face {face} is not in this server's pool" for face in sorted(result.unknown_faces)
+        ]
         if problems:
-            shown = problems[:SHOWN_PROBLEMS]
-            if len(problems) > SHOWN_PROBLEMS:
-                shown.append(f"... and {len(problems) - SHOWN_PROBLEMS} more")
-            raise ImportRefused("nothing imported:\n" + "\n".join(shown))
-        return result.stored
+            raise ImportRefused("nothing imported:\n" + "\n".join(problems))
+        return result
 
     # -- scheduled pairs ------------------------------------------------------------
 
@@ -295,38 +288,3 @@ def _first_on_own(applied: Applied, user_id: int) -> bool:
         and applied.after is not None
         and (applied.pair.posted_for == user_id)
     )
-
-
-def _vote_row(record: dict[str, str], user_id: int | None, pool_faces: set[int]) -> ImportedVote:
-    """One CSV row as a vote; raises ValueError saying what is wrong with it."""
-
-    def integer(name: str) -> int:
-        try:
-            return int((record.get(name) or "").strip())
-        except ValueError:
-            raise ValueError(f"{name} {record.get(name)!r} is not a whole number") from None
-
-    member = integer("user_id") if (record.get("user_id") or "").strip() else user_id
-    if member is None:
-        raise ValueError("no user_id")
-    face_a, face_b = integer("face_a"), integer("face_b")
-    for face in (face_a, face_b):
-        if face not in pool_faces:
-            raise ValueError(f"face {face} is not in this server's pool")
-    if face_a == face_b:
-        raise ValueError("a face cannot be voted against itself")
-    try:
-        outcome = float(record["outcome"])
-    except (TypeError, ValueError):
-        outcome = math.nan
-    if outcome not in (0.0, 0.5, 1.0):
-        raise ValueError(f"outcome {record.get('outcome')!r} is not 1 (A), 0 (B) or 0.5 (a tie)")
-    voted_at = None
-    if (record.get("voted_at") or "").strip():
-        try:
-            voted_at = float(record["voted_at"])
-        except ValueError:
-            raise ValueError(f"voted_at {record['voted_at']!r} is not a Unix time") from None
-        if not math.isfinite(voted_at) or voted_at < 0:
-            raise ValueError(f"voted_at {record['voted_at']!r} is not a Unix time")
-    return ImportedVote(member, face_a, face_b, outcome, voted_at)

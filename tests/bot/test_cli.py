@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 
 from tests.bot.conftest import run_cli
@@ -150,9 +153,12 @@ def test_the_users_path_from_the_command_line_ingest_import_train_rank_json(tmp_
         writer.writerow(["user_id", "face_a", "face_b", "outcome", "voted_at"])
         for index in range(400):
             a, b = rng.choice(sorted(brightness), 2, replace=False)
-            writer.writerow([100 + index % 8, a, b, float(brightness[a] > brightness[b]), ""])
+            outcome = float(brightness[a] > brightness[b])
+            writer.writerow([100 + index % 8, a, b, outcome, 1_700_000_000 + index])
     imported = run_cli("votes", "import", *common, str(table))
-    assert imported.returncode == 0 and "imported 400 votes" in imported.stdout, imported.stderr
+    assert imported.returncode == 0 and "imported 400 new votes" in imported.stdout, imported.stderr
+    again = run_cli("votes", "import", *common, str(table))
+    assert "imported 0 new votes" in again.stdout and "(400 already stored)" in again.stdout
     trained = run_cli("train", *common)
     assert trained.returncode == 0, trained.stderr
     ranked = run_cli("rank", *common, "--json", *(str(folder / name) for name in sorted(ids)))
@@ -179,7 +185,7 @@ def test_a_vote_file_with_bad_rows_is_refused_whole_with_each_reason(tmp_path):
     )
     assert result.returncode == 1 and "nothing imported" in result.stderr
     assert "line 2: face 1 is not in this server's pool" in result.stderr
-    assert "line 3: face_a 'x' is not a whole number" in result.stderr
+    assert "line 3: face_a 'x' is not an id" in result.stderr
 
 
 async def test_faces_stored_before_the_descriptor_get_one_and_a_rerun_resumes(tmp_path):
@@ -208,3 +214,40 @@ async def test_faces_stored_before_the_descriptor_get_one_and_a_rerun_resumes(tm
     finally:
         await db.close()
     assert len(stored) == 12 and stored[ids[0]] == bytes(512)  # kept, not recomputed
+
+
+LOADS_NO_MODEL = [
+    ["pool", "list", "--guild", "7"],
+    ["votes", "import", "--guild", "7", "--user", "5", "missing.csv"],
+    ["faces", "describe", "--guild", "7", "--quiet"],
+    ["purge", "--guild", "7"],
+    ["health"],
+]
+
+
+@pytest.mark.parametrize("command", LOADS_NO_MODEL, ids=lambda c: " ".join(c[:2]))
+def test_commands_that_need_no_model_never_import_tensorflow(tmp_path, command):
+    from tests.bot.conftest import write_config
+
+    config = write_config(tmp_path)
+    probe = (
+        "import sys\nfrom bot.cli import main\ncode = main(sys.argv[1:])\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules, code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *command, "--config", config],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.stdout.splitlines()[-1].startswith("False False"), result.stdout
+    assert "Traceback" not in result.stderr and "absl" not in result.stderr
+
+
+def test_a_command_that_loads_a_model_keeps_tensorflows_start_up_lines_out(tmp_path):
+    from tests.bot.conftest import write_config
+
+    result = run_cli("rank", "--config", write_config(tmp_path), "--guild", "7", "x.png")
+    assert result.returncode == 1 and "x.png" in result.stderr
+    assert "absl" not in result.stderr and "cuda" not in result.stderr, result.stderr

@@ -197,3 +197,25 @@ def test_the_documented_special_values_are_accepted():
         {"model": {"taste_dims": 0}, "voting": {"random_pair_share": 0.0}}, Path(".")
     )
     assert settings.model.taste_dims == 0 and settings.voting.random_pair_share == 0.0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "not a url",
+        "http://127.0.0.1:6379/0",
+        "redis://127.0.0.1:99999/0",
+        "redis://:s3cret@[::1/0",
+        "redis:///0",
+    ],
+)
+def test_a_celery_backend_needs_a_broker_url_it_can_use(tmp_path, url):
+    """From the file or from KONOMI_BROKER_URL: refused at start, naming the key, never
+    echoing the URL (it may hold a password)."""
+    path = tmp_path / "konomi.toml"
+    path.write_text('[worker]\nbackend = "celery"\n')
+    for environ, text in (({"KONOMI_BROKER_URL": url}, ""), ({}, f"broker_url = {url!r}\n")):
+        path.write_text('[worker]\nbackend = "celery"\n' + text)
+        with pytest.raises(ConfigError, match=r"worker\.broker_url") as refused:
+            load_settings(path, environ=environ)
+        assert url not in str(refused.value) and "s3cret" not in str(refused.value)

@@ -114,3 +114,81 @@ def test_a_token_of_the_wrong_type_is_not_echoed(tmp_path):
     assert result.returncode == 2
     assert "discord.token: expected a string" in result.stderr
     assert str(secret) not in result.stderr + result.stdout
+
+
+HOLD_LOCK = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+if sys.argv[2] == "exclusive":  # no other process may even read
+    db.execute("PRAGMA locking_mode = EXCLUSIVE")
+    db.execute("BEGIN EXCLUSIVE")
+    db.execute("DELETE FROM bot_state WHERE 0")
+    db.execute("COMMIT")  # the lock stays: exclusive locking mode keeps it
+else:  # a writer in the middle of its transaction: readers go on, writers wait
+    db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[3]))
+"""
+
+
+@pytest.mark.parametrize("mode", ["exclusive", "write"])
+def test_a_locked_database_is_busy_not_broken(tmp_path, mode):
+    """Another process holds the database (an exclusive lock, or a write transaction):
+    `votes import` waits `[storage] busy_timeout_s` (5 s) and says the database is busy,
+    exit 3, nothing changed, no advice to move the file; `health` answers at once."""
+    import asyncio
+    import contextlib
+    import subprocess
+    import sys
+
+    from tests.bot.conftest import ALICE, populate
+
+    asyncio.run(populate(tmp_path / "k.sqlite3", crowd_votes=0, alice_votes=0, faces=3))
+    with contextlib.closing(sqlite3.connect(tmp_path / "k.sqlite3")) as db:
+        a, b = [row[0] for row in db.execute("SELECT id FROM faces ORDER BY id LIMIT 2")]
+        before = db.execute("SELECT COUNT(*) FROM votes").fetchone()[0]
+    (tmp_path / "votes.csv").write_text(f"face_a,face_b,outcome\n{a},{b},1\n")
+    config = '[storage]\ndatabase = "k.sqlite3"\n'
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path / "k.sqlite3"), mode, "40"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        imported, seconds = start(
+            tmp_path,
+            config,
+            "votes",
+            "import",
+            "--guild",
+            "1",
+            "--user",
+            str(ALICE),
+            str(tmp_path / "votes.csv"),
+        )
+        health, health_seconds = start(tmp_path, config, "health")
+    finally:
+        holder.kill()
+        holder.wait()
+    print(
+        f"{mode} lock: votes import exit {imported.returncode} in {seconds:.1f} s, "
+        f"health exit {health.returncode} in {health_seconds:.1f} s"
+    )
+    assert imported.returncode == 3 and seconds < 10, imported.stderr
+    assert "database busy:" in imported.stderr and "Traceback" not in imported.stderr
+    assert "move it away" not in imported.stderr and "restore" not in imported.stderr
+    assert health_seconds < 10 and "Traceback" not in health.stderr
+    assert health.returncode == 1 and "no heartbeat file" in health.stdout
+    with contextlib.closing(sqlite3.connect(tmp_path / "k.sqlite3")) as db:
+        assert db.execute("SELECT COUNT(*) FROM votes").fetchone()[0] == before
+
+
+def test_health_says_starting_until_the_first_heartbeat(tmp_path):
+    config = '[storage]\ndatabase = "k.sqlite3"\n'
+    (tmp_path / "konomi.heartbeat").write_text(f"starting {time.time():.0f}\n")
+    result, _ = start(tmp_path, config, "health")
+    assert result.returncode == 1 and result.stdout.startswith("starting:"), result.stdout
+    (tmp_path / "konomi.heartbeat").write_text(f"connected {time.time():.0f}\n")
+    result, _ = start(tmp_path, config, "health")
+    assert result.returncode == 0 and result.stdout.startswith("healthy"), result.stdout

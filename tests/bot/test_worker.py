@@ -125,6 +125,43 @@ async def test_new_votes_schedule_retrains(tmp_path):
         await db.close()
 
 
+async def test_votes_dated_in_the_future_are_trained_on_once_not_after_every_retrain(tmp_path):
+    """60 votes dated 30 days ahead (as an older konomi imported them): the schedule
+    queues the guild's and the member's retrain once; after those models are stored,
+    five more looks queue nothing (it counts votes by when konomi stored them)."""
+    await populate(tmp_path / "k.sqlite3", crowd_votes=0, alice_votes=0, faces=8)
+    db = await open_database(tmp_path / "k.sqlite3")
+    try:
+        service = KonomiService(db, load_settings(write_config(tmp_path), environ={}))
+        faces = [face.id for face in await service.pool.faces(GUILD)]
+        ahead = time.time() + 30 * 86400
+        rows = [
+            votes.ImportedVote(ALICE, faces[i % 8], faces[(i + 1) % 8], 1.0, ahead + i)
+            for i in range(60)
+        ]
+        await votes.import_votes(db, GUILD, rows, lambda vote: vote)
+        queued = []
+        for _ in range(6):
+            due = await service.training.enqueue_due_retrains()
+            queued += due
+            for job in await jobs.claim_batch(db, os.getpid(), 10):  # "trained": stored
+                await models.save_model(
+                    db,
+                    guild_id=GUILD,
+                    user_id=job.user_id,
+                    architecture="test",
+                    config={},
+                    weights_npz=b"",
+                    metrics={},
+                    job_id=job.id,
+                )
+            await asyncio.sleep(0.01)
+        print(f"6 looks at the schedule queued {queued}")
+        assert sorted(queued, key=str) == sorted([(GUILD, None), (GUILD, ALICE)], key=str)
+    finally:
+        await db.close()
+
+
 async def test_no_guild_retrain_is_queued_beside_a_personal_job_that_trains_it_first(tmp_path):
     """The guild has no model yet and Alice's /retrain is queued: her job trains the
     guild's model first (locally, or as the first step of her Celery task), so the

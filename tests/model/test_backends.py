@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
+from model.loading import load_scorer
 from model.scorer import ScorerConfig, build_scorer, get_weights
-from model.store import load_scorer, pack
+from model.store import pack
 from model.training import predict
 
 SCORE_UNDER_JAX = """
@@ -18,7 +19,7 @@ import json, sys
 import numpy as np
 import keras
 assert keras.backend.backend() == "jax", keras.backend.backend()
-from model.store import load_scorer
+from model.loading import load_scorer
 crops = np.load(sys.argv[2])
 with open(sys.argv[1], "rb") as f:
     scorer = load_scorer("konomi-cnn-v1", json.loads(sys.argv[3]), f.read())

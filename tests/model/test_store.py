@@ -3,8 +3,9 @@ import io
 import numpy as np
 import pytest
 
+from model.loading import ScorerCache, UnknownArchitecture, load_scorer
 from model.scorer import ScorerConfig, build_scorer, get_weights
-from model.store import ScorerCache, UnknownArchitecture, load_scorer, pack, pool_view, unpack
+from model.store import pack, pool_view, unpack
 
 
 def test_pack_round_trip():

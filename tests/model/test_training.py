@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
 
+from model.loading import load_scorer
 from model.metrics import pairwise_metrics
 from model.pairs import Pairs
 from model.scorer import ScorerConfig, build_scorer, scorer_inputs, set_weights
 from model.settings import DetectorSettings
-from model.store import load_scorer, pack
+from model.store import pack
 from model.training import TrainingJob, TrainSettings, predict, train
 
 FAST = TrainSettings(max_epochs=20, patience=4)

@@ -32,6 +32,23 @@ async def test_sigterm_stops_the_bot_and_its_worker(world):
     await eventually(lambda: _gone(worker_pid), timeout=10)
 
 
+async def test_a_bot_whose_worker_stopped_stops_too_with_one_line(world):
+    """Jobs would queue for ever without a worker: the bot says why it stops and exits
+    non-zero, so its supervisor restarts both."""
+    import signal
+
+    worker_pid = int(world.bot.log().split("started the training worker (pid ")[1].split(")")[0])
+    os.kill(worker_pid, signal.SIGKILL)
+
+    async def exited() -> bool:
+        return world.bot.process.poll() is not None
+
+    await eventually(exited, timeout=15)
+    print(f"worker killed: the bot exited with {world.bot.process.returncode}")
+    assert world.bot.process.returncode == 2
+    assert "the training worker stopped (exit code -9" in world.bot.log()
+
+
 async def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -85,7 +85,7 @@ async def test_a_vote_import_is_all_or_nothing_and_refuses_forgotten_members(ser
         f"{ALICE},{a},{b},1,1700000000\n"
         f"{BOB},{b},{c},0.5,\n"
     )
-    assert await service.voting.import_votes(GUILD, good) == 2
+    assert (await service.voting.import_votes(GUILD, good)).stored == 2
     assert (await service.privacy.stats(GUILD, ALICE)).votes == 1
     bad = (
         "face_a,face_b,outcome\n"
