@@ -251,3 +251,16 @@ def test_a_command_that_loads_a_model_keeps_tensorflows_start_up_lines_out(tmp_p
     result = run_cli("rank", "--config", write_config(tmp_path), "--guild", "7", "x.png")
     assert result.returncode == 1 and "x.png" in result.stderr
     assert "absl" not in result.stderr and "cuda" not in result.stderr, result.stderr
+
+
+def test_vote_import_arguments_and_endless_files_are_refused_without_a_traceback(tmp_path):
+    from tests.bot.conftest import write_config
+
+    common = ["votes", "import", "--config", write_config(tmp_path)]
+    endless = run_cli(*common, "--guild", "7", "--user", "5", "/dev/zero")
+    assert endless.returncode == 1 and "larger than 20 MB" in endless.stderr
+    for flag in ("--guild", "--user"):
+        values = {"--guild": "7", "--user": "5", flag: str(2**64)}
+        huge = run_cli(*common, "--guild", values["--guild"], "--user", values["--user"], "x")
+        assert huge.returncode == 2 and f"argument {flag}:" in huge.stderr
+        assert "is not an id" in huge.stderr and "Traceback" not in huge.stderr
