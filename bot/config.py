@@ -65,6 +65,10 @@ class HelperSettings:
     files_per_process: int = 100
     file_timeout_s: float = 20.0
     video_timeout_s: float = 900.0
+    # A helper whose memory peaked above this share of its limit (or that ran out of
+    # it) is replaced once its answer is sent: its heap stays fragmented near the
+    # limit, and the next file must not be refused for an earlier one.
+    replace_above_share: float = bounded(0.5, above=0, at_most=1)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,9 @@ class LimitSettings:
     report_per_s: float = 60.0
     reports_hiding_per_day: int = 10
     concurrent_ranks: int = 2
+    # Every /rank, "Rank these images" and /pool add answers within this: files not
+    # read by then get a line each. (Discord keeps a deferred answer open 15 minutes.)
+    answer_within_s: float = bounded(120.0, above=0, at_most=840)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,13 @@ that crashes its helper, exhausts its memory or runs past its time limit fails
 alone, with its own ImageError; the other files, queued or running, still get
 their answers (pebble isolates tasks, where one dead worker breaks every pending
 task of a concurrent.futures pool).
+
+Every file gets an answer. A helper that ran out of memory, or whose memory peaked
+near its limit, leaves once its answer is sent (a fresh one takes its place, so no
+file is refused for an earlier one). Files are handed to the helpers only as fast as
+they take them (one per helper), so a file handed over and not taken within the
+per-file limit was lost by a helper that died receiving it: it is handed over once
+more, then failed. And `Deadline` bounds a whole request.
 """
 
 from __future__ import annotations
@@ -20,8 +27,12 @@ import logging
 import multiprocessing
 import resource
 import signal
+import time
 import warnings
+from collections.abc import Awaitable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pebble
@@ -55,14 +66,38 @@ class HelperFailed(ImageError):
     """An unexpected error while reading this file; logged with its traceback."""
 
 
+class HelperLost(ImageError):
+    """The helpers lost this file twice: one died as it received it, or pebble dropped
+    every file in hand when a helper died between files."""
+
+
+class NotInTime(ImageError):
+    """The request's deadline passed before this file was read."""
+
+
+# In a helper: set when it should leave after sending its current answer.
+_leaving = False
+
+
 def _prepare_helper(memory_limit: int) -> None:
-    """Runs first in every new helper: cap its address space, one OpenCV thread, and no
-    warnings about the damaged files it exists to read."""
+    """Runs first in every new helper: cap its address space, one OpenCV thread, no
+    warnings about the damaged files it exists to read, and a way to leave between
+    files (pebble's worker loop ends on EOFError, with exit code 0, and the pool starts
+    a fresh helper in its place)."""
     import cv2
+    import pebble.pool.process as pebble_process
 
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     cv2.setNumThreads(1)
     warnings.simplefilter("ignore")
+    fetch_task = pebble_process.fetch_task
+
+    def fetch_unless_leaving(channel):
+        if _leaving:
+            raise EOFError("this helper leaves; a fresh one takes the next file")
+        return fetch_task(channel)
+
+    pebble_process.fetch_task = fetch_unless_leaving
 
 
 def peak_rss() -> int:
@@ -84,15 +119,22 @@ def _memory(field: str) -> int:
     return 0
 
 
-def _run(task, *args) -> tuple[object, int]:
-    """In a helper: the task's result, or the ImageError it raised, and the helper's peak."""
+def _run(task, memory_limit: int, leave_above: float, *args) -> tuple[object, int, bool]:
+    """In a helper: the task's result (or the ImageError it raised), the helper's peak
+    memory, and whether the helper leaves after this answer (it ran out of memory, or
+    its peak passed `leave_above` of its limit)."""
+    global _leaving
     try:
         value = task(*args)
+        exhausted = False
     except ImageError as error:
-        value = error
+        value, exhausted = error, False
     except MemoryError:
         value = ImageTooLarge("the image needs more memory than konomi allows for one file")
-    return value, peak_rss()
+        exhausted = True
+    peak = peak_rss()
+    _leaving = exhausted or peak > leave_above * memory_limit
+    return value, peak, _leaving
 
 
 def _why_it_died(error: pebble.ProcessExpired) -> str:
@@ -103,6 +145,26 @@ def _why_it_died(error: pebble.ProcessExpired) -> str:
         except ValueError:
             return f"signal {-code}"
     return f"exit code {code}"
+
+
+T = TypeVar("T")
+
+
+class Deadline:
+    """One request's deadline (`/rank`, "Rank these images", `/pool add`): a file not
+    read by then gets its own line (NotInTime) instead of keeping the member waiting."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+
+    async def run(self, read: Awaitable[T]) -> T:
+        try:
+            return await asyncio.wait_for(read, max(0.0, self.ends - time.monotonic()))
+        except TimeoutError:
+            raise NotInTime(
+                f"not read within {self.seconds:g} s (konomi was busy); try this file again"
+            ) from None
 
 
 class ImageHelpers:
@@ -117,7 +179,11 @@ class ImageHelpers:
         self.peak_helper_bytes = 0  # the largest peak memory a helper reported
         self.crashes = 0
         self.timeouts = 0
+        self.replaced = 0  # helpers that left after running out of (or near) their memory
+        self.lost = 0  # files a helper died receiving (each handed over again)
         self._pool: pebble.ProcessPool | None = None
+        # One file per helper at a time, per event loop (created on first use there).
+        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> ImageHelpers:
@@ -130,7 +196,10 @@ class ImageHelpers:
         return cls(settings.helpers, detector, settings.images)
 
     def _executor(self) -> pebble.ProcessPool:
-        if self._pool is None or not self._pool.active:
+        if self._pool is not None and not self._pool.active:  # broken: start afresh
+            self._pool.stop()
+            self._pool = None
+        if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(PRELOAD)
             self._pool = pebble.ProcessPool(
@@ -168,10 +237,47 @@ class ImageHelpers:
             self.settings.video_timeout_s, read_video, path, self.detector, self.limits, interval_s
         )
 
+    def _turn(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._turns is None or self._turns[0] is not loop:
+            self._turns = (loop, asyncio.Semaphore(self.settings.processes))
+        return self._turns[1]
+
     async def _submit(self, timeout: float, task, *args):
-        future = self._executor().schedule(_run, args=(task, *args), timeout=timeout)
+        async with self._turn():  # handed over only when a helper is free to take it
+            for attempt in (1, 2):
+                future = self._executor().schedule(
+                    _run,
+                    args=(task, self.settings.memory_limit_mb << 20, self.leave_above, *args),
+                    timeout=timeout,
+                )
+                answer = asyncio.wrap_future(future)
+                await asyncio.wait({answer}, timeout=self.settings.file_timeout_s)
+                if answer.done() or future.running():  # a helper took it: pebble times it
+                    try:
+                        return await self._answer(answer, timeout)
+                    except BrokenProcessPool:
+                        pass  # pebble gave up every file in hand when a helper died idle
+                else:
+                    answer.cancel()
+                self.lost += 1
+                log.warning("a file was lost by the image helpers (attempt %d)", attempt)
+            raise HelperLost(
+                "konomi's image reader stopped twice while it had this file (not because of "
+                "the file); it was skipped: try it again"
+            )
+
+    @property
+    def leave_above(self) -> float:
+        return self.settings.replace_above_share
+
+    async def _answer(self, answer: asyncio.Future, timeout: float):
+        """The helper's answer as a value or this file's ImageError; BrokenProcessPool
+        when the pool dropped the file for another helper's death (the file is retried)."""
         try:
-            value, peak = await asyncio.wrap_future(future)
+            value, peak, leaving = await answer
+        except BrokenProcessPool:
+            raise
         except pebble.ProcessExpired as error:
             self.crashes += 1
             log.warning("an image helper died reading a file (%s)", _why_it_died(error))
@@ -191,6 +297,9 @@ class ImageHelpers:
                 "this file could not be read (an unexpected error; it has been logged)"
             ) from None
         self.peak_helper_bytes = max(self.peak_helper_bytes, peak)
+        if leaving:
+            self.replaced += 1
+            log.info("an image helper peaked at %.0f MB: replaced by a fresh one", peak / 2**20)
         if isinstance(value, ImageError):
             raise value
         return value

@@ -19,7 +19,7 @@ import aiosqlite
 import numpy as np
 from tqdm import tqdm
 
-from bot.services.imaging import ImageHelpers
+from bot.services.imaging import Deadline, ImageHelpers
 from model.descriptor import pack_descriptor
 from model.faces import FaceCrop, NoFaceFound, nearest_distance, phash
 from model.images import ImageError, check_file_size, encode_png
@@ -102,8 +102,10 @@ class PoolIngester:
         *,
         video_interval_s: float = 2.0,
         near_duplicate_distance: int = 4,
+        deadline: Deadline | None = None,
     ) -> None:
         self.db = db
+        self.deadline = deadline  # uploads: answer in time; local files: none
         self.guild_id = guild_id
         self.images = images
         self.video_interval_s = video_interval_s
@@ -117,7 +119,8 @@ class PoolIngester:
         if await pool.source_exists(self.db, self.guild_id, content_hash):
             return ReadSource(name, content_hash)
         try:
-            found = await self.images.read_image(data)
+            reading = self.images.read_image(data)
+            found = await (self.deadline.run(reading) if self.deadline else reading)
             if not found.faces:
                 raise NoFaceFound("no face was found in this image")
         except ImageError as error:

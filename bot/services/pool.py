@@ -14,7 +14,7 @@ import aiosqlite
 from bot.config import Settings
 from bot.services import render
 from bot.services.errors import PoolTooSmall, UnknownFace
-from bot.services.imaging import ImageHelpers
+from bot.services.imaging import Deadline, ImageHelpers
 from bot.services.ingest import IngestSummary, PoolIngester, ingest_paths
 from model.descriptor import pack_descriptor
 from model.images import decode_png
@@ -82,6 +82,7 @@ class PoolService:
             guild_id,
             self.images,
             near_duplicate_distance=self.settings.ingest.near_duplicate_distance,
+            deadline=Deadline(self.settings.limits.answer_within_s),
         )
         ingester.summary.files_read += len(failed)
         ingester.summary.failures.extend(failed)

@@ -12,7 +12,7 @@ import numpy as np
 from bot.config import Settings
 from bot.services import render
 from bot.services.errors import NoGuildModel, NothingToRank, PoolTooSmall
-from bot.services.imaging import ImageHelpers
+from bot.services.imaging import Deadline, ImageHelpers
 from model.bradley_terry import win_chance
 from model.descriptor import stack_descriptors, unpack_descriptor
 from model.faces import resize_square
@@ -137,10 +137,14 @@ class RankingService:
         """Each file's largest face (the whole image when none) at the model's input size,
         read by the image helpers in parallel; (name, reason) for each file that failed."""
 
+        deadline = Deadline(self.settings.limits.answer_within_s)
+
         async def prepare(name: str, data: bytes) -> Upload | ImageError:
             try:
-                found = await self.images.read_image(
-                    data, most=1, describe=self.settings.model.descriptor_size > 0
+                found = await deadline.run(
+                    self.images.read_image(
+                        data, most=1, describe=self.settings.model.descriptor_size > 0
+                    )
                 )
             except ImageError as error:
                 return error

@@ -12,8 +12,9 @@ import time
 import pytest
 
 from bot.config import HelperSettings
-from bot.services.imaging import HelperCrashed, HelperTimedOut, ImageHelpers
+from bot.services.imaging import HelperCrashed, HelperLost, HelperTimedOut, ImageHelpers
 from model.images import ImageTooLarge
+from model.reading import ImageFaces
 from model.settings import DetectorSettings, ImageLimits
 from tests.images import astronaut, encode, known_killers
 
@@ -78,6 +79,54 @@ async def test_the_known_killers_get_their_own_answer(helpers):
     assert answers["wide.png"].whole.shape == (256, 256, 3)  # decoded, no face, whole image
     assert helpers.crashes == helpers.timeouts == 0
     assert helpers.peak_helper_bytes < 1024 << 20
+
+
+async def test_a_helper_that_ran_out_of_memory_is_replaced_before_the_next_file():
+    """One helper: it runs out of memory on a file, answers for it, and leaves; the next
+    file is read by a fresh helper, never refused for the earlier one."""
+    one = ImageHelpers(
+        HelperSettings(processes=1, file_timeout_s=5), DetectorSettings(), ImageLimits()
+    )
+    try:
+        first = await one._submit(5, os.getpid)
+        with pytest.raises(ImageTooLarge, match="memory"):
+            await one._submit(5, hog_memory)
+        after = await one._submit(5, os.getpid)
+        found = await one.read_image(encode(astronaut()))
+        print(f"helper {first} ran out of memory; the next file went to helper {after}")
+        assert after != first and one.replaced == 1 and len(found.faces) == 1
+        assert one.crashes == 0  # it left cleanly (exit code 0), nothing was lost
+    finally:
+        one.close()
+
+
+async def test_a_file_lost_as_a_helper_received_it_still_gets_an_answer():
+    """A helper that dies as it receives a file (the poison kills it while unpickling,
+    before it can acknowledge the file) never leaves that file unanswered: it is handed
+    over once more, then refused with its own line, within twice the per-file limit;
+    the ordinary files beside it get answers, and the helpers work on."""
+    from tests.bot.services.poison import Poison
+
+    limit = 3.0
+    helpers = ImageHelpers(HelperSettings(file_timeout_s=limit), DetectorSettings(), ImageLimits())
+    face = encode(astronaut())
+    try:
+        await helpers.read_image(face)  # warm
+        started = time.monotonic()
+        outcomes = await asyncio.gather(
+            helpers._submit(limit, len, Poison()),
+            *(helpers.read_image(face) for _ in range(3)),
+            return_exceptions=True,
+        )
+        seconds = time.monotonic() - started
+        kinds = [type(outcome).__name__ for outcome in outcomes]
+        after = await asyncio.gather(*(helpers.read_image(face) for _ in range(4)))
+        print(f"poison and 3 photos answered in {seconds:.1f} s: {kinds}; lost {helpers.lost}")
+        assert isinstance(outcomes[0], HelperLost) and seconds < 2 * limit + 5
+        assert all(isinstance(o, HelperLost | ImageFaces) for o in outcomes[1:])
+        assert all(len(found.faces) == 1 for found in after)
+    finally:
+        helpers.close()
 
 
 def test_ten_thousand_hostile_files_give_only_typed_outcomes():
