@@ -1,4 +1,5 @@
-"""Background loops that outlive their errors, and their health for /konomi status.
+"""Background loops that outlive their errors, their health for /konomi status, and the
+long answers in flight when the bot stops.
 
 discord.ext.tasks restarts a loop only after network errors: one Discord 5xx or
 one database error would stop scheduled pairs, retrain notices or purges until
@@ -7,10 +8,12 @@ the next restart. Each tick of a resilient loop logs its error and the loop goes
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -54,3 +57,32 @@ def resilient(name: str) -> Callable:
         return tick
 
     return decorate
+
+
+class InFlight:
+    """Answers being worked on (a /rank, a /pool add: downloads, helpers, the database).
+    When their cog unloads at shutdown they are cancelled and awaited, so none touches
+    the database after it closed and no task is left with an error nobody reads."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task] = set()
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            yield
+        finally:
+            self._tasks.discard(task)
+
+    async def abandon(self) -> int:
+        """Cancel what is in flight and wait for it to end; returns how many there were."""
+        tasks = [task for task in self._tasks if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            log.info("abandoned %d answers in flight at shutdown", len(tasks))
+        return len(tasks)

@@ -4,7 +4,8 @@ guild's until they have one), and the pool as their model sees it (/mytaste)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import aiosqlite
 import numpy as np
@@ -53,6 +54,7 @@ class RankedUploads:
     version: int
     personal: bool
     problems: list[tuple[str, str]]  # (file name, reason)
+    seconds: dict[str, float] = field(default_factory=dict)  # "helpers", "scoring"
 
     def to_json(self) -> dict:
         """Best first, for scripts (`python -m bot rank --json`)."""
@@ -184,7 +186,9 @@ class RankingService:
         """Rank files by the person's taste, best first. `problems` are files that failed
         before reading (a download, a missing file); they are reported with the rest.
         Raises NothingToRank when no file could be read, NoGuildModel without a model."""
+        started = time.perf_counter()
         uploads, unreadable = await self.prepare_uploads(files)
+        read = time.perf_counter()
         problems = [*problems, *unreadable]
         if not uploads:
             raise NothingToRank(
@@ -200,6 +204,7 @@ class RankingService:
             scored.model.version,
             scored.personal,
             problems,
+            {"helpers": read - started, "scoring": time.perf_counter() - read},
         )
 
     async def my_taste(self, guild_id: int, user_id: int, most: int = 5) -> TasteSheet:

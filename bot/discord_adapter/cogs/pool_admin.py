@@ -16,7 +16,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.discord_adapter.limits import per_member
-from bot.discord_adapter.loops import resilient
+from bot.discord_adapter.loops import InFlight, resilient
 from bot.discord_adapter.replies import KonomiView
 from bot.discord_adapter.uploads import download
 
@@ -50,9 +50,11 @@ class PoolGroup(app_commands.Group):
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         attachments = [a for a in (image1, image2, image3, image4, image5) if a is not None]
-        downloaded, failed = await download(attachments, self.cog.bot.settings.images.max_bytes)
-        summary = await self.cog.pool.add_uploads(interaction.guild_id, downloaded, failed)
-        await interaction.followup.send("\n".join(summary.lines()), ephemeral=True)
+        with self.cog.in_flight.track():
+            limit = self.cog.bot.settings.images.max_bytes
+            downloaded, failed = await download(attachments, limit)
+            summary = await self.cog.pool.add_uploads(interaction.guild_id, downloaded, failed)
+            await interaction.followup.send("\n".join(summary.lines()), ephemeral=True)
 
     @app_commands.command(name="list", description="The pool's faces, 10 per page, with ids")
     @admin_only
@@ -215,6 +217,7 @@ class PoolAdmin(commands.Cog):
         self.pool = bot.service.pool
         self.menu = app_commands.ContextMenu(name="Report face", callback=self.report_menu)
         self.menu.guild_only = True
+        self.in_flight = InFlight()
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(PoolGroup(self))
@@ -224,6 +227,7 @@ class PoolAdmin(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.purge_departed.cancel()
+        await self.in_flight.abandon()
 
     async def report(self, interaction: discord.Interaction, face_id: int) -> str:
         """Hide the face at once and tell the admins; returns the reply for the reporter."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import discord
@@ -12,6 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_adapter.limits import per_member
+from bot.discord_adapter.loops import InFlight
 from bot.discord_adapter.uploads import download
 
 if TYPE_CHECKING:
@@ -31,12 +33,14 @@ class Ranking(commands.Cog):
         self.menu.guild_only = True
         # Ranking work at once in the whole bot, ahead of the image helpers.
         self.slots = asyncio.Semaphore(bot.settings.limits.concurrent_ranks)
+        self.in_flight = InFlight()
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+        await self.in_flight.abandon()
 
     @app_commands.command(name="rank", description="Rank up to 10 images by your taste (private)")
     @app_commands.guild_only()
@@ -92,18 +96,23 @@ class Ranking(commands.Cog):
     async def answer(
         self, interaction: discord.Interaction, attachments: list[discord.Attachment]
     ) -> None:
-        async with self.slots:  # downloads included: waiting requests hold no bytes
-            await self._answer(interaction, attachments)
+        with self.in_flight.track():
+            async with self.slots:  # downloads included: waiting requests hold no bytes
+                await self._answer(interaction, attachments)
 
     async def _answer(
         self, interaction: discord.Interaction, attachments: list[discord.Attachment]
     ) -> None:
         limit = min(self.bot.settings.images.max_bytes, interaction.filesize_limit or 1 << 62)
+        began = time.perf_counter()
         downloaded, failed = await download(attachments, limit)
+        downloaded_at = time.perf_counter()
         ranked = await self.bot.service.ranking.rank_files(
             interaction.guild_id, interaction.user.id, downloaded, failed
         )
+        ranked_at = time.perf_counter()
         sheet = await asyncio.to_thread(ranked.sheet)
+        drawn_at = time.perf_counter()
         who = (
             f"your model (v{ranked.version})"
             if ranked.personal
@@ -123,6 +132,17 @@ class Ranking(commands.Cog):
             lines += ["Not ranked:"] + [f"**{name}**: {why}" for name, why in ranked.problems]
         await interaction.followup.send(
             "\n".join(lines)[:1990], file=discord.File(io.BytesIO(sheet), "ranking.png")
+        )
+        log.info(
+            "ranked %d files (%d not): download %.3f s, helpers %.3f s, scoring %.3f s, "
+            "sheet %.3f s, Discord %.3f s",
+            len(ranked.uploads),
+            len(ranked.problems),
+            downloaded_at - began,
+            ranked.seconds.get("helpers", 0.0),
+            ranked.seconds.get("scoring", 0.0),
+            drawn_at - ranked_at,
+            time.perf_counter() - drawn_at,
         )
 
 
