@@ -53,11 +53,12 @@ def setup_logging(level: str, secrets: list[str]) -> None:
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
 
 
-# What TensorFlow's C++ side writes straight to file descriptor 2 while it loads, before
-# any setting can silence it (TF_CPP_MIN_LOG_LEVEL does not reach these).
+# What TensorFlow's C++ side writes straight to file descriptor 2 as it loads and first looks
+# for devices, before any setting can silence it (TF_CPP_MIN_LOG_LEVEL does not reach these).
 _TENSORFLOW_CHATTER = re.compile(
     r"All log messages before absl::InitializeLog|cudart_stub\.cc|cpu_feature_guard\.cc"
     r"|To enable the following instructions|Could not find cuda drivers"
+    r"|cuda_platform\.cc|failed call to cuInit"
 )
 
 
@@ -71,7 +72,12 @@ def import_keras_quietly() -> None:
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import keras  # noqa: F401
+            import keras
+
+            if keras.config.backend() == "tensorflow":  # its devices are looked for once,
+                import tensorflow  # at first use: now, while its lines are caught
+
+                tensorflow.config.list_physical_devices()
         finally:
             os.dup2(saved, 2)
             os.close(saved)
