@@ -183,7 +183,7 @@ def _cmd_health(settings: Settings, args: argparse.Namespace) -> int:
         age = time.time() - path.stat().st_mtime
         state = path.read_text(encoding="utf-8", errors="replace").split(" ")[0]
     except FileNotFoundError:
-        print(f"unhealthy: no heartbeat file {path} (the bot is not running)")
+        print(f"unhealthy: no heartbeat file {path} (the bot is not running, or not connected)")
         return 1
     if state == "starting":
         if age <= STARTUP_ALLOWANCE_S:

@@ -46,6 +46,10 @@ class DiscordSettings:
     # HEALTHCHECK) fails when it is older than three intervals.
     heartbeat_file: str = "konomi.heartbeat"
     heartbeat_interval_s: float = 15.0
+    # With no gateway connection for this long the bot exits (code 3), so that its
+    # supervisor starts it afresh; a fresh start costs one of Discord's 1,000 daily
+    # IDENTIFYs.
+    max_disconnected_s: float = 600.0
 
 
 @dataclass(frozen=True)

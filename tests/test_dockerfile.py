@@ -74,3 +74,8 @@ def test_compose_runs_the_bot_alone_by_default_and_a_gpu_worker_in_its_profile()
     [device] = worker["deploy"]["resources"]["reservations"]["devices"]
     assert device["capabilities"] == ["gpu"]
     assert services["bot"]["environment"]["DISCORD_TOKEN"].startswith("${DISCORD_TOKEN:?")
+    # A bot that exits to be restarted is restarted, a fatal error is not looped on, and
+    # a stop leaves the drain its time (the worker alone may take 30 s).
+    assert services["bot"]["restart"].startswith("on-failure:")
+    grace = services["bot"]["stop_grace_period"]
+    assert grace.endswith("s") and int(grace[:-1]) > 30

@@ -48,12 +48,9 @@ class KonomiTree(app_commands.CommandTree):
 
 class KonomiBot(commands.Bot):
     def __init__(self, settings: Settings, *, force_sync: bool = False) -> None:
-        intents = discord.Intents.default()
-        intents.message_content = False
-        intents.members = False
         super().__init__(
-            command_prefix=commands.when_mentioned,
-            intents=intents,
+            command_prefix=(),  # no prefix commands: on_message does nothing
+            intents=INTENTS,
             help_command=None,
             tree_cls=KonomiTree,
             chunk_guilds_at_startup=False,
@@ -87,21 +84,36 @@ class KonomiBot(commands.Bot):
     def connected(self) -> bool:
         return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
 
+    async def on_message(self, message: discord.Message) -> None:
+        """konomi has no prefix commands (and no message intents): nothing to process."""
+
     async def beat(self) -> None:
         """Rewrite the heartbeat file while the gateway is connected (the container's
         health; the first beat within a second of being ready), and stop the bot when
-        its training worker has stopped: jobs would queue for ever, and a bot that
-        exits is one its supervisor restarts."""
+        its training worker has stopped or it has had no gateway for `[discord]
+        max_disconnected_s`: a bot that exits is one its supervisor restarts (Docker
+        restarts no container for being unhealthy)."""
         path, interval = self.settings.heartbeat_path, self.settings.discord.heartbeat_interval_s
-        beaten = 0.0
+        beaten = connected_at = time.monotonic() - interval
         while True:
+            if self.connected():
+                connected_at = time.monotonic()
+            elif time.monotonic() - connected_at > self.settings.discord.max_disconnected_s:
+                log.error(
+                    "no connection to Discord for %.0f s ([discord] max_disconnected_s): konomi "
+                    "stops so that its supervisor starts it afresh",
+                    time.monotonic() - connected_at,
+                )
+                self.exit_code = 3
+                asyncio.ensure_future(self.close())
+                return
             if self.worker is not None and (code := self.worker.poll()) is not None:
                 log.error(
                     "the training worker stopped (exit code %s; its log is above): konomi "
                     "stops too, so that its supervisor restarts both",
                     code,
                 )
-                self.exit_code = 2
+                self.exit_code = 3
                 asyncio.ensure_future(self.close())
                 return
             if self.connected() and time.monotonic() - beaten >= interval:
@@ -190,6 +202,24 @@ class KonomiBot(commands.Bot):
 
 STARTING, CONNECTED = "starting", "connected"
 
+# What konomi uses: servers (joins, leaves, channels) and reactions in them. Interactions
+# need no intent; messages, members and typing are not asked for.
+INTENTS = discord.Intents(guilds=True, guild_reactions=True)
+
+# Gateway close codes no reconnect can mend: konomi stops (exit code 2) with the cause,
+# instead of a restart loop that spends Discord's daily IDENTIFYs.
+FATAL_CLOSE_CODES = {
+    4004: "Discord closed the gateway: the token is not valid (4004); check DISCORD_TOKEN "
+    "or [discord] token",
+    4010: "Discord closed the gateway: invalid shard (4010)",
+    4011: "Discord closed the gateway: sharding required (4011): konomi is in more servers "
+    "than one gateway connection may serve",
+    4012: "Discord closed the gateway: invalid API version (4012)",
+    4013: "Discord closed the gateway: invalid intents (4013)",
+    4014: "Discord closed the gateway: disallowed intents (4014): enable them for the bot "
+    "in the Developer Portal, or remove them from konomi",
+}
+
 
 def write_heartbeat(path: Path, state: str) -> None:
     """The file `python -m bot health` reads: the state, its age is the file's."""
@@ -221,6 +251,14 @@ async def _main(settings: Settings, config_path: Path | None, sync_only: bool) -
         await bot.start(settings.discord.token)
     except discord.LoginFailure:
         log.error("Discord refused the token: check DISCORD_TOKEN or [discord] token")
+        return 2
+    except discord.PrivilegedIntentsRequired:
+        log.error(FATAL_CLOSE_CODES[4014])
+        return 2
+    except discord.ConnectionClosed as error:
+        if error.code not in FATAL_CLOSE_CODES:
+            raise
+        log.error(FATAL_CLOSE_CODES[error.code])
         return 2
     finally:
         await bot.close()  # waits for a shutdown a signal began

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import time
 from dataclasses import dataclass
 
 from aiohttp import WSMsgType, web
@@ -45,7 +46,10 @@ class Gateway(World):
                     json.dumps({"op": Op.DISPATCH, "t": event, "s": session.sequence, "d": data})
                 )
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.gateway_down:
+            self.record("gateway refused")
+            return web.Response(status=503)
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
         session = Session(ws, secrets.token_hex(16))
@@ -60,6 +64,10 @@ class Gateway(World):
             elif op == Op.RESUME and self.refuse_resume:
                 self.record("resume refused")
                 await ws.send_str(json.dumps({"op": Op.INVALID_SESSION, "d": False}))
+            elif op == Op.IDENTIFY and self.close_identify_with is not None:
+                intents = int(data.get("intents", 0))
+                self.record("identify", resumed=False, intents=intents, closed_at=time.monotonic())
+                await ws.close(code=self.close_identify_with)
             elif op in (Op.IDENTIFY, Op.RESUME):
                 token = data["token"].removeprefix("Bot ")
                 self.tokens_seen.add(token)
@@ -72,7 +80,7 @@ class Gateway(World):
                     await self.dispatch("RESUMED", {})
                 else:
                     await self._ready(session)
-                self.record("identify", resumed=op == Op.RESUME)
+                self.record("identify", resumed=op == Op.RESUME, intents=session.intents)
                 self.identified.set()
         if session in self._sessions:
             self._sessions.remove(session)

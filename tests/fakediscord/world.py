@@ -55,6 +55,8 @@ class World:
         self.tokens_seen: set[str] = set()
         self.identified = asyncio.Event()
         self.refuse_resume = False  # answer RESUME with INVALID_SESSION (op 9, d: false)
+        self.gateway_down = False  # refuse every gateway connection (HTTP 503)
+        self.close_identify_with: int | None = None  # close IDENTIFY with this code
         self._sessions: list[Session] = []
         self._rate_limits: list[tuple[str, re.Pattern, int, float]] = []
         self._failures: list[tuple[str, re.Pattern, int, int]] = []

@@ -45,7 +45,7 @@ async def test_a_bot_whose_worker_stopped_stops_too_with_one_line(world):
 
     await eventually(exited, timeout=15)
     print(f"worker killed: the bot exited with {world.bot.process.returncode}")
-    assert world.bot.process.returncode == 2
+    assert world.bot.process.returncode == 3
     assert "the training worker stopped (exit code -9" in world.bot.log()
 
 
@@ -130,3 +130,58 @@ async def test_the_heartbeat_is_fresh_while_connected_and_gone_once_stopped(
     stopped = run_cli("health", "--config", str(bot.config_path))
     assert stopped.returncode == 1 and "not connected" in stopped.stdout
     print(healthy.stdout, stopped.stdout)
+
+
+async def test_the_bot_asks_discord_only_for_the_intents_it_uses(world):
+    from tests.fakediscord.protocol import Intent
+
+    [identify] = [e for e in world.fake.events if e.kind == "identify"]
+    asked = identify.data["intents"]
+    print(f"IDENTIFY intents: {asked:#b}")
+    assert asked == Intent.GUILDS | Intent.GUILD_MESSAGE_REACTIONS
+
+
+async def test_a_fatal_close_code_stops_the_bot_with_one_line_and_no_second_identify(world):
+    """Sharding required (4011): no reconnect can mend it, so konomi stops with exit code 2
+    instead of spending Discord's daily IDENTIFYs in a restart loop."""
+    import time
+
+    import pytest
+
+    await world.bot.stop()
+    world.fake.close_identify_with = 4011
+    before = len([e for e in world.fake.events if e.kind == "identify"])
+    with pytest.raises(AssertionError, match="the bot exited with 2"):
+        await world.bot.start()
+    exited = time.monotonic()  # within 0.05 s: start() watches the process
+    identifies = [e for e in world.fake.events if e.kind == "identify"][before:]
+    seconds = exited - identifies[0].data["closed_at"]
+    lines = [line for line in world.bot.log().splitlines() if "sharding required" in line]
+    print(f"4011: exit 2 {seconds:.1f} s after the close, {len(identifies)} IDENTIFY")
+    assert len(identifies) == 1 and len(lines) == 1 and "Traceback" not in world.bot.log()
+    assert seconds < 5
+
+
+async def test_a_bot_without_a_gateway_for_too_long_exits_so_it_is_restarted(world):
+    await world.bot.stop()
+    world.bot = BotProcess(
+        world.fake,
+        world.bot.folder,
+        "impatient",
+        discord={
+            "max_disconnected_s": 3.0,
+            "heartbeat_interval_s": 0.5,
+        },
+    )
+    await world.bot.start()
+    world.fake.gateway_down = True
+    await world.fake.drop_gateway()
+
+    async def exited() -> bool:
+        return world.bot.process.poll() is not None
+
+    await eventually(exited, timeout=30)
+    world.fake.gateway_down = False
+    print(f"gateway down: the bot exited with {world.bot.process.returncode}")
+    assert world.bot.process.returncode == 3
+    assert "no connection to Discord for" in world.bot.log()
