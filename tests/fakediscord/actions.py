@@ -117,12 +117,32 @@ class Actions(Gateway):
             await self.dispatch("INTERACTION_CREATE", payload, channel.guild_id)
         return interaction
 
+    async def autocomplete(
+        self, member: Member, command: str, channel: Channel, option: str, typed: str
+    ) -> Interaction:
+        """Discord asks the bot for choices as the member types: the focused option's
+        partial value always comes as a string, and only an option the command marked
+        `autocomplete` is ever asked about."""
+        interaction = await self.invoke(
+            member,
+            command,
+            channel,
+            {option: typed},
+            kind=InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE,
+        )
+        return interaction
+
     async def invoke(
-        self, member: Member, command: str, channel: Channel, values: dict
+        self,
+        member: Member,
+        command: str,
+        channel: Channel,
+        values: dict,
+        kind: int = InteractionType.APPLICATION_COMMAND,
     ) -> Interaction:
         top, *sub = command.split()
         spec = self._find_command(member.guild, top, CommandType.CHAT_INPUT)
-        payload = self._interaction_base(InteractionType.APPLICATION_COMMAND, member, channel)
+        payload = self._interaction_base(kind, member, channel)
         resolved: dict = {}
         target = spec
         chain = []
@@ -131,7 +151,16 @@ class Actions(Gateway):
             if target is None:
                 raise LookupError(f"command {command!r} does not exist")
             chain.append(target)
-        options = self._options(target, channel, values, resolved)
+        if kind == InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
+            [(name, typed)] = values.items()
+            spec_of = {o["name"]: o for o in target.get("options", [])}
+            if not spec_of.get(name, {}).get("autocomplete"):
+                raise LookupError(f"option {name!r} of {command!r} offers no autocomplete")
+            options = [
+                {"name": name, "type": spec_of[name]["type"], "value": typed, "focused": True}
+            ]
+        else:
+            options = self._options(target, channel, values, resolved)
         for level in reversed(chain):
             options = [{"name": level["name"], "type": level["type"], "options": options}]
         payload["data"] = {

@@ -78,7 +78,13 @@ class Application(Rest):
         interaction.response_type = kind
         interaction.responded_at = time.monotonic()
         response: dict[str, Any] = {"type": kind}
-        if kind in (Callback.CHANNEL_MESSAGE, Callback.DEFERRED_CHANNEL_MESSAGE):
+        if kind == Callback.AUTOCOMPLETE_RESULT:
+            if interaction.type != InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
+                raise DiscordError(400, 50035, "Invalid Form Body: not an autocomplete")
+            interaction.choices = list(data.get("choices") or [])
+            if len(interaction.choices) > 25:
+                raise DiscordError(400, 50035, "Invalid Form Body: more than 25 choices")
+        elif kind in (Callback.CHANNEL_MESSAGE, Callback.DEFERRED_CHANNEL_MESSAGE):
             message = self._new_message(interaction.channel, data, files, interaction.id)
             message.flags = int(data.get("flags") or 0)
             interaction.original = message

@@ -58,6 +58,7 @@ class CommandType(IntEnum):
 class InteractionType(IntEnum):
     APPLICATION_COMMAND = 2
     MESSAGE_COMPONENT = 3
+    APPLICATION_COMMAND_AUTOCOMPLETE = 4
 
 
 class Callback(IntEnum):
@@ -67,6 +68,7 @@ class Callback(IntEnum):
     DEFERRED_CHANNEL_MESSAGE = 5
     DEFERRED_UPDATE_MESSAGE = 6
     UPDATE_MESSAGE = 7
+    AUTOCOMPLETE_RESULT = 8
 
 
 EPHEMERAL = 1 << 6  # message flag

@@ -230,6 +230,13 @@ class Member:
         """Use a slash command ("pool add" for a subcommand) with options by name."""
         return await self.fake.invoke(self, command, channel or self.guild.default_channel, options)
 
+    async def autocomplete(
+        self, command: str, option: str, typed: str, channel: Channel | None = None
+    ) -> Interaction:
+        """Type `typed` into a command's option that offers choices as one types."""
+        channel = channel or self.guild.default_channel
+        return await self.fake.autocomplete(self, command, channel, option, typed)
+
     async def use_message_command(self, name: str, message: Message) -> Interaction:
         return await self.fake.message_command(self, name, message)
 
@@ -334,6 +341,7 @@ class Interaction:
     followups: list[Message] = field(default_factory=list)
     refused: str | None = None  # Discord refused it before it reached the bot (permissions)
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    choices: list[dict] | None = None  # an autocomplete's answer
 
     @property
     def deferred(self) -> bool:

@@ -39,6 +39,13 @@ class PoolGroup(app_commands.Group):
 
     @app_commands.command(name="add", description="Add the faces in up to 5 images to the pool")
     @admin_only
+    @app_commands.describe(
+        image1="An image with faces to add (PNG, JPEG, WebP, GIF, TIFF or BMP; up to 10 MB)",
+        image2="Another image with faces to add",
+        image3="Another image with faces to add",
+        image4="Another image with faces to add",
+        image5="Another image with faces to add",
+    )
     async def add(
         self,
         interaction: discord.Interaction,
@@ -58,6 +65,7 @@ class PoolGroup(app_commands.Group):
 
     @app_commands.command(name="list", description="The pool's faces, 10 per page, with ids")
     @admin_only
+    @app_commands.describe(page="Which page of 10 faces (1 is the first)")
     async def list(self, interaction: discord.Interaction, page: int = 1) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)  # a sheet to render
         listing = await self.cog.pool.page(interaction.guild_id, page)
@@ -73,6 +81,7 @@ class PoolGroup(app_commands.Group):
 
     @app_commands.command(name="show", description="One face of the pool by id")
     @admin_only
+    @app_commands.describe(face_id="The face's id (type to search; /pool list shows them)")
     async def show(self, interaction: discord.Interaction, face_id: int) -> None:
         shown = await self.cog.pool.face(interaction.guild_id, face_id)
         face = shown.face
@@ -85,6 +94,7 @@ class PoolGroup(app_commands.Group):
 
     @app_commands.command(name="remove", description="Delete a face and the votes that name it")
     @admin_only
+    @app_commands.describe(face_id="The face to delete (type to search; /pool list shows ids)")
     async def remove(self, interaction: discord.Interaction, face_id: int) -> None:
         named = await self.cog.pool.remove_face(interaction.guild_id, face_id)
         await interaction.response.send_message(
@@ -95,11 +105,25 @@ class PoolGroup(app_commands.Group):
 
     @app_commands.command(name="restore", description="Show a reported (hidden) face again")
     @admin_only
+    @app_commands.describe(face_id="The hidden face to show again (type to search)")
     async def restore(self, interaction: discord.Interaction, face_id: int) -> None:
         await self.cog.pool.set_hidden(interaction.guild_id, face_id, False)
         await interaction.response.send_message(
             f"Face `{face_id}` is back in the pool.", ephemeral=True
         )
+
+    @show.autocomplete("face_id")
+    @remove.autocomplete("face_id")
+    async def _visible_faces(
+        self, interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[int]]:
+        return await self.cog.face_choices(interaction, typed, hidden=False)
+
+    @restore.autocomplete("face_id")
+    async def _hidden_faces(
+        self, interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[int]]:
+        return await self.cog.face_choices(interaction, typed, hidden=True)
 
 
 class ChannelGroup(app_commands.Group):
@@ -109,6 +133,7 @@ class ChannelGroup(app_commands.Group):
 
     @app_commands.command(name="enable", description="Post pairs in this channel on a schedule")
     @admin_only
+    @app_commands.describe(every_minutes="Minutes between two pairs (1 to 10080, a week)")
     async def enable(
         self,
         interaction: discord.Interaction,
@@ -269,9 +294,33 @@ class PoolAdmin(commands.Cog):
     @app_commands.command(name="report", description="Report a face: it is hidden at once")
     @app_commands.guild_only()
     @per_member("report")
+    @app_commands.describe(face_id="The face's id, printed under it on the pair (type to search)")
     async def report_command(self, interaction: discord.Interaction, face_id: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         await interaction.followup.send(await self.report(interaction, face_id), ephemeral=True)
+
+    @report_command.autocomplete("face_id")
+    async def _reportable_faces(
+        self, interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[int]]:
+        return await self.face_choices(interaction, typed, hidden=False)
+
+    async def face_choices(
+        self, interaction: discord.Interaction, typed: str, *, hidden: bool
+    ) -> list[app_commands.Choice[int]]:
+        """Up to 25 faces whose id starts with what was typed (visible or hidden ones);
+        where each came from only for those who may manage the server."""
+        typed = str(typed or "").strip()
+        admin = bool(interaction.permissions and interaction.permissions.manage_guild)
+        faces = await self.pool.faces(interaction.guild_id)
+        found = [f for f in faces if f.hidden == hidden and str(f.id).startswith(typed)]
+        return [
+            app_commands.Choice(
+                name=(f"face {f.id}" + (f" — {f.origin}" if admin and f.origin else ""))[:100],
+                value=f.id,
+            )
+            for f in found[:25]
+        ]
 
     @per_member("report")
     async def report_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:

@@ -45,7 +45,19 @@ class Ranking(commands.Cog):
     @app_commands.command(name="rank", description="Rank up to 10 images by your taste (private)")
     @app_commands.guild_only()
     @per_member("rank")
-    @app_commands.describe(public="Show the ranking to the channel (default: only you)")
+    @app_commands.describe(
+        image1="An image to rank (its largest face is what counts; up to 10 MB)",
+        image2="Another image to rank",
+        image3="Another image to rank",
+        image4="Another image to rank",
+        image5="Another image to rank",
+        image6="Another image to rank",
+        image7="Another image to rank",
+        image8="Another image to rank",
+        image9="Another image to rank",
+        image10="Another image to rank",
+        public="Show the ranking to the channel (default: only you)",
+    )
     async def rank(
         self,
         interaction: discord.Interaction,

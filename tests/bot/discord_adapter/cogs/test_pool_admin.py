@@ -124,3 +124,42 @@ async def test_leaving_a_guild_starts_the_grace_period_and_purge_deletes_at_once
 async def _marked_left(world, expected: bool) -> bool:
     rows = await world.query("SELECT left_at FROM guild_pools WHERE guild_id = ?", world.guild.id)
     return bool(rows) and (rows[0][0] is not None) == expected
+
+
+def options_of(command: dict):
+    for option in command.get("options", []):
+        if option["type"] in (1, 2):  # a subcommand or a group: its own options
+            yield from options_of(option)
+        else:
+            yield command["name"], option
+
+
+async def test_every_option_is_described_and_face_ids_complete_as_one_types(world):
+    """Every option of every synced command says what it wants (no "…"); a face id
+    offers the faces as the member types: visible ones to report, and to an admin the
+    hidden ones to restore, with where each came from."""
+    from storage import open_database, pool
+
+    [synced] = [e for e in world.fake.events if e.kind == "commands"]
+    options = [pair for command in synced.data["payload"] for pair in options_of(command)]
+    bare = [(name, o["name"]) for name, o in options if o.get("description") in ("", "…", None)]
+    completing = sorted({name for name, o in options if o.get("autocomplete")})
+    print(f"{len(options)} options described; face ids complete in {completing}")
+    assert bare == [] and len(options) >= 20
+    assert completing == ["remove", "report", "restore", "show"]
+
+    hidden = world.face_ids[0]
+    db = await open_database(world.bot.database)
+    await pool.set_hidden(db, world.guild.id, hidden, True)
+    await db.close()
+    typed = str(world.face_ids[1])[:1]
+    asked = await world.alice.autocomplete("report", "face_id", typed)
+    await world.fake.wait_for(lambda: asked.choices is not None)
+    offered = [choice["value"] for choice in asked.choices]
+    assert offered and hidden not in offered and all(str(v).startswith(typed) for v in offered)
+    assert all(choice["name"] == f"face {choice['value']}" for choice in asked.choices)
+
+    restoring = await admin_of(world).autocomplete("pool restore", "face_id", "")
+    await world.fake.wait_for(lambda: restoring.choices is not None)
+    assert [choice["value"] for choice in restoring.choices] == [hidden]
+    assert " — " in restoring.choices[0]["name"]  # an admin sees where it came from
