@@ -98,7 +98,7 @@ def _cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 def _service_call(settings: Settings, operation: Callable[[KonomiService], Awaitable[int]]) -> int:
     """Open the service, await `operation(service)` (its exit status), close the service.
     A refusal (UserError) is printed as the person would read it in Discord."""
-    from bot.services import UserError, busy_message, is_busy
+    from bot.services import DatabaseBusy, UserError, busy_message, is_busy
     from bot.services.konomi import KonomiService
 
     async def go() -> int:
@@ -108,12 +108,11 @@ def _service_call(settings: Settings, operation: Callable[[KonomiService], Await
         except UserError as error:
             print(error, file=sys.stderr)
             return 1
-        except sqlite3.OperationalError as error:
+        except sqlite3.OperationalError as error:  # a lock held past the wait, mid-command
             if not is_busy(error):
                 raise
-            path, waited = settings.database_path, settings.storage.busy_timeout_s
-            print(f"database busy: {busy_message(path, waited)}", file=sys.stderr)
-            return 3
+            waited = settings.storage.busy_timeout_s
+            raise DatabaseBusy(busy_message(settings.database_path, waited)) from None
         finally:
             await service.close()
 

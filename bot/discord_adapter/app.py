@@ -96,30 +96,29 @@ class KonomiBot(commands.Bot):
         path, interval = self.settings.heartbeat_path, self.settings.discord.heartbeat_interval_s
         beaten = connected_at = time.monotonic() - interval
         while True:
-            if self.connected():
-                connected_at = time.monotonic()
-            elif time.monotonic() - connected_at > self.settings.discord.max_disconnected_s:
-                log.error(
-                    "no connection to Discord for %.0f s ([discord] max_disconnected_s): konomi "
-                    "stops so that its supervisor starts it afresh",
-                    time.monotonic() - connected_at,
+            now, connected = time.monotonic(), self.connected()
+            if connected:
+                connected_at = now
+            if now - connected_at > self.settings.discord.max_disconnected_s:
+                return self._stop_for_restart(
+                    f"no connection to Discord for {now - connected_at:.0f} s ([discord] "
+                    "max_disconnected_s): konomi stops so that its supervisor starts it afresh"
                 )
-                self.exit_code = 3
-                asyncio.ensure_future(self.close())
-                return
             if self.worker is not None and (code := self.worker.poll()) is not None:
-                log.error(
-                    "the training worker stopped (exit code %s; its log is above): konomi "
-                    "stops too, so that its supervisor restarts both",
-                    code,
+                return self._stop_for_restart(
+                    f"the training worker stopped (exit code {code}; its log is above): "
+                    "konomi stops too, so that its supervisor restarts both"
                 )
-                self.exit_code = 3
-                asyncio.ensure_future(self.close())
-                return
-            if self.connected() and time.monotonic() - beaten >= interval:
+            if connected and now - beaten >= interval:
                 write_heartbeat(path, CONNECTED)
-                beaten = time.monotonic()
+                beaten = now
             await asyncio.sleep(min(1.0, interval))
+
+    def _stop_for_restart(self, why: str) -> None:
+        """Log why and close with exit code 3: the supervisor starts konomi afresh."""
+        log.error(why)
+        self.exit_code = 3
+        asyncio.ensure_future(self.close())
 
     async def sync_commands(self) -> bool:
         """Sync only when the command definitions changed since the last sync (or forced)."""

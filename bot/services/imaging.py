@@ -75,11 +75,12 @@ class NotInTime(ImageError):
     """The request's deadline passed before this file was read."""
 
 
-# In a helper: set when it should leave after sending its current answer.
+# In a helper: the peak memory past which it leaves after its answer, and whether it does.
+_leave_above_bytes = 0.0
 _leaving = False
 
 
-def _prepare_helper(memory_limit: int) -> None:
+def _prepare_helper(memory_limit: int, leave_above_share: float) -> None:
     """Runs first in every new helper: cap its address space, one OpenCV thread, no
     warnings about the damaged files it exists to read, and a way to leave between
     files (pebble's worker loop ends on EOFError, with exit code 0, and the pool starts
@@ -87,6 +88,8 @@ def _prepare_helper(memory_limit: int) -> None:
     import cv2
     import pebble.pool.process as pebble_process
 
+    global _leave_above_bytes
+    _leave_above_bytes = leave_above_share * memory_limit
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     cv2.setNumThreads(1)
     warnings.simplefilter("ignore")
@@ -119,10 +122,10 @@ def _memory(field: str) -> int:
     return 0
 
 
-def _run(task, memory_limit: int, leave_above: float, *args) -> tuple[object, int, bool]:
+def _run(task, *args) -> tuple[object, int, bool]:
     """In a helper: the task's result (or the ImageError it raised), the helper's peak
     memory, and whether the helper leaves after this answer (it ran out of memory, or
-    its peak passed `leave_above` of its limit)."""
+    its peak passed `[helpers] replace_above_share` of its limit)."""
     global _leaving
     try:
         value = task(*args)
@@ -133,7 +136,7 @@ def _run(task, memory_limit: int, leave_above: float, *args) -> tuple[object, in
         value = ImageTooLarge("the image needs more memory than konomi allows for one file")
         exhausted = True
     peak = peak_rss()
-    _leaving = exhausted or peak > leave_above * memory_limit
+    _leaving = exhausted or peak > _leave_above_bytes
     return value, peak, _leaving
 
 
@@ -206,7 +209,7 @@ class ImageHelpers:
                 max_workers=self.settings.processes,
                 max_tasks=self.settings.files_per_process,
                 initializer=_prepare_helper,
-                initargs=(self.settings.memory_limit_mb << 20,),
+                initargs=(self.settings.memory_limit_mb << 20, self.settings.replace_above_share),
                 context=context,
             )
         return self._pool
@@ -246,11 +249,7 @@ class ImageHelpers:
     async def _submit(self, timeout: float, task, *args):
         async with self._turn():  # handed over only when a helper is free to take it
             for attempt in (1, 2):
-                future = self._executor().schedule(
-                    _run,
-                    args=(task, self.settings.memory_limit_mb << 20, self.leave_above, *args),
-                    timeout=timeout,
-                )
+                future = self._executor().schedule(_run, args=(task, *args), timeout=timeout)
                 answer = asyncio.wrap_future(future)
                 await asyncio.wait({answer}, timeout=self.settings.file_timeout_s)
                 if answer.done() or future.running():  # a helper took it: pebble times it
@@ -266,10 +265,6 @@ class ImageHelpers:
                 "konomi's image reader stopped twice while it had this file (not because of "
                 "the file); it was skipped: try it again"
             )
-
-    @property
-    def leave_above(self) -> float:
-        return self.settings.replace_above_share
 
     async def _answer(self, answer: asyncio.Future, timeout: float):
         """The helper's answer as a value or this file's ImageError; BrokenProcessPool
