@@ -145,6 +145,11 @@ class VotingSettings:
     # informative of `informative_candidates` random unseen pairs.
     random_pair_share: float = bounded(0.2, at_least=0, at_most=1)
     informative_candidates: int = 256
+    # Pairs a member may have waiting unanswered at once; /vote points to them beyond.
+    open_pairs_per_member: int = bounded(2, at_least=1, at_most=10)
+    # Minutes of silence after which a member's private thread archives itself (Discord
+    # allows 60, 1440, 4320 or 10080); konomi's next pair opens it again.
+    thread_archive_minutes: int = 1440
 
 
 @dataclass(frozen=True)
@@ -266,6 +271,11 @@ def parse_settings(data: dict[str, typing.Any], base_dir: Path) -> Settings:
             f"model.descriptor_size: {DESCRIPTOR_SIZE} (the face descriptor) or 0 (none), "
             f"got {settings.model.descriptor_size!r}"
         )
+    if settings.voting.thread_archive_minutes not in THREAD_ARCHIVE_MINUTES:
+        raise ConfigError(
+            "voting.thread_archive_minutes: one of 60, 1440, 4320 or 10080 (what Discord "
+            f"allows), got {settings.voting.thread_archive_minutes!r}"
+        )
     _check_worker(settings.worker)
     return dataclasses.replace(settings, base_dir=base_dir)
 
@@ -287,6 +297,7 @@ def _check_worker(worker: WorkerSettings) -> None:
 
 
 BROKER_SCHEMES = ("redis", "rediss")
+THREAD_ARCHIVE_MINUTES = (60, 1440, 4320, 10080)
 
 
 def _check_broker_url(url: str) -> None:

@@ -68,6 +68,19 @@ class ModelMetrics:
         return cls(**values)
 
 
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% for z = 1.96): honest for the few
+    held-out votes a person's model is judged on, where the normal approximation is not."""
+    if trials == 0:
+        return 0.0, 1.0
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    spread = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials))
+    return max(0.0, centre - spread / (1 + z * z / trials)), min(
+        1.0, centre + spread / (1 + z * z / trials)
+    )
+
+
 def pairwise_metrics(scores: np.ndarray, pairs: Pairs) -> PairwiseMetrics:
     """Accuracy on decided votes (a predicted tie counts half), ties counted apart, log-loss."""
     if len(pairs) == 0:

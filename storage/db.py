@@ -18,6 +18,7 @@ from pathlib import Path
 
 import aiosqlite
 
+NOW = "((julianday('now') - 2440587.5) * 86400.0)"  # Unix time, as SQLite reads the clock
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 

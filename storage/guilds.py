@@ -16,6 +16,7 @@ class GuildRecord:
     guild_id: int
     reports_channel_id: int | None
     left_at: float | None  # set while the bot is out of the guild
+    places_channel_id: int | None  # where members' private threads open (None: where /vote was)
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ async def ensure_guild(db: aiosqlite.Connection, guild_id: int) -> None:
 
 async def get_guild(db: aiosqlite.Connection, guild_id: int) -> GuildRecord | None:
     async with db.execute(
-        "SELECT guild_id, reports_channel_id, left_at FROM guild_pools WHERE guild_id = ?",
+        "SELECT guild_id, reports_channel_id, left_at, places_channel_id FROM guild_pools"
+        " WHERE guild_id = ?",
         (guild_id,),
     ) as cursor:
         row = await cursor.fetchone()
@@ -45,11 +47,22 @@ async def get_guild(db: aiosqlite.Connection, guild_id: int) -> GuildRecord | No
 
 
 async def set_reports_channel(db: aiosqlite.Connection, guild_id: int, channel_id: int) -> None:
+    await _set_channel(db, guild_id, "reports_channel_id", channel_id)
+
+
+async def set_places_channel(
+    db: aiosqlite.Connection, guild_id: int, channel_id: int | None
+) -> None:
+    await _set_channel(db, guild_id, "places_channel_id", channel_id)
+
+
+async def _set_channel(
+    db: aiosqlite.Connection, guild_id: int, column: str, channel_id: int | None
+) -> None:
     async with transaction(db):
         await ensure_guild(db, guild_id)
         await db.execute(
-            "UPDATE guild_pools SET reports_channel_id = ? WHERE guild_id = ?",
-            (channel_id, guild_id),
+            f"UPDATE guild_pools SET {column} = ? WHERE guild_id = ?", (channel_id, guild_id)
         )
 
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 import aiosqlite
 
-from storage.db import transaction
+from storage.db import NOW, transaction
 from storage.guilds import ensure_guild
 
 
@@ -81,17 +81,23 @@ async def enqueue(
     notify_channel_id: int | None = None,
     interaction_token: str | None = None,
     token_expires_at: float | None = None,
+    requested: bool = False,
 ) -> tuple[Job, bool]:
-    """Queue a job, or join the one already queued for this (guild, user).
+    """Queue a job, or join the one already queued for this (guild, user), or, for a
+    member's own request (`requested`), an automatic one already running.
 
     Returns the job and whether it is new. Joining refreshes where to tell the
     user, so the latest request is the one answered.
     """
     kind = JobKind.GUILD if user_id is None else JobKind.PERSONAL
+    joinable = "state = 'queued'"
+    if requested:
+        joinable += " OR (state = 'running' AND requested_at IS NULL)"
     async with transaction(db):
         await ensure_guild(db, guild_id)
         async with db.execute(
-            "SELECT id FROM jobs WHERE guild_id = ? AND user_id IS ? AND state = 'queued'",
+            f"SELECT id FROM jobs WHERE guild_id = ? AND user_id IS ? AND ({joinable})"
+            " ORDER BY state = 'queued' DESC LIMIT 1",
             (guild_id, user_id),
         ) as cursor:
             row = await cursor.fetchone()
@@ -100,13 +106,16 @@ async def enqueue(
             if notify_channel_id is not None:
                 await db.execute(
                     "UPDATE jobs SET notify_channel_id = ?, interaction_token = ?,"
-                    " token_expires_at = ? WHERE id = ?",
+                    " token_expires_at = ?, notified_at = NULL WHERE id = ?",
                     (notify_channel_id, interaction_token, token_expires_at, job_id),
                 )
+            if requested:
+                await db.execute(f"UPDATE jobs SET requested_at = {NOW} WHERE id = ?", (job_id,))
         else:
             cursor = await db.execute(
                 "INSERT INTO jobs (guild_id, user_id, kind, notify_channel_id, interaction_token,"
-                " token_expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " token_expires_at, requested_at)"
+                f" VALUES (?, ?, ?, ?, ?, ?, {NOW if requested else 'NULL'})",
                 (guild_id, user_id, kind, notify_channel_id, interaction_token, token_expires_at),
             )
             job_id, created = cursor.lastrowid, True
@@ -124,9 +133,11 @@ async def pending(db: aiosqlite.Connection) -> set[tuple[int, int | None]]:
 
 
 async def last_requested_at(db: aiosqlite.Connection, guild_id: int, user_id: int) -> float | None:
-    """When this person's latest training job was created (survives restarts)."""
+    """When this person last asked for a retrain themself (automatic jobs do not count;
+    survives restarts)."""
     async with db.execute(
-        "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        "SELECT MAX(requested_at) FROM jobs WHERE guild_id = ? AND user_id = ?",
+        (guild_id, user_id),
     ) as cursor:
         (created_at,) = await cursor.fetchone()
     return created_at

@@ -40,6 +40,10 @@ async def forget_user(db: aiosqlite.Connection, guild_id: int, user_id: int) -> 
                 f"DELETE FROM {table} WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
             )
             deleted[table] = cursor.rowcount
+        for table in ("member_places", "match_opt_ins", "pair_skips"):
+            await db.execute(
+                f"DELETE FROM {table} WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+            )
         cursor = await db.execute(
             "DELETE FROM pair_reactions WHERE user_id = ? AND message_id IN"
             " (SELECT message_id FROM pairs WHERE guild_id = ?)",

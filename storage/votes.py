@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import aiosqlite
 
-from storage.db import transaction
+from storage.db import NOW, transaction
 from storage.guilds import ensure_guild
 
 
@@ -23,7 +23,6 @@ class Pair:
 
 
 _PAIR_COLUMNS = ", ".join(Pair.__dataclass_fields__)
-NOW = "((julianday('now') - 2440587.5) * 86400.0)"  # Unix time, as SQLite reads the clock
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ class ReactionEvent:
     """A vote reaction added or removed on Discord, as it arrived."""
 
     message_id: int
-    guild_id: int
+    guild_id: int | None  # None: in a DM (the pair's own guild is used)
     user_id: int
     outcome: float
     added: bool
@@ -158,7 +157,7 @@ async def _apply(db: aiosqlite.Connection, events: list[ReactionEvent]) -> list[
     results: list[Applied | None] = []
     for event in events:
         pair = pairs.get(event.message_id)
-        if pair is None or pair.guild_id != event.guild_id:
+        if pair is None or event.guild_id not in (None, pair.guild_id):
             results.append(None)
             continue
         key = (event.message_id, event.user_id)
@@ -403,6 +402,37 @@ async def new_vote_counts(
         (voters_after_id,) if voters_after_id else (),
     ) as cursor:
         return [(row[0], row[1], int(row[2])) for row in await cursor.fetchall()]
+
+
+async def skip_pair(db: aiosqlite.Connection, message_id: int, user_id: int) -> Pair | None:
+    """Record a member's pass on a pair: no vote, and the pair no longer waits for them.
+    The pair, the first time only (None: skipped before, or no konomi pair)."""
+    pair = await get_pair(db, message_id)
+    if pair is None:
+        return None
+    cursor = await db.execute(
+        "INSERT OR IGNORE INTO pair_skips (message_id, guild_id, user_id) VALUES (?, ?, ?)",
+        (message_id, pair.guild_id, user_id),
+    )
+    return pair if cursor.rowcount else None
+
+
+async def open_pairs(
+    db: aiosqlite.Connection, guild_id: int, user_id: int, since: float
+) -> list[Pair]:
+    """Pairs posted for a member since `since` that they neither voted on nor skipped,
+    oldest first."""
+    async with db.execute(
+        f"SELECT {_PAIR_COLUMNS} FROM pairs p WHERE guild_id = ? AND posted_for = ?"
+        " AND created_at >= ?"
+        " AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.message_id = p.message_id"
+        "   AND v.user_id = p.posted_for)"
+        " AND NOT EXISTS (SELECT 1 FROM pair_skips s WHERE s.message_id = p.message_id"
+        "   AND s.user_id = p.posted_for)"
+        " ORDER BY created_at",
+        (guild_id, user_id, since),
+    ) as cursor:
+        return [Pair(*row) for row in await cursor.fetchall()]
 
 
 async def seen_pairs(db: aiosqlite.Connection, guild_id: int, user_id: int) -> set[frozenset[int]]:

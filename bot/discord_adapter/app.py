@@ -201,9 +201,10 @@ class KonomiBot(commands.Bot):
 
 STARTING, CONNECTED = "starting", "connected"
 
-# What konomi uses: servers (joins, leaves, channels) and reactions in them. Interactions
-# need no intent; messages, members and typing are not asked for.
-INTENTS = discord.Intents(guilds=True, guild_reactions=True)
+# What konomi uses: servers (joins, leaves, channels, threads) and reactions in them and in
+# DMs (members may vote there). Interactions need no intent; messages, members and typing
+# are not asked for.
+INTENTS = discord.Intents(guilds=True, guild_reactions=True, dm_reactions=True)
 
 # Gateway close codes no reconnect can mend: konomi stops (exit code 2) with the cause,
 # instead of a restart loop that spends Discord's daily IDENTIFYs.

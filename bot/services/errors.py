@@ -25,6 +25,14 @@ class NoGuildModel(UserError):
     """The guild has no model yet, so nothing can be ranked or personalised."""
 
 
+class NoPersonalModel(UserError):
+    """Something that needs a member's own model (a taste match) was asked without one."""
+
+
+class NotOptedIn(UserError):
+    """A taste match was asked for with a member who has not agreed to be compared."""
+
+
 class GuildModelOutdated(UserError):
     """The guild model was trained with other model settings; it must be retrained first."""
 

@@ -16,7 +16,7 @@ import aiosqlite
 from bot.config import Settings
 from bot.services.errors import UserError
 from bot.services.training import ModelRefused, TrainingService
-from storage import jobs
+from storage import jobs, privacy
 from storage.jobs import Job, JobKind, JobState
 from storage.models import StoredModel
 
@@ -65,7 +65,10 @@ class JobsService:
 
     async def record(self, job: Job, outcome: StoredModel | Exception) -> None:
         """How a job ended: its model (already stored, the job marked done with it), or
-        why it has none."""
+        why it has none. A person forgotten once the job began has their job refused,
+        whether the forget came before their votes were read (none left) or after."""
+        if isinstance(outcome, UserError) and await self._forgotten_since_claimed(job):
+            outcome = ModelRefused("the person asked to be forgotten while it trained")
         if isinstance(outcome, UserError):  # too few votes, no guild model, outdated settings
             await self.fail(job, str(outcome))
             log.info("job %d not run: %s", job.id, outcome)
@@ -77,6 +80,12 @@ class JobsService:
             log.error("job %d failed", job.id, exc_info=outcome)
         else:
             log.info("job %d done: model %d", job.id, outcome.id)
+
+    async def _forgotten_since_claimed(self, job: Job) -> bool:
+        if job.user_id is None:
+            return False
+        forgotten = await privacy.forgotten_at(self.db, job.guild_id, job.user_id)
+        return forgotten is not None and forgotten >= (job.started_at or job.created_at)
 
     async def fail(self, job: Job, reason: str) -> None:
         await jobs.fail(self.db, job.id, reason)

@@ -12,7 +12,7 @@ import aiosqlite
 
 from bot.config import Settings
 from model.metrics import ModelMetrics
-from storage import models, privacy, votes
+from storage import members, models, privacy, votes
 from storage.privacy import Forgotten
 
 __all__ = ["Export", "Forgotten", "PrivacyService", "Stats"]
@@ -70,6 +70,13 @@ class PrivacyService:
             "metrics": model.metrics if model else None,
         }
         return Export(len(mine), table.getvalue().encode(), json.dumps(metrics, indent=2).encode())
+
+    async def set_match_opt_in(self, guild_id: int, user_id: int, opted_in: bool) -> None:
+        """Whether this member agrees to have their taste compared with /match."""
+        await members.set_match_opt_in(self.db, guild_id, user_id, opted_in)
+
+    async def match_opted_in(self, guild_id: int, user_id: int) -> bool:
+        return await members.opted_in(self.db, guild_id, user_id)
 
     async def forget(self, guild_id: int, user_id: int) -> Forgotten:
         """Delete the person's votes, reactions, models and jobs in this guild; only the

@@ -12,7 +12,7 @@ import numpy as np
 
 from bot.config import Settings
 from bot.services import render
-from bot.services.errors import NoGuildModel, NothingToRank, PoolTooSmall
+from bot.services.errors import NoGuildModel, NoPersonalModel, NothingToRank, PoolTooSmall
 from bot.services.imaging import Deadline, ImageHelpers
 from model.bradley_terry import win_chance
 from model.descriptor import stack_descriptors, unpack_descriptor
@@ -86,9 +86,28 @@ class RankedUploads:
 @dataclass(frozen=True)
 class TasteSheet:
     png: bytes
-    shown: int  # faces liked most, then as many liked least
+    shown: int  # faces in each top
+    personal_version: int | None  # None: the member has no model of their own yet
+    guild_version: int
+    shared: int  # faces in both tops
+
+
+@dataclass(frozen=True)
+class PoolScores:
+    """A model's scores of the visible pool faces (`ids`, in pool order)."""
+
+    ids: list[int]
+    scores: np.ndarray
     version: int
     personal: bool
+
+    def top(self, count: int) -> list[int]:
+        return [self.ids[i] for i in np.argsort(-self.scores, kind="stable")[:count]]
+
+    def chances(self, faces: list[int]) -> list[float]:
+        """Each face's chance to be preferred over the pool's median face."""
+        chance = dict(zip(self.ids, beats(self.scores, float(np.median(self.scores))), strict=True))
+        return [float(chance[face]) for face in faces]
 
 
 def beats(scores: np.ndarray, median: float) -> np.ndarray:
@@ -116,8 +135,8 @@ class RankingService:
             stored = await models.latest_model(self.db, guild_id, None)
         if stored is None:
             raise NoGuildModel(
-                "This server has no model yet: vote on some pairs with `/vote`, then an "
-                "admin or anyone can `/retrain`."
+                "This server has no model yet: it trains by itself once members have voted "
+                "on a few pairs with `/vote`. Try again in a few minutes."
             )
         record = ModelRecord.from_json(stored.config)
         base_npz = None
@@ -207,19 +226,19 @@ class RankingService:
             {"helpers": read - started, "scoring": time.perf_counter() - read},
         )
 
-    async def my_taste(self, guild_id: int, user_id: int, most: int = 5) -> TasteSheet:
-        """The pool faces the person's model likes most, then least, as one sheet."""
+    async def pool_scores(self, guild_id: int, user_id: int | None) -> PoolScores:
+        """The visible pool's scores under the person's model (the guild's when they
+        have none, or for None), kept until the model, the pool or its descriptors
+        change: asking again costs nothing."""
         faces = await pool.list_faces(self.db, guild_id)
         if len(faces) < 2:
             raise PoolTooSmall(
-                "There is nothing to show yet: the server needs faces and a model "
-                "(`/vote`, then `/retrain`)."
+                "There is nothing to show yet: the pool needs faces and a model "
+                "(an admin adds faces with `/pool add`; models come from `/vote`)."
             )
         scorer, stored, personal = await self.scorer_for(guild_id, user_id)
         ids = [face.id for face in faces]
         packed = await pool.face_descriptors(self.db, guild_id, ids)
-        # The pool's scores under this model version, kept until the model, the pool or
-        # its descriptors change: asking again costs the sheet, not the pool.
         key = (stored.id, tuple(ids), frozenset(packed))
         scores = self._pool_scores.pop(key, None)
         if scores is None:
@@ -235,19 +254,48 @@ class RankingService:
         self._pool_scores[key] = scores
         while len(self._pool_scores) > _POOL_SCORES_KEPT:
             self._pool_scores.pop(next(iter(self._pool_scores)))
-        order = np.argsort(-scores, kind="stable")
-        shown = min(most, len(ids) // 2)
-        picks = [ids[i] for i in [*order[:shown], *order[-shown:]]]
-        chance = dict(zip(ids, beats(scores, float(np.median(scores))), strict=True))
-        shown_png = await pool.face_crops(self.db, guild_id, picks)
+        return PoolScores(ids, scores, stored.version, personal)
 
-        def sheet() -> tuple[bytes, int]:
-            labels = [
-                f"{'most' if n < shown else 'least'} · face {face}" for n, face in enumerate(picks)
+    async def my_taste(self, guild_id: int, user_id: int, most: int = 5) -> TasteSheet:
+        """The member's favourite pool faces (their model's) beside the server's (the
+        guild model's), as one sheet: theirs on the first row, the server's below."""
+        server = await self.pool_scores(guild_id, None)
+        mine = await self.pool_scores(guild_id, user_id)
+        shown = min(most, len(server.ids))
+        server_top = server.top(shown)
+        mine_top = mine.top(shown) if mine.personal else []
+        picks = [*mine_top, *server_top]
+        crops_png = await pool.face_crops(self.db, guild_id, picks)
+
+        def sheet() -> bytes:
+            labels = [f"yours · face {face}" for face in mine_top]
+            labels += [
+                f"server's · face {face}" + (" (yours too)" if face in mine_top else "")
+                for face in server_top
             ]
-            crops = [decode_png(shown_png[face]) for face in picks]
-            png = render.ranking_sheet(crops, labels, [float(chance[face]) for face in picks])
-            return png, shown
+            chances = [*mine.chances(mine_top), *server.chances(server_top)]
+            crops = [decode_png(crops_png[face]) for face in picks]
+            return render.ranking_sheet(crops, labels, chances)
 
-        png, shown = await asyncio.to_thread(sheet)
-        return TasteSheet(png, shown, stored.version, personal)
+        png = await asyncio.to_thread(sheet)
+        return TasteSheet(
+            png,
+            shown,
+            mine.version if mine.personal else None,
+            server.version,
+            len(set(mine_top) & set(server_top)),
+        )
+
+    async def taste_match(self, guild_id: int, user_id: int, other_id: int) -> float:
+        """How alike two members' models order the pool (Spearman's rank correlation,
+        -1..1); raises NoPersonalModel when either has no model of their own."""
+        orders = [await self.pool_scores(guild_id, member) for member in (user_id, other_id)]
+        if not all(order.personal for order in orders):
+            raise NoPersonalModel(
+                "a match needs both of you to have a model of your own "
+                f"({self.settings.worker.personal_min_votes} votes each with `/vote`)"
+            )
+        ranks = [np.argsort(np.argsort(order.scores)) for order in orders]
+        if ranks[0].std() == 0 or ranks[1].std() == 0:
+            return 0.0
+        return float(np.corrcoef(ranks[0], ranks[1])[0, 1])

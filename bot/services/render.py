@@ -7,6 +7,8 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from model.metrics import PairwiseMetrics, wilson_interval
+
 PAIR_SIDE = 256
 THUMB = 128
 
@@ -42,24 +44,108 @@ def pair_image(crop_a: np.ndarray, crop_b: np.ndarray, face_a: int, face_b: int)
     return _png(canvas)
 
 
-def ranking_sheet(crops: list[np.ndarray], labels: list[str], beats_median: list[float]) -> bytes:
-    """Thumbnails in ranked order (best first), each with its rank and P(beats median)."""
+def ranking_sheet(crops: list[np.ndarray], labels: list[str], chances: list[float]) -> bytes:
+    """Thumbnails in ranked order (best first), each with its rank, its chance to be
+    preferred over a typical pool face, and its full name, wrapped to the thumbnail."""
     columns = min(5, len(crops))
     rows = (len(crops) + columns - 1) // columns
-    cell_w, cell_h, pad = THUMB + 16, THUMB + 56, 8
-    canvas = Image.new("RGB", (columns * cell_w + pad, rows * cell_h + pad), (24, 24, 28))
+    label_font, line_height = _font(12), 15
+    cell_w, pad = THUMB + 16, 8
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    wrapped = [_wrap(draw, label, label_font, THUMB + 8) for label in labels]
+    row_lines = [
+        max(len(lines) for lines in wrapped[row * columns : (row + 1) * columns])
+        for row in range(rows)
+    ]
+    row_heights = [THUMB + 30 + lines * line_height + 8 for lines in row_lines]
+    canvas = Image.new("RGB", (columns * cell_w + pad, sum(row_heights) + pad), (24, 24, 28))
     draw = ImageDraw.Draw(canvas)
-    for index, (crop, label, chance) in enumerate(zip(crops, labels, beats_median, strict=True)):
+    for index, (crop, lines, chance) in enumerate(zip(crops, wrapped, chances, strict=True)):
+        row = index // columns
         x = pad + (index % columns) * cell_w
-        y = pad + (index // columns) * cell_h
+        y = pad + sum(row_heights[:row])
         canvas.paste(Image.fromarray(crop).resize((THUMB, THUMB), Image.Resampling.LANCZOS), (x, y))
         draw.text(
             (x, y + THUMB + 4), f"#{index + 1}  {chance:.0%}", fill=(255, 255, 255), font=_font(16)
         )
-        draw.text((x, y + THUMB + 26), label[:20], fill=(150, 150, 160), font=_font(12))
+        for number, line in enumerate(lines):
+            draw.text(
+                (x, y + THUMB + 26 + number * line_height),
+                line,
+                fill=(150, 150, 160),
+                font=label_font,
+            )
     return _png(canvas)
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: int) -> list[str]:
+    """`text` in lines no wider than `width` pixels: at spaces where it can, else
+    inside a word (file names often have none)."""
+    lines: list[str] = []
+    line = ""
+    for char in text:
+        if draw.textlength(line + char, font=font) <= width:
+            line += char
+            continue
+        cut = line.rfind(" ")
+        if char != " " and cut > 0:
+            lines.append(line[:cut])
+            line = line[cut + 1 :] + char
+        else:
+            lines.append(line)
+            line = "" if char == " " else char
+    return lines + [line] if line else lines or [""]
 
 
 def percent(value: float | None) -> str:
     """An accuracy or a chance for people to read; "n/a" when there is none."""
     return "n/a" if value is None else f"{value:.0%}"
+
+
+def plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"
+
+
+# Fewer decided held-out votes than this say nothing about a model worth a percentage.
+MIN_HELD_OUT = 8
+
+
+def preference(chance: float) -> str:
+    """A chance to be preferred over a typical pool face, in words (50% = no preference)."""
+    if chance >= 0.8:
+        return "strongly preferred"
+    if chance >= 0.6:
+        return "preferred"
+    if chance > 0.55:
+        return "slightly preferred"
+    if chance >= 0.45:
+        return "no clear preference"
+    if chance > 0.4:
+        return "slightly less preferred"
+    if chance > 0.2:
+        return "less preferred"
+    return "much less preferred"
+
+
+def held_out(metrics: PairwiseMetrics, guild: PairwiseMetrics | None = None) -> str:
+    """How a model did on votes it never trained on, as "N of M" with its 95% interval
+    (Wilson), and the server model's on the same votes; a model judged on too few votes
+    says so instead of a percentage."""
+    judged = metrics.decided
+    if metrics.accuracy is None or judged < MIN_HELD_OUT:
+        return (
+            f"it could be checked on only {judged} of your votes it never saw: too few to "
+            "tell how good it is yet (it is checked again with every retrain)"
+        )
+    agreed = round(metrics.accuracy * judged)
+    low, high = wilson_interval(agreed, judged)
+    text = (
+        f"it agreed with you on {agreed} of {judged} votes it never saw "
+        f"({percent(metrics.accuracy)}; likely between {percent(low)} and {percent(high)}, "
+        "where 50% is a coin toss)"
+    )
+    if guild is not None and guild.accuracy is not None and guild.decided == judged:
+        text += (
+            f"; the server's model agreed on {round(guild.accuracy * judged)} of the same {judged}"
+        )
+    return text

@@ -20,6 +20,7 @@ from bot.services.errors import (
     TooSoon,
     UserError,
 )
+from bot.services.render import plural
 from bot.services.voting import votes_on
 from model.descriptor import DESCRIPTOR_SIZE, stack_descriptors, unpack_descriptor
 from model.faces import resize_square
@@ -29,7 +30,7 @@ from model.scorer import ARCHITECTURE
 from model.settings import ScorerConfig
 from model.store import ModelRecord, pack, unpack
 from model.training import Progress, TrainingJob, TrainingResult, train, train_personal_batch
-from storage import jobs, models, pool, votes
+from storage import jobs, members, models, pool, votes
 from storage.jobs import Job
 from storage.models import ModelRefused, StoredModel
 
@@ -342,21 +343,32 @@ class TrainingService:
     async def request(
         self,
         guild_id: int,
-        user_id: int | None,
+        user_id: int,
         *,
         notify_channel_id: int | None = None,
         interaction_token: str | None = None,
         token_expires_at: float | None = None,
     ) -> Queued:
-        """Queue (or join) a person's job, at most once per `[worker] retrain_cooldown_s`
-        (counted from their last request, so a restart does not reset it)."""
-        cooldown = self.settings.worker.retrain_cooldown_s
-        if cooldown and user_id is not None:
+        """Queue a person's retrain, or join the one on its way (queued, or started
+        automatically): refused at once below `[worker] personal_min_votes` (no job
+        queued), and at most once per `[worker] retrain_cooldown_s` counted from the
+        person's own last request (automatic retrains do not count; a restart does not
+        reset it)."""
+        worker = self.settings.worker
+        have = await votes.count_votes(self.db, guild_id, user_id)
+        if have < worker.personal_min_votes:
+            raise NotEnoughVotes(
+                f"You have {have} {plural(have, 'vote')} here; your own model needs "
+                f"{worker.personal_min_votes}. Vote {worker.personal_min_votes - have} more "
+                "with `/vote`: your first model then trains by itself, no `/retrain` needed."
+            )
+        cooldown = worker.retrain_cooldown_s
+        if cooldown:
             last = await jobs.last_requested_at(self.db, guild_id, user_id)
             if last and (left := last + cooldown - time.time()) > 0:
                 raise TooSoon(
-                    f"You're asking for retraining too often (at most once every "
-                    f"{cooldown:.0f} s): try again in {left:.0f} s.",
+                    f"You asked for a retrain {time.time() - last:.0f} s ago; one request "
+                    f"every {cooldown:.0f} s. Try again in {left:.0f} s.",
                     left,
                 )
         job, created = await jobs.enqueue(
@@ -366,14 +378,17 @@ class TrainingService:
             notify_channel_id=notify_channel_id,
             interaction_token=interaction_token,
             token_expires_at=token_expires_at,
+            requested=True,
         )
         return Queued(job, created, await jobs.queue_position(self.db, job))
 
     async def enqueue_due_retrains(self, now: float | None = None) -> list[tuple[int, int | None]]:
-        """Queue the guild and personal retrains that new votes (or time) call for."""
+        """Queue the guild and personal retrains that new votes (or time) call for: a
+        person's first model as soon as they have `[worker] personal_min_votes` (told in
+        their private place), and a new version after every `user_retrain_votes`."""
         now = time.time() if now is None else now
         worker = self.settings.worker
-        due = []
+        due: list[tuple[int, int | None, int | None]] = []
         pending = await jobs.pending(self.db)
         latest = await votes.latest_vote_id(self.db)  # read first: later votes count next time
         counts = await votes.new_vote_counts(self.db, self._voters_checked_to)
@@ -387,12 +402,17 @@ class TrainingService:
                     continue  # a queued personal job trains the guild's model first
                 stale = latest is None or now - latest.created_at >= worker.guild_retrain_interval_s
                 if new >= worker.guild_retrain_votes or (stale and new >= 2):
-                    due.append((guild_id, None))
+                    due.append((guild_id, None, None))
             elif new >= worker.user_retrain_votes:
-                due.append((guild_id, user_id))
-        for guild_id, user_id in due:
-            await jobs.enqueue(self.db, guild_id, user_id)
-        return due
+                due.append((guild_id, user_id, None))
+            elif new >= worker.personal_min_votes and not await models.latest_model(
+                self.db, guild_id, user_id
+            ):
+                place = await members.get_place(self.db, guild_id, user_id)
+                due.append((guild_id, user_id, place.channel_id if place else None))
+        for guild_id, user_id, notify_channel_id in due:
+            await jobs.enqueue(self.db, guild_id, user_id, notify_channel_id=notify_channel_id)
+        return [(guild_id, user_id) for guild_id, user_id, _ in due]
 
     async def finished(self) -> AsyncIterator[Finished]:
         """Finished jobs whose requester was not told yet, each claimed as it is yielded:

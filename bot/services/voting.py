@@ -19,12 +19,14 @@ import numpy as np
 from bot.config import Settings
 from bot.services import render
 from bot.services.errors import EveryPairSeen, ImportRefused, NotAPair, PoolTooSmall
+from bot.services.render import plural
 from bot.services.vote_import import parse_votes, same_vote_key
 from model.images import decode_png
 from model.pair_choice import most_informative
 from model.pairs import Pairs
 from model.store import PoolView, pool_view
-from storage import models, pool, state, votes
+from storage import guilds, members, models, pool, state, votes
+from storage.members import Place
 from storage.state import VoteChannel
 from storage.votes import Applied, ImportResult, Pair, ReactionEvent, Reconciled
 
@@ -32,6 +34,7 @@ __all__ = [
     "ChosenPair",
     "ImportResult",
     "Pair",
+    "Place",
     "ReactionEvent",
     "Reconciled",
     "Recorded",
@@ -188,6 +191,55 @@ class VotingService:
         if pair is None or pair.guild_id != guild_id:
             raise NotAPair("That message is not a konomi pair. Use `/report` with the face id.")
         return pair
+
+    # -- a member's private place and progress ----------------------------------------
+
+    async def place(self, guild_id: int, user_id: int) -> Place | None:
+        return await members.get_place(self.db, guild_id, user_id)
+
+    async def set_place(
+        self, guild_id: int, user_id: int, kind: str, channel_id: int | None
+    ) -> None:
+        await members.set_place(self.db, guild_id, user_id, kind, channel_id)
+
+    async def places_channel(self, guild_id: int) -> int | None:
+        """The channel an admin chose for members' private threads (None: where /vote
+        is used)."""
+        record = await guilds.get_guild(self.db, guild_id)
+        return record.places_channel_id if record else None
+
+    async def set_places_channel(self, guild_id: int, channel_id: int | None) -> None:
+        await guilds.set_places_channel(self.db, guild_id, channel_id)
+
+    async def open_pairs(self, guild_id: int, user_id: int) -> list[Pair]:
+        """The member's pairs still waiting for an answer (recent ones: older pairs are
+        not watched after downtime either)."""
+        since = time.time() - self.settings.voting.catch_up_days * 86400
+        return await votes.open_pairs(self.db, guild_id, user_id, since)
+
+    async def skip(self, message_id: int, user_id: int) -> Pair | None:
+        """A pass on a pair: no vote. The pair, when it was posted for this member and
+        this is their first pass on it (a next pair follows), else None."""
+        pair = await votes.skip_pair(self.db, message_id, user_id)
+        return pair if pair is not None and pair.posted_for == user_id else None
+
+    async def progress(self, guild_id: int, user_id: int) -> str:
+        """Where a member stands, in one short line: votes so far and what the next
+        milestone gives them."""
+        worker = self.settings.worker
+        count = await votes.count_votes(self.db, guild_id, user_id)
+        done = f"{count} {plural(count, 'vote')} so far"
+        mine = await models.latest_model(self.db, guild_id, user_id)
+        if mine is None:
+            left = worker.personal_min_votes - count
+            if left > 0:
+                return f"{done} · {left} more for your own model"
+            return f"{done} · your first model is on its way"
+        since = await votes.count_votes(self.db, guild_id, user_id, since=mine.created_at)
+        left = worker.user_retrain_votes - since
+        if left > 0:
+            return f"{done} · your model v{mine.version} learns the newest in {left} more"
+        return f"{done} · your model is learning your newest votes"
 
     # -- votes from reactions ---------------------------------------------------------
 

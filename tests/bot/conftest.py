@@ -110,20 +110,28 @@ class World:
         """The `count`-th pair posted for this member, once its three reactions are on."""
 
         def find():
-            mine = [
-                m
-                for m in self.fake.bot_messages(self.channel)
-                if m.files and len(m.reactions) == 3 and self._for(m, member)
-            ]
+            mine = self.pairs_for(member)
             return mine[count - 1] if len(mine) >= count else None
 
         return await self.fake.wait_for(find, timeout)
 
+    def pairs_for(self, member: Member) -> list[Message]:
+        """The pairs posted for a member, with their four reactions on: in their private
+        thread or DMs, or (where konomi could open neither) answering their /vote."""
+        return [
+            m
+            for m in self.fake.bot_messages()
+            if m.files and len(m.reactions) == 4 and self._for(m, member)
+        ]
+
     def _for(self, message: Message, member: Member) -> bool:
+        channel = message.channel
+        if channel.parent_id is not None:
+            return member.id in channel.thread_members
+        if channel.guild_id is None:
+            return channel.recipient is member.user
         interaction = self.fake.interactions.get(message.interaction_id or 0)
-        return (interaction is not None and interaction.user is member) or (
-            f"<@{member.id}>" in message.content
-        )
+        return interaction is not None and interaction.user is member
 
 
 async def eventually(check, timeout: float = 20.0, interval: float = 0.1):

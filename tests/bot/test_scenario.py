@@ -86,7 +86,7 @@ def _pair(fake, guild, count):
     pairs = [
         m
         for m in fake.bot_messages()
-        if m.channel.guild_id == guild.id and m.files and len(m.reactions) == 3
+        if m.channel.guild_id == guild.id and m.files and len(m.reactions) == 4
     ]
     return pairs[count - 1] if len(pairs) >= count else None
 
@@ -150,7 +150,7 @@ async def test_a_server_run_responsibly_from_setup_to_forget_and_report(discord_
         await admin.invoke("konomi channel enable", pairs_channel, every_minutes=60.0)
         pair = await fake.wait_for(
             lambda: next(
-                (m for m in fake.bot_messages(pairs_channel) if len(m.reactions) == 3), None
+                (m for m in fake.bot_messages(pairs_channel) if len(m.reactions) == 4), None
             ),
             30,
         )

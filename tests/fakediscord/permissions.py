@@ -12,7 +12,11 @@ ADMINISTRATOR = 1 << 3
 MANAGE_GUILD = 1 << 5
 MANAGE_MESSAGES = 1 << 13
 USE_APPLICATION_COMMANDS = 1 << 31
+MANAGE_THREADS = 1 << 34
+CREATE_PRIVATE_THREADS = 1 << 36
+SEND_MESSAGES_IN_THREADS = 1 << 38
 ALL = (1 << 53) - 1
+PRIVATE_THREAD = 12  # the channel type
 
 DEFAULT_EVERYONE = (
     VIEW_CHANNEL
@@ -22,6 +26,8 @@ DEFAULT_EVERYONE = (
     | READ_MESSAGE_HISTORY
     | ADD_REACTIONS
     | USE_APPLICATION_COMMANDS
+    | CREATE_PRIVATE_THREADS
+    | SEND_MESSAGES_IN_THREADS
 )
 
 
@@ -35,7 +41,20 @@ def base_permissions(guild, member) -> int:
 
 
 def channel_permissions(guild, channel, member) -> int:
-    """Base permissions, then @everyone's overwrite, the roles' overwrites, the member's."""
+    """Base permissions, then @everyone's overwrite, the roles' overwrites, the member's.
+    A thread has its parent's, with Send Messages in Threads as its Send Messages; a
+    private thread is seen only by its members and by those who can Manage Threads."""
+    if channel.parent_id is not None:
+        permissions = channel_permissions(guild, guild.fake.channels[channel.parent_id], member)
+        if not permissions & SEND_MESSAGES_IN_THREADS:
+            permissions &= ~SEND_MESSAGES
+        if (
+            channel.type == PRIVATE_THREAD
+            and member.id not in channel.thread_members
+            and not permissions & MANAGE_THREADS
+        ):
+            return 0
+        return permissions
     permissions = base_permissions(guild, member)
     if permissions & ADMINISTRATOR:
         return ALL

@@ -171,6 +171,11 @@ class Rest(Actions):
             perms.VIEW_CHANNEL | perms.SEND_MESSAGES | (perms.ATTACH_FILES if files else 0),
             "send_message",
         )
+        if channel.recipient is not None and not channel.recipient.accepts_dms:
+            self.record("forbidden", action="dm", channel=channel.id)
+            raise DiscordError(403, 50007, "Cannot send messages to this user")
+        if channel.archived:  # a message in an archived (not locked) thread opens it
+            await self.set_archived(channel, False)
         message = self._new_message(channel, payload, files)
         self.record("message", id=message.id, channel=channel.id, content=message.content)
         await self.dispatch("MESSAGE_CREATE", message.to_json(), channel.guild_id)
@@ -226,6 +231,46 @@ class Rest(Actions):
     async def r_channel(self, request, channel_id):
         return self._channel(channel_id).to_json()
 
+    async def r_create_thread(self, request, channel_id):
+        """A thread without a message (type 12: private); the bot that creates it is its
+        first member."""
+        parent = self._channel(channel_id)
+        body = await request.json()
+        if body.get("type") != perms.PRIVATE_THREAD:
+            raise DiscordError(400, 50035, "Invalid Form Body: only private threads here")
+        self._check_bot(
+            parent, perms.VIEW_CHANNEL | perms.CREATE_PRIVATE_THREADS, "create_private_thread"
+        )
+        duration = int(body.get("auto_archive_duration", 4320))
+        if duration not in (60, 1440, 4320, 10080):
+            raise DiscordError(400, 50035, "Invalid Form Body: auto_archive_duration")
+        thread = Channel(
+            snowflake(),
+            body["name"],
+            parent.guild_id,
+            type=perms.PRIVATE_THREAD,
+            parent_id=parent.id,
+            owner_id=self.bot_user.id,
+            thread_members={self.bot_user.id},
+            auto_archive_duration=duration,
+        )
+        self.channels[thread.id] = thread
+        self.record("thread", id=thread.id, parent=parent.id, name=thread.name)
+        data = thread.to_json()
+        await self.dispatch("THREAD_CREATE", {**data, "newly_created": True}, parent.guild_id)
+        return data
+
+    async def r_add_thread_member(self, request, channel_id, user_id):
+        thread = self._channel(channel_id)
+        if thread.parent_id is None:
+            raise DiscordError(400, 50024, "Cannot execute action on this channel type")
+        if thread.archived:
+            raise DiscordError(400, 50083, "Thread is archived")
+        if int(user_id) not in self.guilds[thread.guild_id].members:
+            raise DiscordError(404, 10007, "Unknown Member")
+        thread.thread_members.add(int(user_id))
+        self.record("thread member", thread=thread.id, user=int(user_id))
+
     async def r_dm(self, request):
         body = await request.json()
         user = self.users[int(body["recipient_id"])]
@@ -267,6 +312,8 @@ class Rest(Actions):
         ("GET", re.compile(rf"/channels/{S}/messages/{S}/reactions/([^/]+)"), r_reactions),
         ("GET", re.compile(rf"/channels/{S}"), r_channel),
         ("POST", re.compile(r"/users/@me/channels"), r_dm),
+        ("POST", re.compile(rf"/channels/{S}/threads"), r_create_thread),
+        ("PUT", re.compile(rf"/channels/{S}/thread-members/{S}"), r_add_thread_member),
         ("GET", re.compile(rf"/guilds/{S}/members/{S}"), r_member),
         ("GET", re.compile(rf"/guilds/{S}"), r_guild),
     ]

@@ -59,6 +59,7 @@ class User:
     id: int
     name: str
     bot: bool = False
+    accepts_dms: bool = True  # False: refuses DMs from server members (error 50007)
 
     def to_json(self) -> dict:
         return {
@@ -77,11 +78,17 @@ class Channel:
     id: int
     name: str
     guild_id: int | None
-    type: int = 0  # 0: guild text, 1: DM
+    type: int = 0  # 0: guild text, 1: DM, 12: private thread
     # target id (role or member) -> (allow, deny)
     overwrites: dict[int, tuple[int, int]] = field(default_factory=dict)
     recipient: User | None = None
     position: int = 0
+    # Threads: the channel they sit under, who made them, their members, archived or not.
+    parent_id: int | None = None
+    owner_id: int | None = None
+    thread_members: set[int] = field(default_factory=set)
+    archived: bool = False
+    auto_archive_duration: int = 1440
 
     def to_json(self) -> dict:
         data: dict[str, Any] = {
@@ -91,6 +98,24 @@ class Channel:
             "position": self.position,
             "last_message_id": None,
         }
+        if self.parent_id is not None:
+            data.update(
+                guild_id=str(self.guild_id),
+                parent_id=str(self.parent_id),
+                owner_id=str(self.owner_id),
+                message_count=0,
+                member_count=len(self.thread_members),
+                rate_limit_per_user=0,
+                flags=0,
+                thread_metadata={
+                    "archived": self.archived,
+                    "auto_archive_duration": self.auto_archive_duration,
+                    "archive_timestamp": iso(),
+                    "locked": False,
+                    "invitable": False,
+                },
+            )
+            return data
         if self.guild_id is not None:
             data.update(
                 guild_id=str(self.guild_id),
@@ -211,6 +236,12 @@ class Member:
     def permissions_in(self, channel: Channel) -> int:
         return perms.channel_permissions(self.guild, channel, self)
 
+    def can_see(self, channel: Channel) -> bool:
+        """Whether this person's client shows the channel (a DM: only to its recipient)."""
+        if channel.guild_id is None:
+            return channel.recipient is not None and channel.recipient.id == self.id
+        return bool(self.permissions_in(channel) & perms.VIEW_CHANNEL)
+
     def to_json(self, channel: Channel | None = None) -> dict:
         data = {
             "user": self.user.to_json(),
@@ -245,10 +276,16 @@ class Member:
         return await self.fake.click(self, message, button)
 
     async def react(self, message: Message, emoji: str) -> None:
+        self._check_sees(message)
         await self.fake.add_reaction(message, emoji, self)
 
     async def unreact(self, message: Message, emoji: str) -> None:
+        self._check_sees(message)
         await self.fake.remove_reaction(message, emoji, self)
+
+    def _check_sees(self, message: Message) -> None:
+        if not self.can_see(message.channel):
+            raise PermissionError(f"{self.name} cannot see the channel of message {message.id}")
 
 
 class Guild:
@@ -304,7 +341,11 @@ class Guild:
             "unavailable": False,
             "channels": [c.to_json() for c in self.channels.values()],
             "members": [m.to_json() for m in self.members.values()],
-            "threads": [],
+            "threads": [
+                c.to_json()
+                for c in self.fake.channels.values()
+                if c.guild_id == self.id and c.parent_id is not None and not c.archived
+            ],
             "presences": [],
             "voice_states": [],
             "stage_instances": [],

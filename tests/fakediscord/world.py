@@ -131,6 +131,15 @@ class World:
     def commands_for(self, guild: Guild) -> list[dict]:
         return self.guild_commands.get(guild.id, []) + self.global_commands
 
+    async def set_archived(self, thread: Channel, archived: bool = True) -> None:
+        """A thread archives itself after its silence (or opens again): THREAD_UPDATE."""
+        thread.archived = archived
+        self.record("archived" if archived else "unarchived", thread=thread.id)
+        await self.dispatch("THREAD_UPDATE", thread.to_json(), thread.guild_id)
+
+    def threads(self, guild: Guild) -> list[Channel]:
+        return [c for c in self.channels.values() if c.guild_id == guild.id and c.parent_id]
+
     def bot_messages(self, channel: Channel | None = None) -> list[Message]:
         return [
             m

@@ -202,6 +202,36 @@ class KonomiGroup(app_commands.Group):
         await interaction.response.send_message("Face reports will be posted here.", ephemeral=True)
 
 
+    @app_commands.command(
+        name="places", description="Open members' private voting threads under this channel"
+    )
+    @admin_only
+    async def places(self, interaction: discord.Interaction) -> None:
+        channel = interaction.channel
+        if isinstance(channel, discord.Thread):
+            channel = channel.parent
+        await self.cog.bot.service.voting.set_places_channel(interaction.guild_id, channel.id)
+        missing = [
+            name
+            for name, ok in {
+                "Create Private Threads": interaction.app_permissions.create_private_threads,
+                "Send Messages in Threads": interaction.app_permissions.send_messages_in_threads,
+            }.items()
+            if not ok
+        ]
+        await interaction.response.send_message(
+            f"Members' private voting threads now open under {channel.mention} (threads "
+            "already open stay where they are)."
+            + (
+                f" konomi still needs {' and '.join(missing)} here: until then /vote posts "
+                "pairs where it is used."
+                if missing
+                else ""
+            ),
+            ephemeral=True,
+        )
+
+
 def _missing_permissions(interaction: discord.Interaction) -> list[str]:
     have = interaction.app_permissions
     needed = {

@@ -14,7 +14,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_adapter.replies import KonomiView
-from bot.services.render import percent
+from bot.services.errors import NotOptedIn
+from bot.services.render import held_out
 
 if TYPE_CHECKING:
     from bot.discord_adapter.app import KonomiBot
@@ -23,16 +24,36 @@ log = logging.getLogger(__name__)
 
 HELP = """\
 **konomi** learns which faces *you* find appealing, from your votes, and ranks new images by it.
-**Vote**: `/vote` posts two faces; react 🅰️ or 🅱️ for the one you prefer, 🤝 if equal. Your latest \
-reaction counts; removing it withdraws the vote. A new pair follows each vote.
+**Vote**: `/vote` sends you two faces in your own private thread (only you and the moderators \
+see it; `place: my direct messages` sends them to your DMs). React 🅰️ or 🅱️ for the one you \
+prefer, 🤝 if equal, ⏭️ to skip; your latest reaction counts, removing it withdraws the vote, and \
+a new pair follows each answer. Each pair says how many votes you have and what the next gives.
+**Your model**: your first trains by itself at {min_votes} votes (I tell you in your thread, \
+with how often it agreed with votes it never saw) and learns again as you vote; `/retrain` \
+asks now. Until then the server's model (learned from everyone's votes here) ranks for you.
 **Rank**: `/rank` with up to 10 images (or "Rank these images" on a message) orders them by your \
-taste, privately unless you choose `public`.
-**Your model**: `/retrain` trains it from your votes; until you have one, the server's model \
-(learned from everyone's votes here) ranks for you.
+taste: each image's chance to be preferred over a typical pool face, 50% = no preference.
+**Yours and others'**: `/mytaste` shows your favourite pool faces beside the server's; `/match` \
+compares your taste with another member's, in bands, only if both of you chose `share: True`.
 **What is stored**: the face crops of this server's pool; your votes (pair, choice, time); your \
-models and their accuracy; training jobs. Nothing leaves this server's data.
-**Your data**: `/stats`, `/mytaste`, `/export` (your votes as CSV); `/forget` deletes your votes, \
-models and jobs here. Anyone can `/report` a face: it is hidden at once until an admin decides."""
+models and their accuracy; training jobs; where you vote. Nothing leaves this server's data.
+**Your data**: `/stats`, `/export` (your votes as CSV); `/forget` deletes your votes, models, \
+jobs and choices here. Anyone can `/report` a face: it is hidden at once until an admin decides."""
+
+
+MATCH_BANDS = (  # (lowest rank correlation, name), highest first
+    (0.8, "nearly the same"),
+    (0.5, "alike"),
+    (0.2, "somewhat alike"),
+    (-0.2, "different"),
+    (-1.0, "opposite"),
+)
+
+
+def match_band(correlation: float) -> str:
+    """One of five named bands for how alike two tastes are: never the number, which
+    with a few pool faces could hint at someone's answers."""
+    return next(name for low, name in MATCH_BANDS if correlation >= low)
 
 
 class ForgetConfirm(KonomiView):
@@ -76,46 +97,109 @@ class Privacy(commands.Cog):
 
     @app_commands.command(name="help", description="What konomi does, how to vote, what it stores")
     async def help(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(HELP, ephemeral=True)
+        text = HELP.format(min_votes=self.bot.settings.worker.personal_min_votes)
+        await interaction.response.send_message(text, ephemeral=True)
 
-    @app_commands.command(name="stats", description="Your votes and your model's accuracy")
+    @app_commands.command(name="stats", description="Your votes and how well your model knows you")
     @app_commands.guild_only()
     async def stats(self, interaction: discord.Interaction) -> None:
         stats = await self.privacy.stats(interaction.guild_id, interaction.user.id)
         lines = [f"Your votes here: {stats.votes}."]
         if stats.metrics is None:
             lines.append(
-                "You have no model yet: "
-                + (
-                    f"vote {stats.votes_needed} more, then `/retrain`."
-                    if stats.votes_needed
-                    else "`/retrain`."
-                )
+                f"You have no model of your own yet: vote {stats.votes_needed} more with "
+                "`/vote` and it trains by itself. Until then the server's model, learned "
+                "from everyone's votes here, ranks for you."
+                if stats.votes_needed
+                else "Your first model is on its way: I'll tell you in your private place."
             )
         else:
-            guild = stats.metrics.guild_final
+            metrics = stats.metrics
             lines.append(
-                f"Your model: v{stats.version}, agrees with your held-out votes "
-                f"{percent(stats.metrics.final.accuracy)} of the time; the server's model on "
-                f"the same votes: {percent(guild.accuracy if guild else None)}."
+                f"Your model v{stats.version}: checked on your votes, "
+                f"{held_out(metrics.final, metrics.guild_final)}."
             )
-            lines.append(f"Votes until the next automatic retrain: {stats.votes_until_retrain}.")
+            lines.append(
+                f"It learns your newest votes after {stats.votes_until_retrain} more "
+                "(or now with `/retrain`)."
+            )
         await interaction.response.send_message("\n".join(lines), ephemeral=True)
 
     @app_commands.command(
-        name="mytaste", description="The pool faces your model likes most (private)"
+        name="mytaste", description="Your favourite pool faces beside the server's (private)"
     )
     @app_commands.guild_only()
     async def mytaste(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         taste = await self.bot.service.ranking.my_taste(interaction.guild_id, interaction.user.id)
-        whose = "your model" if taste.personal else "the server's model (you have none yet)"
+        if taste.personal_version is None:
+            text = (
+                f"The server's favourites (its model v{taste.guild_version}, from everyone's "
+                "votes here). You have no model of your own yet: vote with `/vote` and your "
+                "own favourites appear above them."
+            )
+        else:
+            text = (
+                f"Top row: your {taste.shown} favourite faces (your model "
+                f"v{taste.personal_version}); below: the server's (v{taste.guild_version}). "
+                f"{taste.shared} of yours are also the server's. Each percentage is the "
+                "face's chance to be preferred over a typical face of the pool by that "
+                "model (50% = no preference). Only you can see this."
+            )
         await interaction.followup.send(
-            f"By {whose} (v{taste.version}): the {taste.shown} faces it likes most, then the "
-            f"{taste.shown} it likes least. Only you can see this.",
-            file=discord.File(io.BytesIO(taste.png), "mytaste.png"),
-            ephemeral=True,
+            text, file=discord.File(io.BytesIO(taste.png), "mytaste.png"), ephemeral=True
         )
+
+    @app_commands.command(
+        name="match", description="How alike your taste is to another member's (both opt in)"
+    )
+    @app_commands.describe(
+        member="The member to compare tastes with (both of you must have opted in)",
+        share="Allow (True) or stop (False) comparisons of your taste with /match",
+    )
+    @app_commands.guild_only()
+    async def match(
+        self,
+        interaction: discord.Interaction,
+        member: discord.Member | None = None,
+        share: bool | None = None,
+    ) -> None:
+        guild_id, me = interaction.guild_id, interaction.user.id
+        lines = []
+        if share is not None:
+            await self.privacy.set_match_opt_in(guild_id, me, share)
+            lines.append(
+                "Members you compare with can now see how alike your tastes are (a band, "
+                "never your votes)."
+                if share
+                else "Nobody can compare tastes with you now."
+            )
+        if member is None:
+            if not lines:
+                lines.append(
+                    "Choose a `member` to compare with, or `share: True` to allow "
+                    "comparisons (both of you must)."
+                )
+            await interaction.response.send_message("\n".join(lines), ephemeral=True)
+            return
+        if member.id == me:
+            raise NotOptedIn("Choose another member: your taste matches your own.")
+        if not await self.privacy.match_opted_in(guild_id, me):
+            raise NotOptedIn(
+                "You have not allowed comparisons yet: use `/match share: True` first."
+            )
+        if not await self.privacy.match_opted_in(guild_id, member.id):
+            raise NotOptedIn(
+                f"{member.display_name} has not allowed comparisons: only members who "
+                "chose `/match share: True` can be compared."
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        alike = await self.bot.service.ranking.taste_match(guild_id, me, member.id)
+        lines.append(
+            f"Your taste and {member.display_name}'s: **{match_band(alike)}** (how alike "
+            "your models order this server's pool; bands, from opposite to nearly the same)."
+        )
+        await interaction.followup.send("\n".join(lines), ephemeral=True)
 
     @app_commands.command(name="export", description="Your votes (CSV) and model metrics (JSON)")
     @app_commands.guild_only()

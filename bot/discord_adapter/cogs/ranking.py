@@ -15,6 +15,7 @@ from discord.ext import commands
 from bot.discord_adapter.limits import per_member
 from bot.discord_adapter.loops import InFlight
 from bot.discord_adapter.uploads import download
+from bot.services.render import preference
 
 if TYPE_CHECKING:
     from bot.discord_adapter.app import KonomiBot
@@ -128,14 +129,16 @@ class Ranking(commands.Cog):
         who = (
             f"your model (v{ranked.version})"
             if ranked.personal
-            else f"the server's model (v{ranked.version}) — you have no model of your own "
-            "yet: vote with `/vote`, then `/retrain`"
+            else f"the server's model (v{ranked.version}), learned from everyone's votes "
+            "here: you have no model of your own yet (`/vote` to get one)"
         )
-        lines = [f"Ranked by {who}:"]
+        lines = [
+            f"Ranked by {who}. Each image's chance to be preferred over a typical face of "
+            "this server's pool (50% = no preference either way):"
+        ]
         lines += [
-            f"{place}. {upload.name}"
-            f"{'' if upload.face_found else ' (no face found: the whole image)'} — beats the "
-            f"pool's median face with P = {chance:.0%}"
+            f"{place}. **{upload.name}** — {chance:.0%}, {preference(chance)}"
+            f"{'' if upload.face_found else ' (no face found: the whole image was scored)'}"
             for place, (upload, chance) in enumerate(
                 zip(ranked.uploads, ranked.beats_median, strict=True), 1
             )

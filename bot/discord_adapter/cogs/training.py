@@ -10,10 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.discord_adapter.cogs.voting import is_private_place
 from bot.discord_adapter.loops import resilient
 from bot.services.jobs import JobState
-from bot.services.render import percent
+from bot.services.render import held_out, percent
 from bot.services.training import Finished, Job
+from model.metrics import ModelKind
 
 if TYPE_CHECKING:
     from bot.discord_adapter.app import KonomiBot
@@ -24,24 +26,29 @@ TOKEN_LIFETIME_S = 15 * 60
 
 
 def completion_text(done: Finished) -> str:
+    """The notice of a finished retrain, in plain words: how the model did on votes it
+    never saw, beside the server's model on the same votes."""
     job, metrics = done.job, done.metrics
     if job.state == JobState.FAILED or done.model is None or metrics is None:
         return f"Your retraining did not run: {job.error or 'unknown error'}."
-    lines = [
-        f"Your model v{done.model.version} is ready. On {metrics.final.votes} of your votes "
-        f"it never saw, it agrees with you {percent(metrics.final.accuracy)} of the time"
-    ]
-    if metrics.guild_final is not None:
+    first = done.previous is None
+    opening = (
+        "Your first model is ready: `/rank` now orders images by your own taste."
+        if first
+        else f"Your model v{done.model.version} is ready."
+    )
+    lines = [f"{opening} Checked on your votes, {held_out(metrics.final, metrics.guild_final)}."]
+    if metrics.uses == ModelKind.GUILD:
         lines.append(
-            f"the server's model: {percent(metrics.guild_final.accuracy)} "
-            f"on the same votes (konomi uses {metrics.uses or 'personal'} for you)"
+            "For now the server's model predicts your votes better, so konomi keeps ranking "
+            "for you with it; more votes change that."
         )
-    if done.previous is not None:
+    if done.previous is not None and done.previous.final.accuracy is not None:
         lines.append(
-            f"your previous version (v{done.previous_version}): "
-            f"{percent(done.previous.final.accuracy)}"
+            f"Your previous version (v{done.previous_version}) agreed with "
+            f"{percent(done.previous.final.accuracy)} of the votes it was checked on."
         )
-    return "; ".join(lines) + "."
+    return " ".join(lines)
 
 
 class Training(commands.Cog):
@@ -65,7 +72,12 @@ class Training(commands.Cog):
             interaction_token=interaction.token,
             token_expires_at=interaction.created_at.timestamp() + TOKEN_LIFETIME_S,
         )
-        if queued.created:
+        if queued.job.state == JobState.RUNNING:
+            text = (
+                "konomi is already training your model (it started by itself after your "
+                "latest votes): I'll tell you here when it's done."
+            )
+        elif queued.created:
             text = f"Retraining queued (position {queued.position}). I'll tell you when it's done."
         else:
             text = (
@@ -88,7 +100,8 @@ class Training(commands.Cog):
         await self.bot.wait_until_ready()
 
     async def tell(self, job: Job, text: str) -> None:
-        """By followup while the interaction token lives, else in the channel with a mention."""
+        """By followup while the interaction token lives, else in the channel: in the
+        member's private place as it is, elsewhere with a mention."""
         if job.interaction_token and (job.token_expires_at or 0) > time.time() + 5:
             # The interaction's own followup webhook (type 3), as interaction.followup is.
             webhook = discord.Webhook.from_state(
@@ -105,10 +118,10 @@ class Training(commands.Cog):
         channel = await self.bot.channel(job.notify_channel_id)
         if channel is None or job.user_id is None:
             return
+        if not is_private_place(channel):
+            text = f"<@{job.user_id}> {text}"
         try:
-            await channel.send(
-                f"<@{job.user_id}> {text}", allowed_mentions=discord.AllowedMentions(users=True)
-            )
+            await channel.send(text, allowed_mentions=discord.AllowedMentions(users=True))
         except discord.HTTPException as error:
             log.warning("could not tell user about job %d: %s", job.id, error)
 

@@ -1,7 +1,10 @@
-"""Voting: pairs posted as one image with three reactions; votes from raw reaction events.
+"""Voting: pairs posted as one image with four reactions (A, B, equal, skip) in each
+member's private place (their own private thread, or their DMs); votes from raw
+reaction events.
 
-Raw events (not on_reaction_add) so that votes count on pairs posted before a restart;
-a catch-up at start for the reactions made while konomi was away.
+Raw events (not on_reaction_add) so that votes count on pairs posted before a restart,
+in threads and DMs alike; a catch-up at start for the reactions made while konomi was
+away. No pair message mentions anyone: a member is pinged once, when their place opens.
 """
 
 from __future__ import annotations
@@ -27,30 +30,49 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-A, B, TIE = (
+A, B, TIE, SKIP = (
     "\N{NEGATIVE SQUARED LATIN CAPITAL LETTER A}\ufe0f",
     "\N{NEGATIVE SQUARED LATIN CAPITAL LETTER B}\ufe0f",
     "\N{HANDSHAKE}",
+    "\N{BLACK RIGHT-POINTING DOUBLE TRIANGLE WITH VERTICAL BAR}\ufe0f",
 )
 OUTCOMES = {A: 1.0, B: 0.0, TIE: 0.5}
 REACTION_PAGE = 100  # the most users Discord returns per reaction-list request
-HOW_TO_VOTE = f"Which face do you find more appealing? {A} for A, {B} for B, {TIE} if equal."
+HOW_TO_VOTE = (
+    f"Which face do you find more appealing? {A} A · {B} B · {TIE} equal · {SKIP} skip (no vote)"
+)
+PLACE_CHOICES = [
+    app_commands.Choice(name="my private thread", value="thread"),
+    app_commands.Choice(name="my direct messages", value="dm"),
+]
+_SKIPPED = -1.0  # what outcome_of says of the skip reaction
 
 
 @dataclass(frozen=True)
 class _Reaction:
-    """A reaction event waiting for the writer, with the member to send a next pair to."""
+    """A vote reaction event waiting for the writer."""
 
     event: ReactionEvent
-    member: discord.Member | None
 
 
 def outcome_of(emoji: discord.PartialEmoji) -> float | None:
-    """The vote a reaction means; the variation selector is optional in clients."""
+    """The vote a reaction means (_SKIPPED for a pass, None for any other emoji); the
+    variation selector is optional in clients."""
     if emoji.id is not None:
         return None
     name = emoji.name or ""
-    return OUTCOMES.get(name, OUTCOMES.get(name + "\ufe0f"))
+    for known, outcome in (*OUTCOMES.items(), (SKIP, _SKIPPED)):
+        if name in (known, known.removesuffix("\ufe0f")):
+            return outcome
+    return None
+
+
+def is_private_place(channel: object) -> bool:
+    return isinstance(channel, discord.Thread | discord.DMChannel)
+
+
+def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
+    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
 
 
 class Voting(commands.Cog):
@@ -93,51 +115,152 @@ class Voting(commands.Cog):
         return discord.File(io.BytesIO(png), filename=f"pair-{a}-{b}.png")
 
     async def post_pair(
-        self, channel: discord.abc.Messageable, guild_id: int, user: discord.abc.User | None
+        self, channel: discord.abc.Messageable, guild_id: int, user_id: int | None
     ) -> discord.Message:
-        """Post a pair, store it the moment it exists, then add the three reactions."""
-        pair = await self.voting.choose_pair(guild_id, user.id if user else None)
-        intro = f"{user.mention} " if user else ""
+        """Post a pair (with the member's progress when it is in their private place),
+        store it the moment it exists, then add the four reactions."""
+        pair = await self.voting.choose_pair(guild_id, user_id)
+        content = HOW_TO_VOTE
+        if user_id is not None and is_private_place(channel):
+            content += "\n" + await self.voting.progress(guild_id, user_id)
         file = await self.pair_file(guild_id, pair.a, pair.b)
-        message = await channel.send(intro + HOW_TO_VOTE, file=file)
-        await self.remember(message, guild_id, pair, user)
+        message = await channel.send(content, file=file)
+        await self.remember(message, guild_id, pair, user_id)
         await self.add_reactions(message)
         return message
 
     async def remember(
-        self,
-        message: discord.Message,
-        guild_id: int,
-        pair: ChosenPair,
-        user: discord.abc.User | None,
+        self, message: discord.Message, guild_id: int, pair: ChosenPair, user_id: int | None
     ) -> None:
         await self.voting.remember(
-            message.id,
-            guild_id,
-            message.channel.id,
-            pair.a,
-            pair.b,
-            user.id if user else None,
-            pair.chosen_by,
+            message.id, guild_id, message.channel.id, pair.a, pair.b, user_id, pair.chosen_by
         )
 
     async def add_reactions(self, message: discord.Message) -> None:
-        for emoji in (A, B, TIE):
+        for emoji in (A, B, TIE, SKIP):
             await message.add_reaction(emoji)
 
     @app_commands.command(
-        name="vote", description="Vote on pairs of faces; a new pair follows each vote"
+        name="vote", description="Vote on pairs of faces in private; a new pair follows each vote"
     )
+    @app_commands.describe(
+        place="Where your pairs go: your private thread (the default) or your direct "
+        "messages; remembered for next time"
+    )
+    @app_commands.choices(place=PLACE_CHOICES)
     @app_commands.guild_only()
     @per_member("vote")
-    async def vote(self, interaction: discord.Interaction) -> None:
+    async def vote(
+        self, interaction: discord.Interaction, place: app_commands.Choice[str] | None = None
+    ) -> None:
+        guild_id, member = interaction.guild_id, interaction.user
+        waiting = await self.voting.open_pairs(guild_id, member.id)
+        if place is None and len(waiting) >= self.bot.settings.voting.open_pairs_per_member:
+            await interaction.response.send_message(
+                f"Your pair is waiting for you: {await self._link(waiting[0])}\nReact on it "
+                f"({SKIP} to pass) and the next one follows.",
+                ephemeral=True,
+            )
+            return
         # Refusals (an empty pool, every pair seen) reach the tree's error handler.
-        pair = await self.voting.choose_pair(interaction.guild_id, interaction.user.id)
-        await interaction.response.defer(thinking=True)  # rendering may take longer than 3 s
-        file = await self.pair_file(interaction.guild_id, pair.a, pair.b)
-        message = await interaction.followup.send(HOW_TO_VOTE, file=file, wait=True)
-        await self.remember(message, interaction.guild_id, pair, interaction.user)
-        await self.add_reactions(message)
+        await self.voting.choose_pair(guild_id, member.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # threads take time
+        channel, why_not = await self.place_for(interaction, place.value if place else None)
+        if channel is None:
+            await interaction.followup.send(why_not, ephemeral=True)
+            pair = await self.voting.choose_pair(guild_id, member.id)
+            file = await self.pair_file(guild_id, pair.a, pair.b)
+            message = await interaction.followup.send(HOW_TO_VOTE, file=file, wait=True)
+            await self.remember(message, guild_id, pair, member.id)
+            await self.add_reactions(message)
+            return
+        message = await self.post_pair(channel, guild_id, member.id)
+        where = (
+            "your direct messages"
+            if isinstance(channel, discord.DMChannel)
+            else f"your private thread {channel.mention}"
+        )
+        await interaction.followup.send(
+            f"Your pair is in {where}: {message.jump_url}\nOnly you and the server's "
+            "moderators can see it. A new pair follows each vote.",
+            ephemeral=True,
+        )
+
+    async def _link(self, pair: Pair) -> str:
+        place = await self.voting.place(pair.guild_id, pair.posted_for or 0)
+        in_dm = place is not None and place.kind == "dm" and place.channel_id == pair.channel_id
+        return jump_url(None if in_dm else pair.guild_id, pair.channel_id, pair.message_id)
+
+    async def place_for(
+        self, interaction: discord.Interaction, kind: str | None
+    ) -> tuple[discord.abc.Messageable | None, str]:
+        """The member's private place (`kind`, else the one they chose before, else a
+        private thread), opened when it does not exist yet; None and what to do when
+        konomi may not open it."""
+        guild_id, member = interaction.guild_id, interaction.user
+        stored = await self.voting.place(guild_id, member.id)
+        kind = kind or (stored.kind if stored else "thread")
+        if stored is not None and stored.kind == kind and stored.channel_id:
+            channel = await self.bot.channel(stored.channel_id)
+            if channel is not None:
+                return channel, ""
+        if kind == "dm":
+            channel, why_not = await self._open_dm(member)
+        else:
+            channel, why_not = await self._open_thread(interaction)
+        if channel is not None:
+            await self.voting.set_place(guild_id, member.id, kind, channel.id)
+        return channel, why_not
+
+    async def _open_dm(self, member: discord.abc.User) -> tuple[discord.DMChannel | None, str]:
+        try:
+            channel = await member.create_dm()
+            await channel.send(
+                "Your konomi pairs come here from now on: react to vote, "
+                f"{SKIP} to pass. Use `/vote place: my private thread` to vote in the "
+                "server instead."
+            )
+        except discord.HTTPException:
+            return None, (
+                "I can't send you direct messages (your privacy settings allow none from "
+                "this server's members), so your pair is posted here instead. Allow them "
+                "and use `/vote place: my direct messages` again, or vote in your private "
+                "thread with `/vote place: my private thread`."
+            )
+        return channel, ""
+
+    async def _open_thread(
+        self, interaction: discord.Interaction
+    ) -> tuple[discord.Thread | None, str]:
+        chosen = await self.voting.places_channel(interaction.guild_id)
+        parent = (await self.bot.channel(chosen)) if chosen else None
+        parent = parent or interaction.channel
+        if isinstance(parent, discord.Thread):
+            parent = parent.parent
+        member = interaction.user
+        try:
+            thread = await parent.create_thread(
+                name=f"konomi · {member.display_name}"[:100],
+                type=discord.ChannelType.private_thread,
+                invitable=False,
+                auto_archive_duration=self.bot.settings.voting.thread_archive_minutes,
+            )
+            await thread.add_user(member)
+            await thread.send(
+                f"{member.mention} this is your private place to vote: only you and the "
+                "server's moderators can see it. Your pairs come here, without pinging you "
+                "again.",
+                allowed_mentions=discord.AllowedMentions(users=True),
+            )
+        except (discord.Forbidden, AttributeError):
+            name = getattr(parent, "mention", "this channel")
+            return None, (
+                f"I can't open a private thread for you in {name}: konomi needs the Create "
+                "Private Threads and Send Messages in Threads permissions there (an admin "
+                "can grant them). Your pair is posted here instead, without pinging you; "
+                "or use `/vote place: my direct messages`."
+            )
+        return thread, ""
 
     # -- votes from reactions ------------------------------------------------------
 
@@ -155,17 +278,28 @@ class Voting(commands.Cog):
         self._receive(payload, added=False)
 
     def _receive(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
-        """Queue a reaction event for the writer (no await: arrival order is kept)."""
-        if payload.user_id == self.bot.user.id or payload.guild_id is None:
+        """Queue a vote reaction event for the writer (no await: arrival order is kept);
+        in a DM it carries no guild, and the pair's own is used."""
+        if payload.user_id == self.bot.user.id:
             return
         outcome = outcome_of(payload.emoji)
         if outcome is None:
+            return
+        if outcome == _SKIPPED:
+            if added:
+                self._spawn(self._skipped(payload.message_id, payload.user_id))
             return
         self._arrivals += 1
         if self._live is not None:
             self._live.setdefault(payload.message_id, {})[payload.user_id] = self._arrivals
         event = ReactionEvent(payload.message_id, payload.guild_id, payload.user_id, outcome, added)
-        self._writes.put_nowait(_Reaction(event, payload.member if added else None))
+        self._writes.put_nowait(_Reaction(event))
+
+    async def _skipped(self, message_id: int, user_id: int) -> None:
+        """A pass: no vote; the next pair follows when it was the member's own pair."""
+        pair = await self.voting.skip(message_id, user_id)
+        if pair is not None:
+            await self.next_pair(pair, user_id)
 
     async def _write_in_order(self) -> None:
         """The one writer of votes: reaction events and catch-up results, in order.
@@ -196,18 +330,22 @@ class Voting(commands.Cog):
     async def _apply(self, group: list[_Reaction]) -> None:
         recorded = await self.voting.apply([reaction.event for reaction in group])
         for reaction, result in zip(group, recorded, strict=True):
-            if result and result.first_on_own_pair and reaction.member is not None:
-                self._spawn(self.next_pair(result.pair, reaction.member))
+            if result and result.first_on_own_pair:
+                self._spawn(self.next_pair(result.pair, reaction.event.user_id))
 
-    async def next_pair(self, pair: Pair, member: discord.Member) -> None:
-        """A new pair for a member who voted on the one posted for them."""
+    async def next_pair(self, pair: Pair, user_id: int) -> None:
+        """A new pair, where the last one was, for a member who answered the one posted
+        for them; none while `[voting] open_pairs_per_member` of theirs still wait."""
+        waiting = await self.voting.open_pairs(pair.guild_id, user_id)
+        if len(waiting) >= self.bot.settings.voting.open_pairs_per_member:
+            return
         channel = await self.bot.channel(pair.channel_id)
         if channel is None or self.bot.is_closed():
             return
         try:
-            await self.post_pair(channel, pair.guild_id, member)
+            await self.post_pair(channel, pair.guild_id, user_id)
         except UserError as reason:
-            await channel.send(f"{member.mention} {reason}")
+            await channel.send(str(reason))
         except discord.Forbidden:
             log.warning(
                 "cannot post the next pair in channel %s: missing permission", pair.channel_id
@@ -334,4 +472,4 @@ async def setup(bot: KonomiBot) -> None:
     await bot.add_cog(Voting(bot))
 
 
-__all__ = ["A", "B", "TIE", "Voting"]
+__all__ = ["A", "B", "SKIP", "TIE", "Voting"]

@@ -97,7 +97,7 @@ def _pairs_in(world, guild, count):
     found = [
         m
         for m in world.fake.bot_messages()
-        if m.channel.guild_id == guild.id and len(m.reactions) == 3
+        if m.channel.guild_id == guild.id and len(m.reactions) == 4
     ]
     return found[count - 1] if len(found) >= count else None
 

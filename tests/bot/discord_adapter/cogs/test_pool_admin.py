@@ -93,7 +93,7 @@ async def test_channel_enable_posts_pairs_and_status_counts(world):
     )
     assert "every 60 minutes" in enabled.content
     await world.fake.wait_for(
-        lambda: [m for m in world.fake.bot_messages(channel) if len(m.reactions) == 3], 30
+        lambda: [m for m in world.fake.bot_messages(channel) if len(m.reactions) == 4], 30
     )
     status = await reply(world, await admin.invoke("konomi status"))
     assert "Pool: 12 faces" in status.content and "Channels with scheduled pairs: 1" in (

@@ -19,7 +19,7 @@ async def post_pairs(world, count: int) -> list:
     for number in range(1, count + 1):
         await poster.invoke("vote")
         await world.pair_for(poster, number)
-    return [m for m in world.fake.bot_messages(world.channel) if len(m.reactions) == 3]
+    return [m for m in world.fake.bot_messages(world.channel) if len(m.reactions) == 4]
 
 
 def on_discord(world, pairs) -> dict[tuple[int, int], float]:
