@@ -49,7 +49,7 @@ async def test_a_new_server_from_ingest_to_a_ranking_that_matches_the_voters_tas
         done = await fake.wait_for(
             lambda: [m for m in retrain.followups if "is ready" in m.content], 240
         )
-        assert "agrees with you" in done[0].content
+        assert "Checked on your votes, it" in done[0].content
 
         # 4. /rank five faces konomi has never seen: the order follows her taste.
         new_faces = lfw_crops()[-5:]

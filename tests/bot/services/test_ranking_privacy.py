@@ -5,8 +5,9 @@ import io
 import json
 
 import pytest
+from PIL import Image
 
-from bot.services.errors import NoGuildModel, NothingToRank
+from bot.services.errors import NoGuildModel, NoPersonalModel, NothingToRank
 from tests.bot.conftest import ALICE, GUILD
 from tests.bot.services.conftest import open_service
 from tests.images import astronaut, encode
@@ -50,16 +51,29 @@ async def test_uploads_are_ranked_best_first_with_the_unreadable_listed(trained)
         await service.close()
 
 
-async def test_mytaste_shows_the_most_and_least_liked_pool_faces(trained):
+async def test_mytaste_shows_the_members_favourites_above_the_servers(trained):
     service = await open_service_on(trained)
     try:
         taste = await service.ranking.my_taste(GUILD, ALICE)
-        assert taste.personal and taste.shown == 5 and taste.png.startswith(b"\x89PNG")
-        assert not (await service.ranking.my_taste(GUILD, 999)).personal
+        assert taste.personal_version == 1 and taste.shown == 5
+        sheet = Image.open(io.BytesIO(taste.png))
+        others = await service.ranking.my_taste(GUILD, 999)  # no model: the server's only
+        assert others.personal_version is None
+        alone = Image.open(io.BytesIO(others.png))
+        assert sheet.width == alone.width and sheet.height > 1.8 * alone.height  # two rows
         # Asked again, the same model versions reuse their pool scores: the same sheet.
         assert (await service.ranking.my_taste(GUILD, ALICE)).png == taste.png
-        await service.ranking.my_taste(GUILD, 999)
-        assert service.ranking.pool_scorings == 2
+        assert service.ranking.pool_scorings == 2  # the guild's and Alice's
+    finally:
+        await service.close()
+
+
+async def test_a_taste_match_needs_two_personal_models(trained):
+    service = await open_service_on(trained)
+    try:
+        assert await service.ranking.taste_match(GUILD, ALICE, ALICE) == pytest.approx(1.0)
+        with pytest.raises(NoPersonalModel, match="both of you to have a model"):
+            await service.ranking.taste_match(GUILD, ALICE, 999)
     finally:
         await service.close()
 

@@ -2,20 +2,32 @@ import numpy as np
 import pytest
 
 from bot.services.errors import NoGuildModel, NotEnoughVotes, TooSoon
+from storage import jobs
 from tests.bot.conftest import ALICE, GUILD
 from tests.bot.services.conftest import open_service
 
 
-async def test_a_person_asking_again_joins_their_job_and_is_told_to_wait_after(tmp_path):
+async def test_a_request_joins_an_automatic_retrain_and_only_requests_count_for_the_wait(
+    tmp_path,
+):
     service = await open_service(tmp_path, worker={"retrain_cooldown_s": 600}, faces=6)
     try:
+        automatic, _ = await jobs.enqueue(service.db, GUILD, ALICE)  # as the schedule queues
         first = await service.training.request(GUILD, ALICE, notify_channel_id=5)
-        assert first.created and first.position == 1
-        with pytest.raises(TooSoon, match="too often .* try again in") as refused:
+        assert not first.created and first.job.id == automatic.id  # joined, not refused
+        with pytest.raises(TooSoon, match="You asked for a retrain .* Try again in") as refused:
             await service.training.request(GUILD, ALICE, notify_channel_id=5)
         assert 0 < refused.value.retry_after <= 600
-        guild = await service.training.request(GUILD, None)  # no cooldown for the guild's
-        assert guild.created and guild.position == 2
+    finally:
+        await service.close()
+
+
+async def test_a_request_below_the_minimum_is_refused_at_once_with_the_votes_needed(tmp_path):
+    service = await open_service(tmp_path, faces=6, crowd_votes=0, alice_votes=3)
+    try:
+        with pytest.raises(NotEnoughVotes, match="You have 3 votes here; .* needs 10. Vote 7"):
+            await service.training.request(GUILD, ALICE, notify_channel_id=5)
+        assert await jobs.count_jobs(service.db, "queued") == 0
     finally:
         await service.close()
 

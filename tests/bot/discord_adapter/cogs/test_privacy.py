@@ -76,6 +76,7 @@ async def test_mytaste_shows_the_faces_the_model_likes_privately(world):
     retrain = await world.alice.invoke("retrain")
     await world.fake.wait_for(lambda: [m for m in retrain.followups if "ready" in m.content], 180)
     message = await reply(world, await world.alice.invoke("mytaste"))
-    assert message.ephemeral and "likes most" in message.content and "least" in message.content
+    assert message.ephemeral and "Top row: your 5 favourite faces" in message.content
+    assert "below: the server's" in message.content and "50% = no preference" in message.content
     [sheet] = message.images()
     assert sheet.width > 128

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 
 from tests.bot.conftest import run_cli
@@ -51,11 +53,23 @@ async def test_rank_orders_images_and_reports_bad_ones_per_image(world):
     assert interaction.ephemeral  # private unless asked
     assert "the server's model" in text and "no model of your own" in text
     assert "notes.png**: this is not an image" in text
-    assert "sky.png (no face found: the whole image)" in text
+    assert "chance to be preferred over a typical face" in text
+    assert "(50% = no preference either way)" in text and "P =" not in text
     ranked = [line for line in text.splitlines() if line[:2] in {f"{n}." for n in range(1, 10)}]
     assert len(ranked) == 4
-    probabilities = [float(line.rsplit("P = ", 1)[1].rstrip("%")) for line in ranked]
-    assert probabilities == sorted(probabilities, reverse=True)
+    [sky] = [line for line in ranked if "**sky.png**" in line]
+    assert sky.endswith("(no face found: the whole image was scored)")
+    chances = [re.search(r" — (\d+)%, ([a-z ]+)", line).groups() for line in ranked]
+    assert [int(c) for c, _ in chances] == sorted((int(c) for c, _ in chances), reverse=True)
+    assert {words for _, words in chances} <= {
+        "strongly preferred",
+        "preferred",
+        "slightly preferred",
+        "no clear preference",
+        "slightly less preferred",
+        "less preferred",
+        "much less preferred",
+    }
     [sheet] = interaction.original.images()
     assert sheet.width >= 4 * 128
 

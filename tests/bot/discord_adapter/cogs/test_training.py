@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 
 from storage import open_database, votes
@@ -36,7 +38,7 @@ def told(world, member):
     return [
         m
         for m in world.fake.messages.values()
-        if "model v" in m.content
+        if "model" in m.content
         and "is ready" in m.content
         and (f"<@{member.id}>" in m.content or _followup_for(world, m, member))
     ]
@@ -52,26 +54,27 @@ async def test_retrain_replies_at_once_then_follows_up_with_accuracies(world):
     interaction = await world.alice.invoke("retrain")
     await world.fake.wait_for(lambda: interaction.original)
     assert interaction.response_type == 4 and interaction.ephemeral
-    assert "queued (position 1)" in interaction.original.content
+    assert "I'll tell you" in interaction.original.content
     again = await world.alice.invoke("retrain")
     await world.fake.wait_for(lambda: again.original)
     assert "already queued" in again.original.content or "is ready" in str(told(world, world.alice))
     [message] = await world.fake.wait_for(lambda: told(world, world.alice), 180)
-    assert message.ephemeral and "server's model" in message.content
-    assert "agrees with you" in message.content
+    assert message.ephemeral and "Your first model is ready" in message.content
+    assert re.search(
+        r"Checked on your votes, it (agreed with you on \d+ of \d+ votes it never saw \(\d+%; "
+        r"likely between \d+% and \d+%|could be checked on only \d+ of your votes)",
+        message.content,
+    ), message.content
 
 
-async def test_too_few_votes_gets_a_clear_answer(world):
+async def test_too_few_votes_are_refused_at_once_with_the_number_needed(world):
     interaction = await world.alice.invoke("retrain")
-    failed = await world.fake.wait_for(
-        lambda: [
-            m
-            for m in world.fake.messages.values()
-            if m.interaction_id == interaction.id and "did not run" in m.content
-        ],
-        60,
+    await world.fake.wait_for(lambda: interaction.original)
+    assert interaction.ephemeral and interaction.response_type == 4
+    assert interaction.original.content.startswith(
+        "You have 0 votes here; your own model needs 10. Vote 10 more with `/vote`"
     )
-    assert "vote" in failed[0].content and "more" in failed[0].content
+    assert await world.query("SELECT COUNT(*) FROM jobs") == [(0,)]
 
 
 async def test_after_the_token_expired_the_channel_is_told_with_a_mention(discord_server, world):
