@@ -64,7 +64,7 @@ async def test_a_new_server_from_ingest_to_a_ranking_that_matches_the_voters_tas
         assert _callback_seconds(fake, ranked) < 3 and ranked.ephemeral
         assert "your model" in ranked.original.content
         order = [
-            line.split(". ", 1)[1].split(" ")[0]
+            line.split(". ", 1)[1].split(" ")[0].strip("*")
             for line in ranked.original.content.splitlines()
             if line[:2] in {"1.", "2.", "3.", "4.", "5."}
         ]

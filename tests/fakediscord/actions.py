@@ -63,6 +63,11 @@ class Actions(Gateway):
                 data = self._upload(channel, value)
                 resolved.setdefault("attachments", {})[data["id"]] = data
                 options.append({"name": name, "type": OptionType.ATTACHMENT, "value": data["id"]})
+            elif isinstance(value, Member):  # a member option: the user and member resolved
+                member = value.to_json()
+                resolved.setdefault("users", {})[str(value.id)] = member.pop("user")
+                resolved.setdefault("members", {})[str(value.id)] = member
+                options.append({"name": name, "type": OptionType.USER, "value": str(value.id)})
             else:
                 options.append({"name": name, "type": spec["type"], "value": value})
         missing = [

@@ -46,6 +46,7 @@ class OptionType(IntEnum):
     STRING = 3
     INTEGER = 4
     BOOLEAN = 5
+    USER = 6
     NUMBER = 10
     ATTACHMENT = 11
 

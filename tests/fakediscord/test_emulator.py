@@ -282,3 +282,57 @@ async def test_a_refused_resume_makes_the_bot_identify_afresh(world):
     kinds = [e.kind for e in fake.events]
     assert "resume refused" in kinds
     assert kinds.count("identify") == 2
+
+
+async def test_private_threads_as_discord_py_reads_them_seen_by_members_and_moderators(world):
+    fake, guild, alice, boss, bot = world
+    moderator = guild.add_member("moderator", [guild.create_role("mods", perms.MANAGE_THREADS)])
+    parent = bot.get_channel(guild.default_channel.id)
+    thread = await parent.create_thread(
+        name="alice's", type=discord.ChannelType.private_thread, invitable=False
+    )
+    assert isinstance(thread, discord.Thread) and thread.type is discord.ChannelType.private_thread
+    assert thread.parent_id == parent.id and not thread.archived
+    await thread.add_user(discord.Object(alice.id))
+    emulated = fake.channels[thread.id]
+    assert alice.can_see(emulated) and moderator.can_see(emulated)
+    assert not boss.can_see(emulated)  # Manage Server is not Manage Threads
+    fetched = await bot.fetch_channel(thread.id)
+    assert isinstance(fetched, discord.Thread) and fetched.id == thread.id
+
+    await fake.set_archived(emulated)
+    with pytest.raises(discord.HTTPException) as archived:
+        await thread.add_user(discord.Object(boss.id))
+    assert archived.value.code == 50083
+    message = await thread.send("pair")  # a message opens an archived thread again
+    assert not emulated.archived
+    await message.add_reaction("🅰️")
+    with pytest.raises(PermissionError):
+        await boss.react(fake.messages[message.id], "🅰️")
+    await alice.react(fake.messages[message.id], "🅰️")
+    await fake.wait_for(lambda: any(r.user_id == alice.id for r in bot.raw_reactions))
+    [reaction] = [r for r in bot.raw_reactions if r.user_id == alice.id]
+    assert reaction.channel_id == thread.id and reaction.guild_id == guild.id
+
+    no_threads = guild.create_text_channel("locked")
+    no_threads.overwrite(fake.bot_member(guild), deny=perms.CREATE_PRIVATE_THREADS)
+    locked = await fake.wait_for(lambda: bot.get_channel(no_threads.id))
+    with pytest.raises(discord.Forbidden):
+        await locked.create_thread(name="x", type=discord.ChannelType.private_thread)
+
+
+async def test_reactions_in_dms_come_without_a_guild_and_closed_dms_refuse(world):
+    fake, guild, alice, boss, bot = world
+    channel = await bot.create_dm(discord.Object(alice.id))
+    message = await channel.send("pair")
+    await alice.react(fake.messages[message.id], "🅱️")
+    await fake.wait_for(lambda: any(r.user_id == alice.id for r in bot.raw_reactions))
+    [reaction] = [r for r in bot.raw_reactions if r.user_id == alice.id]
+    assert reaction.guild_id is None and reaction.channel_id == channel.id
+    with pytest.raises(PermissionError):
+        await boss.react(fake.messages[message.id], "🅱️")  # a DM is its recipient's alone
+    boss.user.accepts_dms = False
+    closed = await bot.create_dm(discord.Object(boss.id))
+    with pytest.raises(discord.Forbidden) as refused:
+        await closed.send("hello")
+    assert refused.value.code == 50007

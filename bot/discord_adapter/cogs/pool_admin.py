@@ -201,7 +201,6 @@ class KonomiGroup(app_commands.Group):
         await self.cog.pool.set_reports_channel(interaction.guild_id, interaction.channel_id)
         await interaction.response.send_message("Face reports will be posted here.", ephemeral=True)
 
-
     @app_commands.command(
         name="places", description="Open members' private voting threads under this channel"
     )

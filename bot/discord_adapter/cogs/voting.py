@@ -153,10 +153,12 @@ class Voting(commands.Cog):
     async def vote(
         self, interaction: discord.Interaction, place: app_commands.Choice[str] | None = None
     ) -> None:
+        # Answer first: opening a thread and rendering the pair take longer than 3 s.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id, member = interaction.guild_id, interaction.user
         waiting = await self.voting.open_pairs(guild_id, member.id)
         if place is None and len(waiting) >= self.bot.settings.voting.open_pairs_per_member:
-            await interaction.response.send_message(
+            await interaction.followup.send(
                 f"Your pair is waiting for you: {await self._link(waiting[0])}\nReact on it "
                 f"({SKIP} to pass) and the next one follows.",
                 ephemeral=True,
@@ -164,7 +166,6 @@ class Voting(commands.Cog):
             return
         # Refusals (an empty pool, every pair seen) reach the tree's error handler.
         await self.voting.choose_pair(guild_id, member.id)
-        await interaction.response.defer(ephemeral=True, thinking=True)  # threads take time
         channel, why_not = await self.place_for(interaction, place.value if place else None)
         if channel is None:
             await interaction.followup.send(why_not, ephemeral=True)

@@ -65,8 +65,9 @@ async def test_a_missing_permission_is_one_clear_message_not_a_crash(world):
     bot_role = next(r for r in world.guild.roles.values() if r.name == "konomi")
     world.channel.overwrite(bot_role, deny=perms.ADD_REACTIONS)
     interaction = await world.alice.invoke("vote")
-    await world.fake.wait_for(lambda: interaction.followups)
-    [reply] = interaction.followups
+    reply = await world.fake.wait_for(
+        lambda: interaction.original and interaction.original.content and interaction.original
+    )
     assert reply.ephemeral and "Add Reactions" in reply.content
     assert world.bot.process.poll() is None
     world.channel.overwrites.clear()
@@ -138,7 +139,9 @@ async def test_the_bot_asks_discord_only_for_the_intents_it_uses(world):
     [identify] = [e for e in world.fake.events if e.kind == "identify"]
     asked = identify.data["intents"]
     print(f"IDENTIFY intents: {asked:#b}")
-    assert asked == Intent.GUILDS | Intent.GUILD_MESSAGE_REACTIONS
+    assert asked == (
+        Intent.GUILDS | Intent.GUILD_MESSAGE_REACTIONS | Intent.DIRECT_MESSAGE_REACTIONS
+    )
 
 
 async def test_a_fatal_close_code_stops_the_bot_with_one_line_and_no_second_identify(world):

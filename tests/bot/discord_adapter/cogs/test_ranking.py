@@ -59,7 +59,7 @@ async def test_rank_orders_images_and_reports_bad_ones_per_image(world):
     assert len(ranked) == 4
     [sky] = [line for line in ranked if "**sky.png**" in line]
     assert sky.endswith("(no face found: the whole image was scored)")
-    chances = [re.search(r" — (\d+)%, ([a-z ]+)", line).groups() for line in ranked]
+    chances = [re.search(r" — (\d+)%, ([a-z]+(?: [a-z]+)*)", line).groups() for line in ranked]
     assert [int(c) for c, _ in chances] == sorted((int(c) for c, _ in chances), reverse=True)
     assert {words for _, words in chances} <= {
         "strongly preferred",

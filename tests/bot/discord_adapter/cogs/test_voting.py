@@ -66,7 +66,7 @@ async def test_vote_points_to_the_pairs_waiting_instead_of_posting_more(world):
         await world.alice.invoke("vote")
     await world.pair_for(world.alice, 2)
     again = await world.alice.invoke("vote")
-    await world.fake.wait_for(lambda: again.original)
+    await world.fake.wait_for(lambda: again.original and again.original.content)
     first = world.pairs_for(world.alice)[0]
     assert again.ephemeral and f"/{first.channel.id}/{first.id}" in again.original.content
     assert len(world.pairs_for(world.alice)) == 2
@@ -158,7 +158,7 @@ async def test_an_empty_pool_says_how_to_fill_it(discord_server, tmp_path):
     await bot.start()
     try:
         interaction = await carol.invoke("vote")
-        await discord_server.wait_for(lambda: interaction.original)
+        await discord_server.wait_for(lambda: interaction.original and interaction.original.content)
         assert interaction.ephemeral and "pool is empty" in interaction.original.content
     finally:
         await bot.stop()
