@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.db import transaction
+from storage.db import NOW, transaction
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class GuildRecord:
     reports_channel_id: int | None
     left_at: float | None  # set while the bot is out of the guild
     places_channel_id: int | None  # where members' private threads open (None: where /vote was)
+    moderators_role_id: int | None  # may manage the pool and reports beside Manage Server
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ async def ensure_guild(db: aiosqlite.Connection, guild_id: int) -> None:
 
 async def get_guild(db: aiosqlite.Connection, guild_id: int) -> GuildRecord | None:
     async with db.execute(
-        "SELECT guild_id, reports_channel_id, left_at, places_channel_id FROM guild_pools"
+        "SELECT guild_id, reports_channel_id, left_at, places_channel_id, moderators_role_id"
+        " FROM guild_pools"
         " WHERE guild_id = ?",
         (guild_id,),
     ) as cursor:
@@ -47,22 +49,46 @@ async def get_guild(db: aiosqlite.Connection, guild_id: int) -> GuildRecord | No
 
 
 async def set_reports_channel(db: aiosqlite.Connection, guild_id: int, channel_id: int) -> None:
-    await _set_channel(db, guild_id, "reports_channel_id", channel_id)
+    await _set_column(db, guild_id, "reports_channel_id", channel_id)
 
 
 async def set_places_channel(
     db: aiosqlite.Connection, guild_id: int, channel_id: int | None
 ) -> None:
-    await _set_channel(db, guild_id, "places_channel_id", channel_id)
+    await _set_column(db, guild_id, "places_channel_id", channel_id)
 
 
-async def _set_channel(
-    db: aiosqlite.Connection, guild_id: int, column: str, channel_id: int | None
+async def set_moderators_role(db: aiosqlite.Connection, guild_id: int, role_id: int | None) -> None:
+    await _set_column(db, guild_id, "moderators_role_id", role_id)
+
+
+async def moderator_roles(db: aiosqlite.Connection) -> dict[int, int]:
+    """Guild -> the role an admin lets manage the pool, for every guild that chose one."""
+    async with db.execute(
+        "SELECT guild_id, moderators_role_id FROM guild_pools WHERE moderators_role_id IS NOT NULL"
+    ) as cursor:
+        return {row[0]: row[1] for row in await cursor.fetchall()}
+
+
+async def claim_welcome(db: aiosqlite.Connection, guild_id: int) -> bool:
+    """Whether the server's admins are still to be welcomed; marks them welcomed."""
+    async with transaction(db):
+        await ensure_guild(db, guild_id)
+        cursor = await db.execute(
+            f"UPDATE guild_pools SET welcomed_at = {NOW}"
+            " WHERE guild_id = ? AND welcomed_at IS NULL",
+            (guild_id,),
+        )
+    return cursor.rowcount > 0
+
+
+async def _set_column(
+    db: aiosqlite.Connection, guild_id: int, column: str, value: int | None
 ) -> None:
     async with transaction(db):
         await ensure_guild(db, guild_id)
         await db.execute(
-            f"UPDATE guild_pools SET {column} = ? WHERE guild_id = ?", (channel_id, guild_id)
+            f"UPDATE guild_pools SET {column} = ? WHERE guild_id = ?", (value, guild_id)
         )
 
 

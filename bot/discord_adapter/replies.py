@@ -4,7 +4,9 @@ interaction expired, as Red-DiscordBot's tree does it."""
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 
 import discord
 from discord import app_commands
@@ -14,8 +16,40 @@ from bot.services import UserError
 log = logging.getLogger(__name__)
 
 
+def answers_first(handler: Callable) -> Callable:
+    """Defer (ephemeral, "thinking") before the handler touches the database, a file or a
+    model: Discord's 3 seconds then never depend on how busy they are. The handler
+    answers by followup; a refusal it finds reaches the error handler, which follows up."""
+
+    @functools.wraps(handler)
+    async def deferred_first(self, interaction: discord.Interaction, *args, **kwargs) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await handler(self, interaction, *args, **kwargs)
+
+    return deferred_first
+
+
 class KonomiView(discord.ui.View):
-    """Buttons answer their errors as commands do (a view's errors skip the tree)."""
+    """Buttons answer their errors as commands do (a view's errors skip the tree), and
+    disable themselves when the view times out, so nobody clicks a dead button."""
+
+    message: discord.Message | None = None
+
+    async def send(self, interaction: discord.Interaction, content: str = "", **kwargs) -> None:
+        """Send the view by followup (after a defer) and remember its message."""
+        self.message = await interaction.followup.send(
+            content, view=self, ephemeral=True, wait=True, **kwargs
+        )
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button | discord.ui.Select):
+                item.disabled = True
+        if self.message is not None:
+            try:
+                await self.message.edit(view=self)
+            except discord.HTTPException as error:
+                log.info("could not disable the buttons of a timed-out view: %s", error)
 
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item

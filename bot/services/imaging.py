@@ -38,6 +38,7 @@ import numpy as np
 import pebble
 
 from bot.config import HelperSettings, Settings
+from model.archives import unpack_images
 from model.faces import FaceCrop
 from model.images import ImageError, ImageTooLarge
 from model.reading import ImageFaces, describe_crops, read_image, read_video
@@ -228,6 +229,11 @@ class ImageHelpers:
             most,
             describe,
         )
+
+    async def unpack_zip(self, data: bytes) -> list[tuple[str, bytes | str]]:
+        """The entries of an uploaded zip (bytes, or why each was refused), unpacked in a
+        helper: inflating is native code, and a hostile archive fails alone there."""
+        return await self._submit(self.settings.file_timeout_s, unpack_images, data, self.limits)
 
     async def describe_crops(self, pngs: list[bytes]) -> list[np.ndarray | None]:
         """Descriptors of stored pool crops (None where dlib refused one)."""

@@ -16,8 +16,9 @@ from bot.services import render
 from bot.services.errors import PoolTooSmall, UnknownFace
 from bot.services.imaging import Deadline, ImageHelpers
 from bot.services.ingest import IngestSummary, PoolIngester, ingest_paths
+from model.archives import is_zip
 from model.descriptor import pack_descriptor
-from model.images import decode_png
+from model.images import ImageError, decode_png
 from storage import guilds, jobs, models, pool, state
 from storage.guilds import GuildSummary
 from storage.pool import Face
@@ -60,6 +61,8 @@ class GuildStatus:
     counts: GuildSummary
     guild_model_version: int | None
     scheduled_channels: int
+    places_channel_id: int | None  # where private voting threads open (None: not chosen)
+    reports_channel_id: int | None
 
 
 class PoolService:
@@ -76,7 +79,8 @@ class PoolService:
         files: list[tuple[str, bytes]],
         failed: list[tuple[str, str]] = (),
     ) -> IngestSummary:
-        """Add the faces of uploaded images; `failed` are uploads that never arrived."""
+        """Add the faces of uploaded images and of the images in uploaded zips (each entry
+        read as an upload of its own); `failed` are uploads that never arrived."""
         ingester = PoolIngester(
             self.db,
             guild_id,
@@ -86,8 +90,25 @@ class PoolService:
         )
         ingester.summary.files_read += len(failed)
         ingester.summary.failures.extend(failed)
+        images: list[tuple[str, bytes]] = []
+        for name, data in files:
+            if not is_zip(name, data):
+                images.append((name, data))
+                continue
+            try:
+                entries = await self.images.unpack_zip(data)
+            except ImageError as error:
+                ingester.summary.files_read += 1
+                ingester.summary.failures.append((name, str(error)))
+                continue
+            for entry, content in entries:
+                if isinstance(content, str):
+                    ingester.summary.files_read += 1
+                    ingester.summary.failures.append((f"{name}/{entry}", content))
+                else:
+                    images.append((f"{name}/{entry}", content))
         await ingester.add_all(
-            (ingester.read_bytes(name, data) for name, data in files), len(files)
+            (ingester.read_bytes(name, data) for name, data in images), len(images)
         )
         return ingester.summary
 
@@ -152,11 +173,11 @@ class PoolService:
         page = min(max(page, 1), pages)
         shown = faces[(page - 1) * PAGE : page * PAGE]
         crops = await pool.face_crops(self.db, guild_id, [f.id for f in shown])
+        shown = [f for f in shown if f.id in crops]  # a face removed meanwhile drops out
         sheet = await asyncio.to_thread(
             lambda: render.ranking_sheet(
                 [decode_png(crops[f.id]) for f in shown],
                 [f"face {f.id}{' hidden' if f.hidden else ''}" for f in shown],
-                [1.0] * len(shown),
             )
         )
         return PoolPage(page, pages, len(faces), shown, sheet)
@@ -206,18 +227,30 @@ class PoolService:
 
     async def status(self, guild_id: int) -> GuildStatus:
         guild_model = await models.latest_model(self.db, guild_id, None)
+        record = await guilds.get_guild(self.db, guild_id)
         return GuildStatus(
             await guilds.guild_summary(self.db, guild_id),
             guild_model.version if guild_model else None,
             len(await state.vote_channels(self.db, guild_id)),
+            record.places_channel_id if record else None,
+            record.reports_channel_id if record else None,
         )
 
     async def guild_left(self, guild_id: int) -> None:
         """The bot left (or was removed): the data goes after the grace period."""
         await guilds.mark_left(self.db, guild_id)
 
-    async def guild_joined(self, guild_id: int) -> None:
+    async def guild_joined(self, guild_id: int) -> bool:
+        """The bot joined (or came back within the grace period): whether the admins
+        are still to be welcomed (once per server, not again on a return)."""
         await guilds.mark_rejoined(self.db, guild_id)
+        return await guilds.claim_welcome(self.db, guild_id)
+
+    async def set_moderators_role(self, guild_id: int, role_id: int) -> None:
+        await guilds.set_moderators_role(self.db, guild_id, role_id)
+
+    async def moderator_roles(self) -> dict[int, int]:
+        return await guilds.moderator_roles(self.db)
 
     async def purge_departed(self, still_present: set[int], now: float | None = None) -> None:
         """Purge the guilds left longer than `[privacy] guild_grace_days` ago; a guild the

@@ -44,9 +44,11 @@ def pair_image(crop_a: np.ndarray, crop_b: np.ndarray, face_a: int, face_b: int)
     return _png(canvas)
 
 
-def ranking_sheet(crops: list[np.ndarray], labels: list[str], chances: list[float]) -> bytes:
-    """Thumbnails in ranked order (best first), each with its rank, its chance to be
-    preferred over a typical pool face, and its full name, wrapped to the thumbnail."""
+def ranking_sheet(
+    crops: list[np.ndarray], labels: list[str], chances: list[float] | None = None
+) -> bytes:
+    """Thumbnails in order (best first), each with its place, its chance to be preferred
+    over a typical pool face (when given), and its full name, wrapped to the thumbnail."""
     columns = min(5, len(crops))
     rows = (len(crops) + columns - 1) // columns
     label_font, line_height = _font(12), 15
@@ -60,14 +62,13 @@ def ranking_sheet(crops: list[np.ndarray], labels: list[str], chances: list[floa
     row_heights = [THUMB + 30 + lines * line_height + 8 for lines in row_lines]
     canvas = Image.new("RGB", (columns * cell_w + pad, sum(row_heights) + pad), (24, 24, 28))
     draw = ImageDraw.Draw(canvas)
-    for index, (crop, lines, chance) in enumerate(zip(crops, wrapped, chances, strict=True)):
+    shown = [f"  {chance:.0%}" for chance in chances] if chances is not None else [""] * len(crops)
+    for index, (crop, lines, chance) in enumerate(zip(crops, wrapped, shown, strict=True)):
         row = index // columns
         x = pad + (index % columns) * cell_w
         y = pad + sum(row_heights[:row])
         canvas.paste(Image.fromarray(crop).resize((THUMB, THUMB), Image.Resampling.LANCZOS), (x, y))
-        draw.text(
-            (x, y + THUMB + 4), f"#{index + 1}  {chance:.0%}", fill=(255, 255, 255), font=_font(16)
-        )
+        draw.text((x, y + THUMB + 4), f"#{index + 1}{chance}", fill=(255, 255, 255), font=_font(16))
         for number, line in enumerate(lines):
             draw.text(
                 (x, y + THUMB + 26 + number * line_height),

@@ -31,3 +31,8 @@ CREATE TABLE match_opt_ins (
 -- cooldown counts only a member's own requests.
 ALTER TABLE jobs ADD COLUMN requested_at REAL;
 UPDATE jobs SET requested_at = created_at WHERE interaction_token IS NOT NULL;
+
+-- When konomi welcomed the server's admins (once: not again when it is added back within
+-- the grace period), and the role an admin lets manage the pool and the reports.
+ALTER TABLE guild_pools ADD COLUMN welcomed_at REAL;
+ALTER TABLE guild_pools ADD COLUMN moderators_role_id INTEGER;

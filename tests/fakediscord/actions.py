@@ -14,6 +14,7 @@ from tests.fakediscord.state import (
     Interaction,
     Member,
     Message,
+    Role,
     User,
     snowflake,
 )
@@ -30,6 +31,9 @@ class Actions(Gateway):
     def _allowed(self, member: Member, channel: Channel, command: dict) -> bool:
         needed = command.get("default_member_permissions")
         if needed is None or not self.rules.enforce_default_permissions:
+            return True
+        opened = self.command_roles.get((member.guild.id, command["name"]), set())
+        if opened & set(member.role_ids):  # an admin allowed the role in Integrations
             return True
         return member.permissions_in(channel) & int(needed) == int(needed)
 
@@ -63,6 +67,9 @@ class Actions(Gateway):
                 data = self._upload(channel, value)
                 resolved.setdefault("attachments", {})[data["id"]] = data
                 options.append({"name": name, "type": OptionType.ATTACHMENT, "value": data["id"]})
+            elif isinstance(value, Role):
+                resolved.setdefault("roles", {})[str(value.id)] = value.to_json()
+                options.append({"name": name, "type": OptionType.ROLE, "value": str(value.id)})
             elif isinstance(value, Member):  # a member option: the user and member resolved
                 member = value.to_json()
                 resolved.setdefault("users", {})[str(value.id)] = member.pop("user")

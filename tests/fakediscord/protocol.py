@@ -47,6 +47,7 @@ class OptionType(IntEnum):
     INTEGER = 4
     BOOLEAN = 5
     USER = 6
+    ROLE = 8
     NUMBER = 10
     ATTACHMENT = 11
 

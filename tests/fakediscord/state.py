@@ -180,6 +180,17 @@ class Message:
 
         return [Image.open(io.BytesIO(data)).convert("RGB") for data in self.files.values()]
 
+    @property
+    def text(self) -> str:
+        """Everything a person reads on the message: its content and its embeds."""
+        parts = [self.content]
+        for embed in self.embeds:
+            parts += [embed.get("title", ""), embed.get("description", "")]
+            for item in embed.get("fields", []):
+                parts += [item["name"], item["value"]]
+            parts.append(embed.get("footer", {}).get("text", ""))
+        return "\n".join(part for part in parts if part)
+
     def buttons(self) -> list[dict]:
         return [c for row in self.components for c in row.get("components", [])]
 
@@ -297,6 +308,7 @@ class Guild:
         self.channels: dict[int, Channel] = {}
         self.members: dict[int, Member] = {}
         self.bot_present = False
+        self.system_channel_id: int | None = None  # where Discord posts joins, if anywhere
 
     @property
     def everyone(self) -> Role:
@@ -359,6 +371,7 @@ class Guild:
             "nsfw_level": 0,
             "premium_tier": 0,
             "preferred_locale": "en-US",
+            "system_channel_id": str(self.system_channel_id) if self.system_channel_id else None,
             "system_channel_flags": 0,
             "afk_timeout": 300,
         }

@@ -49,6 +49,9 @@ class World:
         self.interactions: dict[int, Interaction] = {}
         self._by_token: dict[str, Interaction] = {}
         self.global_commands: list[dict] = []
+        # (guild, command name) -> roles an admin allowed it for in Server Settings ->
+        # Integrations, whatever its default_member_permissions say
+        self.command_roles: dict[tuple[int, str], set[int]] = {}
         self.guild_commands: dict[int, list[dict]] = {}
         self.files: dict[str, bytes] = {}  # CDN path -> bytes
         self.events: list[Event] = []

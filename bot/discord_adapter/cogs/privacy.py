@@ -13,7 +13,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_adapter.replies import KonomiView
+from bot.discord_adapter.invite import invite_url
+from bot.discord_adapter.replies import KonomiView, answers_first
 from bot.services.errors import NotOptedIn
 from bot.services.render import held_out
 
@@ -98,10 +99,15 @@ class Privacy(commands.Cog):
     @app_commands.command(name="help", description="What konomi does, how to vote, what it stores")
     async def help(self, interaction: discord.Interaction) -> None:
         text = HELP.format(min_votes=self.bot.settings.worker.personal_min_votes)
+        text += (
+            f"\n**Add konomi to another server**: <{invite_url(self.bot.application_id)}> "
+            "(it asks for exactly what it uses: see the README)."
+        )
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="stats", description="Your votes and how well your model knows you")
     @app_commands.guild_only()
+    @answers_first
     async def stats(self, interaction: discord.Interaction) -> None:
         stats = await self.privacy.stats(interaction.guild_id, interaction.user.id)
         lines = [f"Your votes here: {stats.votes}."]
@@ -123,14 +129,20 @@ class Privacy(commands.Cog):
                 f"It learns your newest votes after {stats.votes_until_retrain} more "
                 "(or now with `/retrain`)."
             )
-        await interaction.response.send_message("\n".join(lines), ephemeral=True)
+        embed = discord.Embed(
+            title="Your konomi in this server",
+            description="\n".join(lines),
+            colour=discord.Colour.blurple(),
+        )
+        embed.set_footer(text="Only you can see this.")
+        await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(
         name="mytaste", description="Your favourite pool faces beside the server's (private)"
     )
     @app_commands.guild_only()
+    @answers_first
     async def mytaste(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         taste = await self.bot.service.ranking.my_taste(interaction.guild_id, interaction.user.id)
         if taste.personal_version is None:
             text = (
@@ -158,6 +170,7 @@ class Privacy(commands.Cog):
         share="Allow (True) or stop (False) comparisons of your taste with /match",
     )
     @app_commands.guild_only()
+    @answers_first
     async def match(
         self,
         interaction: discord.Interaction,
@@ -180,7 +193,7 @@ class Privacy(commands.Cog):
                     "Choose a `member` to compare with, or `share: True` to allow "
                     "comparisons (both of you must)."
                 )
-            await interaction.response.send_message("\n".join(lines), ephemeral=True)
+            await interaction.followup.send("\n".join(lines), ephemeral=True)
             return
         if member.id == me:
             raise NotOptedIn("Choose another member: your taste matches your own.")
@@ -193,7 +206,6 @@ class Privacy(commands.Cog):
                 f"{member.display_name} has not allowed comparisons: only members who "
                 "chose `/match share: True` can be compared."
             )
-        await interaction.response.defer(ephemeral=True, thinking=True)
         alike = await self.bot.service.ranking.taste_match(guild_id, me, member.id)
         lines.append(
             f"Your taste and {member.display_name}'s: **{match_band(alike)}** (how alike "
@@ -203,9 +215,10 @@ class Privacy(commands.Cog):
 
     @app_commands.command(name="export", description="Your votes (CSV) and model metrics (JSON)")
     @app_commands.guild_only()
+    @answers_first
     async def export(self, interaction: discord.Interaction) -> None:
         export = await self.privacy.export(interaction.guild_id, interaction.user.id)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Your {export.votes} votes in this server and your model's metrics.",
             files=[
                 discord.File(io.BytesIO(export.votes_csv), "konomi-votes.csv"),
@@ -216,11 +229,11 @@ class Privacy(commands.Cog):
 
     @app_commands.command(name="forget", description="Delete your votes, models and jobs here")
     @app_commands.guild_only()
+    @answers_first
     async def forget(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(
-            "This deletes all your votes, models and training jobs in this server. Sure?",
-            view=ForgetConfirm(self, interaction.user.id),
-            ephemeral=True,
+        await ForgetConfirm(self, interaction.user.id).send(
+            interaction,
+            "This deletes all your votes, models, training jobs and choices in this server. Sure?",
         )
 
 

@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.discord_adapter.limits import per_member
 from bot.discord_adapter.loops import InFlight
+from bot.discord_adapter.replies import answers_first
 from bot.discord_adapter.uploads import download
 from bot.services.render import preference
 
@@ -95,10 +96,10 @@ class Ranking(commands.Cog):
         await self.answer(interaction, attachments)
 
     @per_member("rank")
+    @answers_first
     async def rank_message(
         self, interaction: discord.Interaction, message: discord.Message
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         if not message.attachments:
             await interaction.followup.send(
                 "That message has no attached images to rank.", ephemeral=True

@@ -12,6 +12,7 @@ from discord.ext import commands, tasks
 
 from bot.discord_adapter.cogs.voting import is_private_place
 from bot.discord_adapter.loops import resilient
+from bot.discord_adapter.replies import answers_first
 from bot.services.jobs import JobState
 from bot.services.render import held_out, percent
 from bot.services.training import Finished, Job
@@ -64,6 +65,7 @@ class Training(commands.Cog):
 
     @app_commands.command(name="retrain", description="Retrain your taste model from your votes")
     @app_commands.guild_only()
+    @answers_first
     async def retrain(self, interaction: discord.Interaction) -> None:
         queued = await self.training.request(
             interaction.guild_id,
@@ -84,7 +86,7 @@ class Training(commands.Cog):
                 f"Your retraining is already queued (position {queued.position}); "
                 "I'll tell you here when it's done."
             )
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True)
 
     @tasks.loop(seconds=2)
     @resilient("retrain notices")

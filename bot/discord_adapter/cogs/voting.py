@@ -22,6 +22,7 @@ from discord.ext import commands, tasks
 
 from bot.discord_adapter.limits import per_member
 from bot.discord_adapter.loops import resilient
+from bot.discord_adapter.replies import answers_first
 from bot.services.errors import UserError
 from bot.services.voting import ChosenPair, Pair, ReactionEvent
 
@@ -150,11 +151,10 @@ class Voting(commands.Cog):
     @app_commands.choices(place=PLACE_CHOICES)
     @app_commands.guild_only()
     @per_member("vote")
+    @answers_first
     async def vote(
         self, interaction: discord.Interaction, place: app_commands.Choice[str] | None = None
     ) -> None:
-        # Answer first: opening a thread and rendering the pair take longer than 3 s.
-        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id, member = interaction.guild_id, interaction.user
         waiting = await self.voting.open_pairs(guild_id, member.id)
         if place is None and len(waiting) >= self.bot.settings.voting.open_pairs_per_member:

@@ -1,11 +1,13 @@
 import asyncio
+import io
+import zipfile
 
 from tests.bot.conftest import eventually, run_cli
 from tests.bot.discord_adapter.cogs.test_privacy import reply
 from tests.bot.discord_adapter.cogs.test_training import give_votes
 from tests.fakediscord import Attachment
 from tests.fakediscord import permissions as perms
-from tests.images import astronaut, encode
+from tests.images import astronaut, declared_huge_png, encode, lfw_faces
 
 
 def admin_of(world):
@@ -59,6 +61,7 @@ async def test_a_reported_face_is_hidden_at_once_and_admins_are_told(world):
     face = world.face_ids[0]
     message = await reply(world, await world.bob.invoke("report", face_id=face))
     assert message.ephemeral and "hidden" in message.content
+    assert f"The admins were told in <#{reports.id}>." in message.content
     told = await world.fake.wait_for(
         lambda: [m for m in world.fake.bot_messages(reports) if "was reported" in m.content]
     )
@@ -79,10 +82,12 @@ async def test_report_from_a_pair_with_the_context_menu(world):
     await world.alice.invoke("vote")
     pair = await world.pair_for(world.alice)
     a = int(next(iter(pair.files)).split("-")[1])
-    asked = await reply(world, await world.bob.use_message_command("Report face", pair))
-    await world.bob.click(asked, f"Report face A ({a})")
+    asked = await reply(world, await world.alice.use_message_command("Report face", pair))
+    await world.alice.click(asked, f"Report face A ({a})")
     await world.fake.wait_for(lambda: "Thank you" in asked.content)
     assert await world.query("SELECT hidden FROM faces WHERE id = ?", a) == [(1,)]
+    # No reports channel and no system channel: the reporter is told nobody was.
+    assert "No admin was notified" in asked.content and "/konomi reports" in asked.content
 
 
 async def test_channel_enable_posts_pairs_and_status_counts(world):
@@ -96,9 +101,7 @@ async def test_channel_enable_posts_pairs_and_status_counts(world):
         lambda: [m for m in world.fake.bot_messages(channel) if len(m.reactions) == 4], 30
     )
     status = await reply(world, await admin.invoke("konomi status"))
-    assert "Pool: 12 faces" in status.content and "Channels with scheduled pairs: 1" in (
-        status.content
-    )
+    assert "Pool\n12 faces (0 hidden)" in status.text and "in 1 channels" in status.text
     disabled = await reply(world, await admin.invoke("konomi channel disable", channel))
     assert "stopped" in disabled.content
 
@@ -163,3 +166,105 @@ async def test_every_option_is_described_and_face_ids_complete_as_one_types(worl
     await world.fake.wait_for(lambda: restoring.choices is not None)
     assert [choice["value"] for choice in restoring.choices] == [hidden]
     assert " — " in restoring.choices[0]["name"]  # an admin sees where it came from
+
+
+def faces_for_a_zip(count: int) -> list[bytes]:
+    """`count` LFW portraits in which konomi's detector finds exactly one face, as PNG."""
+    from model.faces import DetectorSettings, NoFaceFound, extract_faces
+
+    found = []
+    for image in lfw_faces():
+        try:
+            if len(extract_faces(image, DetectorSettings())) == 1:
+                found.append(encode(image))
+        except NoFaceFound:
+            continue
+        if len(found) == count:
+            return found
+    raise AssertionError("not enough single-face portraits")
+
+
+def hostile_zip(faces: list[bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for number, face in enumerate(faces):
+            archive.writestr(f"faces/face{number:02}.png", face)
+        archive.writestr("bomb.png", b"\0" * 9_000_000)  # deflates ~1000:1
+        archive.writestr("../escape.png", faces[0])
+        archive.writestr("notes.txt", b"these are not pixels")
+        archive.writestr("huge.png", declared_huge_png(20000, 20000))
+        archive.writestr("empty.png", b"")
+    return buffer.getvalue()
+
+
+async def test_a_new_server_is_welcomed_once_and_set_up_from_a_zip(world):
+    """The bot joins a server: one welcome where admins read; /konomi setup shows what is
+    missing; a zip of 40 faces and 5 hostile entries gives 40 faces and 5 lines; two
+    buttons choose where members vote and where reports go."""
+    fake = world.fake
+    guild = fake.create_guild("Newcomers")
+    welcome = guild.create_text_channel("welcome")
+    guild.system_channel_id = welcome.id
+    await fake.add_bot(guild)
+
+    def welcomes():
+        return [m for m in fake.bot_messages(welcome) if m.embeds]
+
+    await fake.wait_for(welcomes, 30)
+    await fake.remove_bot(guild)  # removed, and added back within the grace period
+    await fake.add_bot(guild)
+    await eventually(lambda: _joined_again(world, guild))
+    [embed] = welcomes()[0].embeds
+    assert embed["title"] == "Thanks for adding konomi"
+    assert [f["name"] for f in embed["fields"]] == [
+        "1. Add faces",
+        "2. Choose where members vote",
+        "3. Tell members about /vote",
+    ]
+
+    owner = guild.members[guild.owner_id]
+    setup = await reply(world, await owner.invoke("konomi setup"))
+    assert [f["name"][0] for f in setup.embeds[0]["fields"][:3]] == ["❌", "❌", "❌"]
+    added = await reply(
+        world,
+        await owner.invoke(
+            "pool add", image1=Attachment("club.zip", hostile_zip(faces_for_a_zip(40)))
+        ),
+        180,
+    )
+    faces = await world.query("SELECT COUNT(*) FROM faces WHERE guild_id = ?", guild.id)
+    failures = [line for line in added.content.splitlines() if line.startswith("  club.zip/")]
+    print(added.content)
+    assert faces == [(40,)] and "faces added: 40" in added.content
+    assert len(failures) == 5, failures
+    await owner.click(setup, "Private threads open here")
+    await owner.click(setup, "Reports go here")
+    await fake.wait_for(
+        lambda: [f["name"][0] for f in setup.embeds[0]["fields"][:3]] == ["✅", "✅", "✅"], 30
+    )
+    print(f"welcomes: {len(welcomes())} (joined, left, joined again); setup: {setup.embeds[0]}")
+    assert len(welcomes()) == 1
+
+
+async def _joined_again(world, guild) -> bool:
+    rows = await world.query("SELECT left_at FROM guild_pools WHERE guild_id = ?", guild.id)
+    return rows == [(None,)]
+
+
+async def test_a_moderators_role_may_curate_the_pool_and_others_may_not(world):
+    owner = world.guild.members[world.guild.owner_id]
+    mods = world.guild.create_role("Pool helpers")
+    helper = world.guild.add_member("helper", [mods])
+    named = await reply(world, await owner.invoke("konomi moderators", role=mods))
+    assert "Integrations" in named.content
+    world.fake.command_roles[(world.guild.id, "pool")] = {mods.id}  # the admin allowed it
+    face = world.face_ids[0]
+    hidden = await reply(world, await helper.invoke("pool hide", face_id=face))
+    assert f"Face `{face}` is hidden" in hidden.content
+    assert await world.query("SELECT hidden FROM faces WHERE id = ?", face) == [(1,)]
+    refused = await world.bob.invoke("pool hide", face_id=world.face_ids[1])
+    assert refused.refused == "missing permissions"  # Discord's own check
+    world.fake.rules.enforce_default_permissions = False  # the command opened to everyone
+    again = await reply(world, await world.bob.invoke("pool hide", face_id=world.face_ids[1]))
+    assert "moderators role" in again.content  # the bot's check
+    assert await world.query("SELECT hidden FROM faces WHERE id = ?", world.face_ids[1]) == [(0,)]

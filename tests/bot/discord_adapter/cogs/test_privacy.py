@@ -11,7 +11,7 @@ async def reply(world, interaction, timeout=60):
     await world.fake.wait_for(
         lambda: (
             interaction.messages()
-            and (interaction.messages()[-1].content or interaction.messages()[-1].files)
+            and (interaction.messages()[-1].text or interaction.messages()[-1].files)
         ),
         timeout,
     )
@@ -28,7 +28,7 @@ async def test_help_says_what_is_stored_and_how_to_forget(world):
 async def test_stats_for_a_newcomer_says_how_many_votes_to_go(world):
     message = await reply(world, await world.alice.invoke("stats"))
     assert message.ephemeral
-    assert "Your votes here: 0" in message.content and "vote 10 more" in message.content
+    assert "Your votes here: 0" in message.text and "vote 10 more" in message.text
 
 
 async def test_export_matches_the_votes(world):
