@@ -375,8 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Subcommands that load a model; the others never import Keras (or TensorFlow).
-NEEDS_KERAS = (_cmd_run, _cmd_sync, _cmd_worker, _cmd_train, _cmd_rank)
+# Subcommands that load a model first; the others never import Keras (or TensorFlow), and
+# `run` loads it beside its start (KonomiBot.models_ready).
+NEEDS_KERAS = (_cmd_worker, _cmd_train, _cmd_rank)
 
 
 def main(argv: list[str] | None = None) -> int:

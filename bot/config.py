@@ -50,6 +50,9 @@ class DiscordSettings:
     # supervisor starts it afresh; a fresh start costs one of Discord's 1,000 daily
     # IDENTIFYs.
     max_disconnected_s: float = 600.0
+    # Load the model library (Keras, TensorFlow: seconds) before connecting (true), or at
+    # the first ranking (false: a faster start, and that first ranking waits for it).
+    preload_models: bool = True
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.discord_adapter.loops import LoopHealth
 from bot.discord_adapter.replies import reply_to_error
-from bot.logs import setup_logging
+from bot.logs import import_keras_quietly, setup_logging
 from bot.services.konomi import KonomiService
 from bot.services.voting import VoteChannel
 
@@ -66,9 +66,19 @@ class KonomiBot(commands.Bot):
         self._shutdown: asyncio.Future | None = None
         self._heartbeat: asyncio.Task | None = None
         self.exit_code = 0  # non-zero when the bot stopped because something it needs did
+        self._keras: asyncio.Future | None = None
+
+    async def models_ready(self) -> None:
+        """Wait until Keras is loaded: before connecting (`[discord] preload_models`),
+        else at the first ranking, which then waits for it."""
+        if self._keras is None:
+            self._keras = asyncio.ensure_future(asyncio.to_thread(import_keras_quietly))
+        await asyncio.shield(self._keras)
 
     async def setup_hook(self) -> None:
         write_heartbeat(self.settings.heartbeat_path, STARTING)
+        if self.settings.discord.preload_models:
+            await self.models_ready()
         self.service = await KonomiService.open(self.settings)
         if self.settings.worker.embedded:
             command = [sys.executable, "-m", "bot", "worker"]

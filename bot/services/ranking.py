@@ -289,12 +289,13 @@ class RankingService:
     async def taste_match(self, guild_id: int, user_id: int, other_id: int) -> float:
         """How alike two members' models order the pool (Spearman's rank correlation,
         -1..1); raises NoPersonalModel when either has no model of their own."""
-        orders = [await self.pool_scores(guild_id, member) for member in (user_id, other_id)]
-        if not all(order.personal for order in orders):
+        mine = [await models.latest_model(self.db, guild_id, m) for m in (user_id, other_id)]
+        if not all(mine):
             raise NoPersonalModel(
                 "a match needs both of you to have a model of your own "
                 f"({self.settings.worker.personal_min_votes} votes each with `/vote`)"
             )
+        orders = [await self.pool_scores(guild_id, member) for member in (user_id, other_id)]
         ranks = [np.argsort(np.argsort(order.scores)) for order in orders]
         if ranks[0].std() == 0 or ranks[1].std() == 0:
             return 0.0

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiosqlite
 import numpy as np
@@ -26,13 +27,14 @@ from model.descriptor import DESCRIPTOR_SIZE, stack_descriptors, unpack_descript
 from model.faces import resize_square
 from model.images import decode_png
 from model.metrics import ModelKind, ModelMetrics
-from model.scorer import ARCHITECTURE
 from model.settings import ScorerConfig
 from model.store import ModelRecord, pack, unpack
-from model.training import Progress, TrainingJob, TrainingResult, train, train_personal_batch
 from storage import jobs, members, models, pool, votes
 from storage.jobs import Job
 from storage.models import ModelRefused, StoredModel
+
+if TYPE_CHECKING:  # Keras loads only where a model is trained: queueing needs none
+    from model.training import Progress, TrainingJob, TrainingResult
 
 __all__ = ["Finished", "Job", "ModelRefused", "Queued", "TrainingService"]
 
@@ -169,6 +171,8 @@ class TrainingService:
             raise GuildModelOutdated(
                 "the guild model was trained with other settings; retrain it first"
             )
+        from model.training import TrainingJob
+
         job = TrainingJob(
             kind=ModelKind.PERSONAL if personal else ModelKind.GUILD,
             crops=crops,
@@ -226,6 +230,8 @@ class TrainingService:
         that refuse it (ModelRefused) when its job was cancelled or the person asked to be
         forgotten after it started (`for_job`'s start, else `started_at`). `base`: the
         guild model a personal one sits on (read here when not given)."""
+        from model.scorer import ARCHITECTURE
+
         if for_job and for_job.started_at:
             started_at = for_job.started_at
         if user_id and base is None:
@@ -281,6 +287,8 @@ class TrainingService:
             start = await self.guild_start(guild_id)
         else:
             start = await self._current_guild_start(guild_id, progress)
+        from model.training import train
+
         job, face_ids = await self.build_job(guild_id, user_id, start=start)
         result = await asyncio.to_thread(train, job, progress)
         return await self.store(
@@ -322,6 +330,8 @@ class TrainingService:
                 outcomes[job.id] = error
             else:
                 built.append((job, training_job, face_ids))
+        from model.training import train_personal_batch
+
         results = await asyncio.to_thread(
             train_personal_batch, [training_job for _, training_job, _ in built], progress
         )
@@ -383,9 +393,10 @@ class TrainingService:
         return Queued(job, created, await jobs.queue_position(self.db, job))
 
     async def enqueue_due_retrains(self, now: float | None = None) -> list[tuple[int, int | None]]:
-        """Queue the guild and personal retrains that new votes (or time) call for: a
-        person's first model as soon as they have `[worker] personal_min_votes` (told in
-        their private place), and a new version after every `user_retrain_votes`."""
+        """Queue the guild and personal retrains that new votes (or time) call for: the
+        first model of a member who votes in a private place as soon as they have
+        `[worker] personal_min_votes` (told there), and a new version after every
+        `user_retrain_votes`."""
         now = time.time() if now is None else now
         worker = self.settings.worker
         due: list[tuple[int, int | None, int | None]] = []
@@ -405,11 +416,15 @@ class TrainingService:
                     due.append((guild_id, None, None))
             elif new >= worker.user_retrain_votes:
                 due.append((guild_id, user_id, None))
-            elif new >= worker.personal_min_votes and not await models.latest_model(
-                self.db, guild_id, user_id
-            ):
+            elif new >= worker.personal_min_votes:
+                # A member who votes through /vote gets a first model unasked, and is told
+                # in their private place; votes only imported or on channel pairs wait
+                # for `user_retrain_votes` (or /retrain), as before.
                 place = await members.get_place(self.db, guild_id, user_id)
-                due.append((guild_id, user_id, place.channel_id if place else None))
+                if place and place.channel_id and not await models.latest_model(
+                    self.db, guild_id, user_id
+                ):
+                    due.append((guild_id, user_id, place.channel_id))
         for guild_id, user_id, notify_channel_id in due:
             await jobs.enqueue(self.db, guild_id, user_id, notify_channel_id=notify_channel_id)
         return [(guild_id, user_id) for guild_id, user_id, _ in due]

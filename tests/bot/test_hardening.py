@@ -187,7 +187,12 @@ async def test_every_handler_answers_first_when_the_database_is_slow(world, tmp_
     (defers) within Discord's 3 s: no handler reads or writes before its first response."""
     (tmp_path / "slow").mkdir()
     (tmp_path / "slow" / "sitecustomize.py").write_text(SLOW)
-    await restart(world, "slow-db", env={"PYTHONPATH": with_python_path(tmp_path / "slow")})
+    await restart(
+        world,
+        "slow-db",
+        env={"PYTHONPATH": with_python_path(tmp_path / "slow")},
+        discord={"preload_models": True},  # as deployed: nothing loads after the start
+    )
     admin = admin_of(world)
     await world.alice.invoke("vote")
     pair = await world.pair_for(world.alice, timeout=30)

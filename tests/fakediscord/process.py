@@ -41,6 +41,7 @@ class BotProcess:
                 "api_base_url": fake.api_base_url,
                 "gateway_url": fake.gateway_url,
                 "guild_ready_timeout_s": 0.1,
+                "preload_models": False,  # most tests never rank: start without Keras
             },
             "storage": {"database": "konomi.sqlite3"},
             "training": {"max_epochs": 8, "patience": 3},

@@ -143,6 +143,7 @@ class Privacy(commands.Cog):
     @app_commands.guild_only()
     @answers_first
     async def mytaste(self, interaction: discord.Interaction) -> None:
+        await self.bot.models_ready()
         taste = await self.bot.service.ranking.my_taste(interaction.guild_id, interaction.user.id)
         if taste.personal_version is None:
             text = (
@@ -206,6 +207,7 @@ class Privacy(commands.Cog):
                 f"{member.display_name} has not allowed comparisons: only members who "
                 "chose `/match share: True` can be compared."
             )
+        await self.bot.models_ready()
         alike = await self.bot.service.ranking.taste_match(guild_id, me, member.id)
         lines.append(
             f"Your taste and {member.display_name}'s: **{match_band(alike)}** (how alike "

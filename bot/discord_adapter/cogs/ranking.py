@@ -121,6 +121,7 @@ class Ranking(commands.Cog):
         began = time.perf_counter()
         downloaded, failed = await download(attachments, limit)
         downloaded_at = time.perf_counter()
+        await self.bot.models_ready()
         ranked = await self.bot.service.ranking.rank_files(
             interaction.guild_id, interaction.user.id, downloaded, failed
         )

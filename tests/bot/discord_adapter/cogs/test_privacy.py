@@ -95,6 +95,9 @@ async def test_match_needs_both_to_opt_in_and_answers_in_a_band_never_a_number(w
     assert "bob has not allowed comparisons" in refusals[1]
     assert "a model of your own" in both.content  # opted in, but no models yet
 
+    for member in (alice, bob):  # their private places: where first models are announced
+        await member.invoke("vote")
+        await world.pair_for(member)
     await give_votes(world, alice, count=20)
     await give_votes(world, bob, count=20, seed=1)
 
