@@ -104,7 +104,7 @@ async def test_three_members_vote_in_private_and_get_their_first_models_unasked(
         await dave.react(await world.pair_for(dave, number), A)
     await eventually(lambda: _count_votes(world, dave, 3))
     refused = await dave.invoke("retrain")
-    await world.fake.wait_for(lambda: refused.original)
+    await world.fake.wait_for(lambda: refused.original and refused.original.content)
     assert refused.ephemeral
     assert "You have 3 votes here; your own model needs 10. Vote 7 more" in (
         refused.original.content

@@ -329,6 +329,10 @@ class Guild:
     def create_role(self, name: str, permissions: int = 0) -> Role:
         role = Role(snowflake(), name, permissions, position=len(self.roles))
         self.roles[role.id] = role
+        if self.bot_present:
+            self.fake.announce(
+                "GUILD_ROLE_CREATE", {"guild_id": str(self.id), "role": role.to_json()}, self.id
+            )
         return role
 
     def add_member(self, name: str, roles: list[Role] = (), user: User | None = None) -> Member:

@@ -149,7 +149,7 @@ async def test_every_option_is_described_and_face_ids_complete_as_one_types(worl
     completing = sorted({name for name, o in options if o.get("autocomplete")})
     print(f"{len(options)} options described; face ids complete in {completing}")
     assert bare == [] and len(options) >= 20
-    assert completing == ["remove", "report", "restore", "show"]
+    assert completing == ["hide", "remove", "report", "restore", "show"]
 
     hidden = world.face_ids[0]
     db = await open_database(world.bot.database)
