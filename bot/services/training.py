@@ -421,8 +421,10 @@ class TrainingService:
                 # in their private place; votes only imported or on channel pairs wait
                 # for `user_retrain_votes` (or /retrain), as before.
                 place = await members.get_place(self.db, guild_id, user_id)
-                if place and place.channel_id and not await models.latest_model(
-                    self.db, guild_id, user_id
+                if (
+                    place
+                    and place.channel_id
+                    and not await models.latest_model(self.db, guild_id, user_id)
                 ):
                     due.append((guild_id, user_id, place.channel_id))
         for guild_id, user_id, notify_channel_id in due:
