@@ -44,7 +44,7 @@ async def test_a_new_server_from_ingest_to_a_ranking_that_matches_the_voters_tas
 
         # 3. /retrain answers at once and tells her when the model is ready.
         retrain = await alice.invoke("retrain")
-        await fake.wait_for(lambda: retrain.original)
+        await fake.wait_for(retrain.answer)
         assert fake.events and _callback_seconds(fake, retrain) < 3
         done = await fake.wait_for(
             lambda: [m for m in retrain.followups if "is ready" in m.content], 240
@@ -163,13 +163,13 @@ async def test_a_server_run_responsibly_from_setup_to_forget_and_report(discord_
         await fake.wait_for(lambda: export.original and export.original.files)
         assert export.original.files["konomi-votes.csv"].decode().count("\n") == 2  # header + 1
         forget = await carol.invoke("forget")
-        await fake.wait_for(lambda: forget.original)
+        await fake.wait_for(forget.answer)
         await carol.click(forget.original, "Yes, forget me")
         await fake.wait_for(lambda: "Deleted 1 votes" in forget.original.content)
         assert await _count_votes(bot, carol.id) == 0
 
         menu = await dave.use_message_command("Report face", pair)
-        await fake.wait_for(lambda: menu.original)
+        await fake.wait_for(menu.answer)
         face = next(b for b in menu.original.buttons() if "face A" in b["label"])
         await dave.click(menu.original, face)
         await fake.wait_for(

@@ -409,6 +409,12 @@ class Interaction:
     def ephemeral(self) -> bool:
         return bool(self.original and self.original.ephemeral)
 
+    def answer(self) -> Message | None:
+        """The reply as a person reads it: the original response once it has something
+        in it (a deferred response stays empty until its first followup fills it)."""
+        message = self.original
+        return message if message is not None and (message.text or message.files) else None
+
     def messages(self) -> list[Message]:
         """The original response (when it has content) and the followups, in order."""
         first = [self.original] if self.original is not None else []

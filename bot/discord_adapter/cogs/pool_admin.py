@@ -303,7 +303,7 @@ class KonomiGroup(app_commands.Group):
         )
 
 
-def welcome_embed() -> discord.Embed:
+def welcome_embed(first_model_votes: int) -> discord.Embed:
     embed = discord.Embed(
         title="Thanks for adding konomi",
         description="konomi learns what each member finds appealing in faces, from their "
@@ -325,7 +325,7 @@ def welcome_embed() -> discord.Embed:
     embed.add_field(
         name="3. Tell members about /vote",
         value="Each gets pairs in a private thread, and a model of their own taste after "
-        "10 votes; `/rank` then orders any images by it.",
+        f"{first_model_votes} votes; `/rank` then orders any images by it.",
         inline=False,
     )
     embed.set_footer(text="/konomi setup shows what is still missing · /help for everyone")
@@ -630,7 +630,7 @@ class PoolAdmin(commands.Cog):
             log.warning("joined guild %s but may write in none of its channels", guild.id)
             return
         try:
-            await channel.send(embed=welcome_embed())
+            await channel.send(embed=welcome_embed(self.bot.settings.worker.personal_min_votes))
         except discord.HTTPException as error:
             log.warning("could not welcome guild %s: %s", guild.id, error)
 

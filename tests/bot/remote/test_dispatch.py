@@ -288,7 +288,7 @@ async def test_retrain_through_redis_and_a_celery_worker_end_to_end(
     await bot.start()
     try:
         interaction = await alice.invoke("retrain")
-        await discord_server.wait_for(lambda: interaction.original)
+        await discord_server.wait_for(interaction.answer)
         assert "I'll tell you" in interaction.original.content
         [message] = await discord_server.wait_for(lambda: told(world, alice), 180)
         assert "Checked on your votes, it" in message.content

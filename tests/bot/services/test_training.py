@@ -22,6 +22,22 @@ async def test_a_request_joins_an_automatic_retrain_and_only_requests_count_for_
         await service.close()
 
 
+async def test_a_request_joins_an_automatic_retrain_already_running(tmp_path):
+    service = await open_service(tmp_path, worker={"retrain_cooldown_s": 0}, faces=6)
+    try:
+        automatic, _ = await jobs.enqueue(service.db, GUILD, ALICE)
+        [running] = await jobs.claim_batch(service.db, worker_pid=1, limit=1)
+        assert running.id == automatic.id
+        joined = await service.training.request(GUILD, ALICE, notify_channel_id=5)
+        assert not joined.created and joined.job.id == automatic.id
+        assert joined.job.state == "running" and joined.job.notify_channel_id == 5
+        # Her own running job is not joined again: a later request queues a new one.
+        again = await service.training.request(GUILD, ALICE, notify_channel_id=5)
+        assert again.created and again.job.state == "queued"
+    finally:
+        await service.close()
+
+
 async def test_a_request_below_the_minimum_is_refused_at_once_with_the_votes_needed(tmp_path):
     service = await open_service(tmp_path, faces=6, crowd_votes=0, alice_votes=3)
     try:

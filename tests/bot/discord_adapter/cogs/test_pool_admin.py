@@ -212,8 +212,9 @@ async def test_a_new_server_is_welcomed_once_and_set_up_from_a_zip(world):
 
     await fake.wait_for(welcomes, 30)
     await fake.remove_bot(guild)  # removed, and added back within the grace period
+    await eventually(lambda: _left_at(world, guild))
     await fake.add_bot(guild)
-    await eventually(lambda: _joined_again(world, guild))
+    await eventually(lambda: _left_at(world, guild, None))
     [embed] = welcomes()[0].embeds
     assert embed["title"] == "Thanks for adding konomi"
     assert [f["name"] for f in embed["fields"]] == [
@@ -246,9 +247,10 @@ async def test_a_new_server_is_welcomed_once_and_set_up_from_a_zip(world):
     assert len(welcomes()) == 1
 
 
-async def _joined_again(world, guild) -> bool:
+async def _left_at(world, guild, *expected) -> bool:
+    """Whether the guild is marked as left (or, with None, as back)."""
     rows = await world.query("SELECT left_at FROM guild_pools WHERE guild_id = ?", guild.id)
-    return rows == [(None,)]
+    return rows == [(None,)] if expected else bool(rows and rows[0][0])
 
 
 async def test_a_moderators_role_may_curate_the_pool_and_others_may_not(world):
@@ -262,6 +264,11 @@ async def test_a_moderators_role_may_curate_the_pool_and_others_may_not(world):
     hidden = await reply(world, await helper.invoke("pool hide", face_id=face))
     assert f"Face `{face}` is hidden" in hidden.content
     assert await world.query("SELECT hidden FROM faces WHERE id = ?", face) == [(1,)]
+    world.fake.command_roles[(world.guild.id, "Add faces to the pool")] = {mods.id}
+    photo = Attachment("newcomer.png", faces_for_a_zip(30)[-1])  # not in the pool yet
+    posted = await world.fake.post_as(helper, world.channel, "a new face", [photo])
+    added = await reply(world, await helper.use_message_command("Add faces to the pool", posted))
+    assert "faces added: 1" in added.content and added.ephemeral
     refused = await world.bob.invoke("pool hide", face_id=world.face_ids[1])
     assert refused.refused == "missing permissions"  # Discord's own check
     world.fake.rules.enforce_default_permissions = False  # the command opened to everyone

@@ -52,11 +52,11 @@ def _followup_for(world, message, member):
 async def test_retrain_replies_at_once_then_follows_up_with_accuracies(world):
     await give_votes(world, world.alice)
     interaction = await world.alice.invoke("retrain")
-    await world.fake.wait_for(lambda: interaction.original)
-    assert interaction.response_type == 4 and interaction.ephemeral
+    await world.fake.wait_for(interaction.answer)
+    assert interaction.deferred and interaction.ephemeral  # answered first
     assert "I'll tell you" in interaction.original.content
     again = await world.alice.invoke("retrain")
-    await world.fake.wait_for(lambda: again.original)
+    await world.fake.wait_for(again.answer)
     assert "already queued" in again.original.content or "is ready" in str(told(world, world.alice))
     [message] = await world.fake.wait_for(lambda: told(world, world.alice), 180)
     assert message.ephemeral and "Your first model is ready" in message.content
@@ -69,8 +69,8 @@ async def test_retrain_replies_at_once_then_follows_up_with_accuracies(world):
 
 async def test_too_few_votes_are_refused_at_once_with_the_number_needed(world):
     interaction = await world.alice.invoke("retrain")
-    await world.fake.wait_for(lambda: interaction.original)
-    assert interaction.ephemeral and interaction.response_type == 4
+    await world.fake.wait_for(interaction.answer)
+    assert interaction.ephemeral and interaction.deferred  # answered first
     assert interaction.original.content.startswith(
         "You have 0 votes here; your own model needs 10. Vote 10 more with `/vote`"
     )
@@ -95,7 +95,7 @@ async def test_told_exactly_once_when_the_bot_restarted_before_the_job_finished(
     idle = BotProcess(world.fake, world.bot.folder, "idle", worker={"embedded": False})
     await idle.start()
     interaction = await world.alice.invoke("retrain")
-    await world.fake.wait_for(lambda: interaction.original)
+    await world.fake.wait_for(interaction.answer)
     await idle.stop()
     await world.bot.start()  # with its worker again
     await world.fake.wait_for(lambda: told(world, world.alice), 180)

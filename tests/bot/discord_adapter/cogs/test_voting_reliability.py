@@ -217,7 +217,7 @@ async def test_a_forget_while_the_retrain_runs_stays_final(world):
 
     await eventually(running, 120)
     asked = await world.alice.invoke("forget")
-    message = await world.fake.wait_for(lambda: asked.original)
+    message = await world.fake.wait_for(asked.answer)
     await world.alice.click(message, "Yes, forget me")
     await world.fake.wait_for(lambda: "Deleted" in message.content)
     assert await running() == []  # the forget came while the job was running
