@@ -73,12 +73,10 @@ def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float
     held-out votes a person's model is judged on, where the normal approximation is not."""
     if trials == 0:
         return 0.0, 1.0
-    share = successes / trials
-    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
-    spread = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials))
-    return max(0.0, centre - spread / (1 + z * z / trials)), min(
-        1.0, centre + spread / (1 + z * z / trials)
-    )
+    share, shrink = successes / trials, 1 + z * z / trials
+    centre = (share + z * z / (2 * trials)) / shrink
+    spread = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / shrink
+    return max(0.0, centre - spread), min(1.0, centre + spread)
 
 
 def pairwise_metrics(scores: np.ndarray, pairs: Pairs) -> PairwiseMetrics:

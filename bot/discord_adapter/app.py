@@ -278,13 +278,16 @@ async def _main(settings: Settings, config_path: Path | None, sync_only: bool) -
 def run_bot(settings: Settings, config_path: Path | None = None, sync_only: bool = False) -> int:
     setup_logging(settings.logging.level, settings.secrets)
     if sync_only:
-        settings = _without_worker(settings)
+        settings = _for_sync(settings)
     return asyncio.run(_main(settings, config_path, sync_only))
 
 
-def _without_worker(settings: Settings) -> Settings:
+def _for_sync(settings: Settings) -> Settings:
+    """A sync only registers commands: no training worker, and no model library."""
     import dataclasses
 
     return dataclasses.replace(
-        settings, worker=dataclasses.replace(settings.worker, embedded=False)
+        settings,
+        worker=dataclasses.replace(settings.worker, embedded=False),
+        discord=dataclasses.replace(settings.discord, preload_models=False),
     )

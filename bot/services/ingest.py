@@ -39,6 +39,11 @@ class IngestSummary:
     failures: list[tuple[str, str]] = field(default_factory=list)
     face_ids: list[int] = field(default_factory=list)
 
+    def refused(self, name: str, why: str) -> None:
+        """A file (or a zip entry) read without a face to add, and why."""
+        self.files_read += 1
+        self.failures.append((name, why))
+
     def lines(self) -> list[str]:
         text = [
             f"files read: {self.files_read}",

@@ -88,8 +88,8 @@ class PoolService:
             near_duplicate_distance=self.settings.ingest.near_duplicate_distance,
             deadline=Deadline(self.settings.limits.answer_within_s),
         )
-        ingester.summary.files_read += len(failed)
-        ingester.summary.failures.extend(failed)
+        for name, why in failed:
+            ingester.summary.refused(name, why)
         images: list[tuple[str, bytes]] = []
         for name, data in files:
             if not is_zip(name, data):
@@ -98,13 +98,11 @@ class PoolService:
             try:
                 entries = await self.images.unpack_zip(data)
             except ImageError as error:
-                ingester.summary.files_read += 1
-                ingester.summary.failures.append((name, str(error)))
+                ingester.summary.refused(name, str(error))
                 continue
             for entry, content in entries:
                 if isinstance(content, str):
-                    ingester.summary.files_read += 1
-                    ingester.summary.failures.append((f"{name}/{entry}", content))
+                    ingester.summary.refused(f"{name}/{entry}", content)
                 else:
                     images.append((f"{name}/{entry}", content))
         await ingester.add_all(

@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.discord_adapter.cogs.voting import thread_parent
 from bot.discord_adapter.limits import per_member
 from bot.discord_adapter.loops import InFlight, resilient
 from bot.discord_adapter.replies import KonomiView, answers_first
@@ -278,9 +279,7 @@ class KonomiGroup(app_commands.Group):
     @admin_only
     @answers_first
     async def places(self, interaction: discord.Interaction) -> None:
-        channel = interaction.channel
-        if isinstance(channel, discord.Thread):
-            channel = channel.parent
+        channel = thread_parent(interaction.channel)
         await self.cog.bot.service.voting.set_places_channel(interaction.guild_id, channel.id)
         missing = [
             name
@@ -424,8 +423,7 @@ class SetupView(KonomiView):
         self, interaction: discord.Interaction, button: discord.ui.Button
     ) -> None:
         await interaction.response.defer()
-        channel = interaction.channel
-        parent = channel.parent if isinstance(channel, discord.Thread) else channel
+        parent = thread_parent(interaction.channel)
         await self.cog.bot.service.voting.set_places_channel(interaction.guild_id, parent.id)
         await self._refresh(interaction)
 

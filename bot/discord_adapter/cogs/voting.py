@@ -13,6 +13,7 @@ import asyncio
 import functools
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -72,6 +73,11 @@ def is_private_place(channel: object) -> bool:
     return isinstance(channel, discord.Thread | discord.DMChannel)
 
 
+def thread_parent(channel):
+    """The channel private threads open under: a thread's parent, else the channel."""
+    return channel.parent if isinstance(channel, discord.Thread) else channel
+
+
 def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
     return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
 
@@ -116,16 +122,22 @@ class Voting(commands.Cog):
         return discord.File(io.BytesIO(png), filename=f"pair-{a}-{b}.png")
 
     async def post_pair(
-        self, channel: discord.abc.Messageable, guild_id: int, user_id: int | None
+        self,
+        channel: discord.abc.Messageable | None,
+        guild_id: int,
+        user_id: int | None,
+        pair: ChosenPair | None = None,
+        send: Callable[..., Awaitable[discord.Message]] | None = None,
     ) -> discord.Message:
         """Post a pair (with the member's progress when it is in their private place),
-        store it the moment it exists, then add the four reactions."""
-        pair = await self.voting.choose_pair(guild_id, user_id)
+        store it the moment it exists, then add the four reactions. `pair`: one already
+        chosen; `send`: how to post it when not by `channel` (an interaction's followup)."""
+        pair = pair or await self.voting.choose_pair(guild_id, user_id)
         content = HOW_TO_VOTE
         if user_id is not None and is_private_place(channel):
             content += "\n" + await self.voting.progress(guild_id, user_id)
         file = await self.pair_file(guild_id, pair.a, pair.b)
-        message = await channel.send(content, file=file)
+        message = await (send or channel.send)(content, file=file)
         await self.remember(message, guild_id, pair, user_id)
         await self.add_reactions(message)
         return message
@@ -164,18 +176,16 @@ class Voting(commands.Cog):
                 ephemeral=True,
             )
             return
-        # Refusals (an empty pool, every pair seen) reach the tree's error handler.
-        await self.voting.choose_pair(guild_id, member.id)
+        # Chosen before a place opens: refusals (an empty pool, every pair seen) reach
+        # the tree's error handler, and no thread is opened for nothing.
+        pair = await self.voting.choose_pair(guild_id, member.id)
         channel, why_not = await self.place_for(interaction, place.value if place else None)
         if channel is None:
             await interaction.followup.send(why_not, ephemeral=True)
-            pair = await self.voting.choose_pair(guild_id, member.id)
-            file = await self.pair_file(guild_id, pair.a, pair.b)
-            message = await interaction.followup.send(HOW_TO_VOTE, file=file, wait=True)
-            await self.remember(message, guild_id, pair, member.id)
-            await self.add_reactions(message)
+            public = functools.partial(interaction.followup.send, wait=True)
+            await self.post_pair(None, guild_id, member.id, pair, send=public)
             return
-        message = await self.post_pair(channel, guild_id, member.id)
+        message = await self.post_pair(channel, guild_id, member.id, pair)
         where = (
             "your direct messages"
             if isinstance(channel, discord.DMChannel)
@@ -235,9 +245,7 @@ class Voting(commands.Cog):
     ) -> tuple[discord.Thread | None, str]:
         chosen = await self.voting.places_channel(interaction.guild_id)
         parent = (await self.bot.channel(chosen)) if chosen else None
-        parent = parent or interaction.channel
-        if isinstance(parent, discord.Thread):
-            parent = parent.parent
+        parent = thread_parent(parent or interaction.channel)
         member = interaction.user
         try:
             thread = await parent.create_thread(
