@@ -41,6 +41,9 @@ class DiscordSettings:
     gateway_url: str = "wss://gateway.discord.gg"
     dev_guild_id: int = bounded(0, at_least=0)
     guild_ready_timeout_s: float = 2.0
+    # Gateway shards in this one process; 0: as many as Discord recommends (one per
+    # 1,000 servers, required past 2,500).
+    shard_count: int = bounded(0, at_least=0)
     # A file the bot rewrites every heartbeat_interval_s while its gateway is connected
     # (relative: to the config file); `python -m bot health` (the container's
     # HEALTHCHECK) fails when it is older than three intervals.

@@ -39,6 +39,15 @@ async def set_place(
     )
 
 
+async def dm_channel_ids(db: aiosqlite.Connection) -> set[int]:
+    """The DM channels members vote in: their reactions come through shard 0, whatever
+    the guild's shard."""
+    async with db.execute(
+        "SELECT channel_id FROM member_places WHERE kind = 'dm' AND channel_id IS NOT NULL"
+    ) as cursor:
+        return {row[0] for row in await cursor.fetchall()}
+
+
 async def set_match_opt_in(
     db: aiosqlite.Connection, guild_id: int, user_id: int, opted_in: bool
 ) -> None:

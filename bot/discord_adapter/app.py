@@ -46,9 +46,14 @@ class KonomiTree(app_commands.CommandTree):
         await reply_to_error(interaction, error)
 
 
-class KonomiBot(commands.Bot):
+class KonomiBot(commands.AutoShardedBot):
+    """Sharded from the start: Discord requires shards past 2,500 servers (close code
+    4011), and one process then serves them all (`[discord] shard_count`, 0: as many as
+    Discord recommends)."""
+
     def __init__(self, settings: Settings, *, force_sync: bool = False) -> None:
         super().__init__(
+            shard_count=settings.discord.shard_count or None,
             command_prefix=(),  # no prefix commands: on_message does nothing
             intents=INTENTS,
             help_command=None,
@@ -92,7 +97,21 @@ class KonomiBot(commands.Bot):
         self._heartbeat = asyncio.create_task(self.beat())
 
     def connected(self) -> bool:
-        return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
+        """Every shard has its gateway: a shard stuck away is a bot partly deaf."""
+        shards = self.shards.values()
+        return (
+            self.is_ready()
+            and not self.is_closed()
+            and bool(shards)
+            and not any(shard.is_closed() for shard in shards)
+        )
+
+    async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False):
+        """discord.py retries a shard's first connection forever, every 5 s; konomi stops
+        retrying once it is closing (after `[discord] max_disconnected_s`, or a signal)."""
+        if self.is_closed():
+            return None
+        return await super().launch_shard(gateway, shard_id, initial=initial)
 
     async def on_message(self, message: discord.Message) -> None:
         """konomi has no prefix commands (and no message intents): nothing to process."""
@@ -163,7 +182,16 @@ class KonomiBot(commands.Bot):
         return channel
 
     async def on_ready(self) -> None:
-        log.info("konomi is ready as %s in %d guilds", self.user, len(self.guilds))
+        log.info(
+            "konomi is ready as %s in %d guilds on %d shards",
+            self.user,
+            len(self.guilds),
+            self.shard_count or 1,
+        )
+
+    def shard_of(self, guild_id: int) -> int:
+        """The shard whose gateway carries a guild's events (Discord's rule)."""
+        return (guild_id >> 22) % (self.shard_count or 1)
 
     async def report_missing_permission(self, row: VoteChannel, channel) -> None:
         """Pause a channel the bot cannot post in and tell the admin who enabled it, once."""

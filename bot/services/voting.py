@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -254,10 +255,20 @@ class VotingService:
             for event, done in zip(events, applied, strict=True)
         ]
 
-    async def pairs_to_catch_up(self) -> list[Pair]:
-        """The pairs whose reactions are checked after downtime (`[voting] catch_up_days`)."""
+    async def pairs_to_catch_up(
+        self, shard_of: Callable[[int], int], shards: set[int]
+    ) -> list[Pair]:
+        """The pairs whose reactions are checked after downtime (`[voting] catch_up_days`)
+        on the gateway shards that were away: a pair's guild says its shard, except in
+        DMs, whose reactions come through shard 0."""
         days = self.settings.voting.catch_up_days
-        return await votes.recent_pairs(self.db, time.time() - days * 86400)
+        recent = await votes.recent_pairs(self.db, time.time() - days * 86400)
+        in_dms = await members.dm_channel_ids(self.db)
+        return [
+            pair
+            for pair in recent
+            if (0 if pair.channel_id in in_dms else shard_of(pair.guild_id)) in shards
+        ]
 
     async def reconcile(
         self, pair: Pair, on_discord: dict[int, set[float]], newer: set[int]

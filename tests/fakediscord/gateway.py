@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aiohttp import WSMsgType, web
 
 from tests.fakediscord.protocol import EVENT_INTENTS, Op
+from tests.fakediscord.state import shard_of
 from tests.fakediscord.world import World
 
 
@@ -22,19 +23,27 @@ class Session:
     id: str
     intents: int = 0
     sequence: int = 0
+    shard: tuple[int, int] = (0, 1)  # (shard id, shard count), from IDENTIFY
 
 
 class Gateway(World):
-    async def drop_gateway(self, code: int = 4000) -> None:
-        """Close the bot's gateway connections with a close code it may resume after
-        (4000: unknown error); events from now until it is back go to no one."""
-        sessions, self._sessions = list(self._sessions), []
-        for session in sessions:
+    async def drop_gateway(self, code: int = 4000, shard: int | None = None) -> None:
+        """Close the bot's gateway connections (or one shard's) with a close code it may
+        resume after (4000: unknown error); their events until it is back go to no one."""
+        dropped = [s for s in self._sessions if shard is None or s.shard[0] == shard]
+        self._sessions = [s for s in self._sessions if s not in dropped]
+        for session in dropped:
             await session.ws.close(code=code)
-        self.record("dropped", sessions=len(sessions))
+        self.record("dropped", sessions=len(dropped), shard=shard)
 
-    async def dispatch(self, event: str, data: dict, guild_id: int | None = None) -> None:
-        for session in list(self._sessions):
+    async def dispatch(
+        self, event: str, data: dict, guild_id: int | None = None, only: Session | None = None
+    ) -> None:
+        """Send an event to the session of the guild's shard (DMs: shard 0), or to `only`."""
+        for session in list(self._sessions) if only is None else [only]:
+            shard, count = session.shard
+            if only is None and shard_of(guild_id, count) != shard:
+                continue
             needed = EVENT_INTENTS.get(event)
             if needed is not None:
                 intent = needed[0] if guild_id is not None else needed[1]
@@ -71,16 +80,27 @@ class Gateway(World):
             elif op in (Op.IDENTIFY, Op.RESUME):
                 token = data["token"].removeprefix("Bot ")
                 self.tokens_seen.add(token)
-                session.intents = (
-                    int(data.get("intents", 0)) if op == Op.IDENTIFY else session.intents
-                )
+                if op == Op.IDENTIFY:
+                    session.intents = int(data.get("intents", 0))
+                    session.shard = tuple(data.get("shard") or (0, 1))
+                else:  # a resumed session keeps what it identified with
+                    session.id = data["session_id"]
+                    resumed = self._identified.get(session.id)
+                    if resumed is not None:
+                        session.intents, session.shard = resumed.intents, resumed.shard
+                self._identified[session.id] = session
                 self._sessions.append(session)
                 if op == Op.RESUME:
                     session.sequence = int(data.get("seq") or 0)
-                    await self.dispatch("RESUMED", {})
+                    await self.dispatch("RESUMED", {}, only=session)
                 else:
                     await self._ready(session)
-                self.record("identify", resumed=op == Op.RESUME, intents=session.intents)
+                self.record(
+                    "identify",
+                    resumed=op == Op.RESUME,
+                    intents=session.intents,
+                    shard=session.shard[0],
+                )
                 self.identified.set()
         if session in self._sessions:
             self._sessions.remove(session)
@@ -88,7 +108,10 @@ class Gateway(World):
         return ws
 
     async def _ready(self, session: Session) -> None:
-        present = [g for g in self.guilds.values() if g.bot_present]
+        shard, count = session.shard
+        present = [
+            g for g in self.guilds.values() if g.bot_present and shard_of(g.id, count) == shard
+        ]
         session.sequence += 1
         await session.ws.send_str(
             json.dumps(
@@ -104,12 +127,26 @@ class Gateway(World):
                         "private_channels": [],
                         "guilds": [{"id": str(g.id), "unavailable": True} for g in present],
                         "application": {"id": str(self.application_id), "flags": 0},
+                        "shard": list(session.shard),
                     },
                 }
             )
         )
         for guild in present:
-            await self.dispatch("GUILD_CREATE", guild.to_json(), guild.id)
+            await self.dispatch("GUILD_CREATE", guild.to_json(), guild.id, only=session)
+
+    def bot_gateway(self) -> dict:
+        """GET /gateway/bot: where to connect, how many shards, how many IDENTIFYs are left."""
+        return {
+            "url": self.gateway_url,
+            "shards": self.shard_count,
+            "session_start_limit": {
+                "total": 1000,
+                "remaining": 1000 - sum(1 for e in self.events if e.kind == "identify"),
+                "reset_after": 86_400_000,
+                "max_concurrency": 1,
+            },
+        }
 
     # -- the people's side ------------------------------------------------------
     def announce(self, event: str, data: dict, guild_id: int | None) -> None:

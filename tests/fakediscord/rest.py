@@ -294,7 +294,11 @@ class Rest(Actions):
             raise DiscordError(404, 10004, "Unknown Guild")
         return guild.to_json()
 
+    async def r_bot_gateway(self, request):
+        return self.bot_gateway()
+
     ROUTES = [
+        ("GET", re.compile(r"/gateway/bot"), r_bot_gateway),
         ("POST", re.compile(rf"/channels/{S}/messages"), r_send),
         ("GET", re.compile(rf"/channels/{S}/messages/{S}"), r_get_message),
         ("PATCH", re.compile(rf"/channels/{S}/messages/{S}"), r_edit_message),

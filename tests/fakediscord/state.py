@@ -21,10 +21,17 @@ DISCORD_EPOCH_MS = 1420070400000
 _increment = itertools.count()
 
 
-def snowflake() -> int:
-    """An id minted from the current time, as Discord's are (discord.py reads times from them)."""
+def snowflake(shard: int = 0, shards: int = 1) -> int:
+    """An id minted from the current time, as Discord's are (discord.py reads times from
+    them); a guild's id says its shard, `(id >> 22) % shards`, so a test may choose it."""
     milliseconds = int(time.time() * 1000) - DISCORD_EPOCH_MS
+    milliseconds -= (milliseconds - shard) % shards
     return (milliseconds << 22) | (1 << 17) | (next(_increment) % 4096)
+
+
+def shard_of(guild_id: int | None, shards: int) -> int:
+    """Discord's rule: a guild's events go to shard (id >> 22) % shards; DMs to shard 0."""
+    return 0 if guild_id is None else (guild_id >> 22) % shards
 
 
 def iso(timestamp: float | None = None) -> str:
@@ -300,15 +307,16 @@ class Member:
 
 
 class Guild:
-    def __init__(self, fake: FakeDiscord, name: str, owner: User | None = None):
+    def __init__(self, fake: FakeDiscord, name: str, owner: User | None = None, shard: int = 0):
         self.fake, self.name = fake, name
-        self.id = snowflake()
+        self.id = snowflake(shard, fake.shard_count)
         self.owner_id = owner.id if owner else 0
         self.roles: dict[int, Role] = {self.id: Role(self.id, "@everyone", perms.DEFAULT_EVERYONE)}
         self.channels: dict[int, Channel] = {}
         self.members: dict[int, Member] = {}
         self.bot_present = False
         self.system_channel_id: int | None = None  # where Discord posts joins, if anywhere
+        self.preferred_locale = "en-US"  # Server Settings -> Community -> language
 
     @property
     def everyone(self) -> Role:
@@ -374,7 +382,7 @@ class Guild:
             "mfa_level": 0,
             "nsfw_level": 0,
             "premium_tier": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": self.preferred_locale,
             "system_channel_id": str(self.system_channel_id) if self.system_channel_id else None,
             "system_channel_flags": 0,
             "afk_timeout": 300,

@@ -60,7 +60,9 @@ class World:
         self.refuse_resume = False  # answer RESUME with INVALID_SESSION (op 9, d: false)
         self.gateway_down = False  # refuse every gateway connection (HTTP 503)
         self.close_identify_with: int | None = None  # close IDENTIFY with this code
+        self.shard_count = 1  # what GET /gateway/bot recommends
         self._sessions: list[Session] = []
+        self._identified: dict[str, Session] = {}  # session id -> how it identified
         self._rate_limits: list[tuple[str, re.Pattern, int, float]] = []
         self._failures: list[tuple[str, re.Pattern, int, int]] = []
         self._changed = asyncio.Condition()
@@ -82,11 +84,12 @@ class World:
     # -- the world ----------------------------------------------------------------
 
     def create_guild(
-        self, name: str = "Test Server", *, bot_permissions: int | None = None
+        self, name: str = "Test Server", *, bot_permissions: int | None = None, shard: int = 0
     ) -> Guild:
-        """A guild with the bot in it (as a member with its own managed role)."""
+        """A guild with the bot in it (as a member with its own managed role), whose id
+        puts it on `shard` of `shard_count`."""
         owner = User(snowflake(), f"{name}-owner")
-        guild = Guild(self, name, owner)
+        guild = Guild(self, name, owner, shard)
         self.guilds[guild.id] = guild
         guild.create_text_channel("general")
         guild.bot_present = True

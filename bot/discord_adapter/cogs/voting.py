@@ -87,8 +87,8 @@ class Voting(commands.Cog):
 
     Reaction events are written by one writer task in arrival order, so the last
     reaction of a member wins even when events come faster than the database.
-    Each start, and each gateway session that could not be resumed, begins with a
-    catch-up that reconciles the recent pairs with the reactions on Discord.
+    Each start, and each shard's gateway session that could not be resumed, begins with
+    a catch-up that reconciles that shard's recent pairs with the reactions on Discord.
     """
 
     def __init__(self, bot: KonomiBot) -> None:
@@ -101,7 +101,7 @@ class Voting(commands.Cog):
         # While a catch-up runs: message -> member -> arrival of their latest live event.
         self._live: dict[int, dict[int, int]] | None = None
         self._catching_up: asyncio.Task | None = None
-        self._catch_up_again = False
+        self._shards_to_catch_up: set[int] = set()
 
     async def cog_load(self) -> None:
         self._writer = asyncio.create_task(self._write_in_order())
@@ -363,29 +363,26 @@ class Voting(commands.Cog):
     # -- catch-up after downtime ----------------------------------------------------
 
     @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        """At start, and after every gateway session that could not be resumed: Discord
-        never replays the reactions made in the gap."""
-        if self._catching_up is not None and not self._catching_up.done():
-            self._catch_up_again = True
-            return
-        self._catching_up = asyncio.create_task(self.catch_up())
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """At start, and after every shard's gateway session that could not be resumed
+        (the other shards serve on): Discord never replays the reactions made in the gap."""
+        self._shards_to_catch_up.add(shard_id)
+        if self._catching_up is None or self._catching_up.done():
+            self._catching_up = asyncio.create_task(self.catch_up())
 
     async def catch_up(self) -> None:
-        """Reconcile the votes of recent pairs with the reactions on Discord (again, if
-        another unresumed session began meanwhile)."""
-        while True:
-            self._catch_up_again = False
+        """Reconcile the votes of recent pairs with the reactions on Discord, for the
+        shards that asked (and again for any that asked meanwhile)."""
+        while self._shards_to_catch_up:
+            shards, self._shards_to_catch_up = self._shards_to_catch_up, set()
             try:
-                await self._catch_up_once()
+                await self._catch_up_once(shards)
             except Exception:
                 log.exception("the vote catch-up failed; it runs again at the next start")
-            if not self._catch_up_again:
-                return
 
-    async def _catch_up_once(self) -> None:
+    async def _catch_up_once(self, shards: set[int]) -> None:
         days = self.bot.settings.voting.catch_up_days
-        pairs = await self.voting.pairs_to_catch_up()
+        pairs = await self.voting.pairs_to_catch_up(self.bot.shard_of, shards)
         self._live = {}
         added = changed = withdrawn = unreachable = 0
         try:
@@ -409,8 +406,9 @@ class Voting(commands.Cog):
         finally:
             self._live = None
         log.info(
-            "vote catch-up: %d pairs of the last %g days checked (%d no longer reachable): "
-            "%d votes added, %d changed, %d withdrawn",
+            "vote catch-up for shards %s: %d pairs of the last %g days checked (%d no longer "
+            "reachable): %d votes added, %d changed, %d withdrawn",
+            sorted(shards),
             len(pairs),
             days,
             unreachable,

@@ -15,15 +15,17 @@ A, B, TIE, SKIP = "🅰️", "🅱️", "🤝", "⏭️"
 OUTCOME = {A: 1.0, B: 0.0, TIE: 0.5}
 
 
-async def post_pairs(world, count: int) -> list:
+async def post_pairs(world, count: int, guild=None) -> list:
     """`count` public pairs a crowd can vote on: konomi may not open private threads in
     the channel, so a member's /vote pairs are posted there; they skip each for the next."""
-    world.channel.overwrite(world.fake.bot_member(world.guild), deny=perms.CREATE_PRIVATE_THREADS)
-    poster = world.guild.add_member("poster")
+    guild = guild or world.guild
+    channel = guild.default_channel
+    channel.overwrite(world.fake.bot_member(guild), deny=perms.CREATE_PRIVATE_THREADS)
+    poster = guild.add_member("poster")
     await poster.invoke("vote")
 
     def posted(at_least: int) -> list:
-        pairs = [m for m in world.fake.bot_messages(world.channel) if len(m.reactions) == 4]
+        pairs = [m for m in world.fake.bot_messages(channel) if len(m.reactions) == 4]
         return pairs[:at_least] if len(pairs) >= at_least else []
 
     for number in range(1, count):
