@@ -16,11 +16,12 @@ class Place:
 
     kind: str  # 'thread' or 'dm'
     channel_id: int | None
+    locale: str | None = None  # the member's Discord language at their last /vote
 
 
 async def get_place(db: aiosqlite.Connection, guild_id: int, user_id: int) -> Place | None:
     async with db.execute(
-        "SELECT kind, channel_id FROM member_places WHERE guild_id = ? AND user_id = ?",
+        "SELECT kind, channel_id, locale FROM member_places WHERE guild_id = ? AND user_id = ?",
         (guild_id, user_id),
     ) as cursor:
         row = await cursor.fetchone()
@@ -28,14 +29,20 @@ async def get_place(db: aiosqlite.Connection, guild_id: int, user_id: int) -> Pl
 
 
 async def set_place(
-    db: aiosqlite.Connection, guild_id: int, user_id: int, kind: str, channel_id: int | None
+    db: aiosqlite.Connection,
+    guild_id: int,
+    user_id: int,
+    kind: str,
+    channel_id: int | None,
+    locale: str | None = None,
 ) -> None:
     await ensure_guild(db, guild_id)
     await db.execute(
-        "INSERT INTO member_places (guild_id, user_id, kind, channel_id) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (guild_id, user_id) DO UPDATE SET kind = excluded.kind,"
-        " channel_id = excluded.channel_id",
-        (guild_id, user_id, kind, channel_id),
+        "INSERT INTO member_places (guild_id, user_id, kind, channel_id, locale)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+        " kind = excluded.kind, channel_id = excluded.channel_id,"
+        " locale = coalesce(excluded.locale, member_places.locale)",
+        (guild_id, user_id, kind, channel_id, locale),
     )
 
 

@@ -21,6 +21,8 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.discord_adapter.loops import LoopHealth
 from bot.discord_adapter.replies import reply_to_error
+from bot.discord_adapter.translator import CatalogueTranslator
+from bot.i18n import t
 from bot.logs import import_keras_quietly, setup_logging
 from bot.services.konomi import KonomiService
 from bot.services.voting import VoteChannel
@@ -93,6 +95,7 @@ class KonomiBot(commands.AutoShardedBot):
             log.info("started the training worker (pid %d)", self.worker.pid)
         for extension in COGS:
             await self.load_extension(extension)
+        await self.tree.set_translator(CatalogueTranslator())
         await self.sync_commands()
         self._heartbeat = asyncio.create_task(self.beat())
 
@@ -155,7 +158,13 @@ class KonomiBot(commands.AutoShardedBot):
         target = discord.Object(dev_guild) if dev_guild else None
         if target is not None:
             self.tree.copy_global_to(guild=target)
-        definitions = [c.to_dict(self.tree) for c in self.tree.get_commands(guild=target)]
+        translator = self.tree.translator
+        definitions = [  # translations included: a new one syncs again
+            await c.get_translated_payload(self.tree, translator)
+            if translator
+            else c.to_dict(self.tree)
+            for c in self.tree.get_commands(guild=target)
+        ]
         digest = hashlib.sha256(
             json.dumps([dev_guild, definitions], sort_keys=True).encode()
         ).hexdigest()
@@ -194,12 +203,14 @@ class KonomiBot(commands.AutoShardedBot):
         return (guild_id >> 22) % (self.shard_count or 1)
 
     async def report_missing_permission(self, row: VoteChannel, channel) -> None:
-        """Pause a channel the bot cannot post in and tell the admin who enabled it, once."""
+        """Pause a channel the bot cannot post in and tell the admin who enabled it, once
+        (in the server's language)."""
         await self.service.voting.disable_channel(row.guild_id, row.channel_id)
-        text = (
-            f"konomi paused scheduled pairs in #{getattr(channel, 'name', row.channel_id)}: "
-            "it needs View Channel, Send Messages, Attach Files, Add Reactions and Read "
-            "Message History there. Grant them, then run `/konomi channel enable` again."
+        guild = self.get_guild(row.guild_id)
+        text = t(
+            guild.preferred_locale if guild else None,
+            "vote.paused_channel",
+            channel=getattr(channel, "name", row.channel_id),
         )
         log.warning("missing permission in channel %s; scheduled pairs paused", row.channel_id)
         if not row.enabled_by:

@@ -16,6 +16,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
+from bot.i18n import t
+
 log = logging.getLogger(__name__)
 
 
@@ -26,15 +28,20 @@ class LoopHealth:
     last_ok: dict[str, float] = field(default_factory=dict)
     last_error: dict[str, tuple[float, str]] = field(default_factory=dict)
 
-    def lines(self, now: float | None = None) -> list[str]:
+    def lines(self, locale: object = None, now: float | None = None) -> list[str]:
+        """One line per loop, in the reader's language (its errors as Python wrote them)."""
         now = time.time() if now is None else now
         text = []
         for name in sorted(set(self.last_ok) | set(self.last_error)):
             ok = self.last_ok.get(name)
-            line = f"{name}: " + (f"ran {now - ok:.0f} s ago" if ok else "has not run yet")
+            shown = t(locale, f"loops.{name}")
+            if ok:
+                line = t(locale, "status.loop_ran", name=shown, ago=round(now - ok))
+            else:
+                line = t(locale, "status.loop_not_yet", name=shown)
             if name in self.last_error:
                 at, error = self.last_error[name]
-                line += f"; last error {now - at:.0f} s ago ({error})"
+                line = t(locale, "status.loop_error", line=line, ago=round(now - at), error=error)
             text.append(line)
         return text
 

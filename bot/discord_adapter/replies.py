@@ -1,4 +1,5 @@
-"""Replies to errors, in one place: a service's refusal (UserError) is sent as written,
+"""Replies to errors, in one place: a service's refusal (UserError) is sent as written
+(in the reader's language),
 Discord's limits are explained, anything else is logged and not shown. Safe after the
 interaction expired, as Red-DiscordBot's tree does it."""
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 import discord
 from discord import app_commands
 
+from bot.i18n import t
 from bot.services import UserError
 
 log = logging.getLogger(__name__)
@@ -61,24 +63,27 @@ async def reply_to_error(interaction: discord.Interaction, error: Exception) -> 
     """The one place an error becomes a reply: a service's refusal is sent as written,
     Discord's limits are explained, and anything else is logged, not shown."""
     original = getattr(error, "original", error)
+    locale = interaction.locale
     if isinstance(original, UserError):
-        text = str(original)
+        text = original.render(locale)
     elif isinstance(error, app_commands.CommandOnCooldown):
-        name = interaction.command.name if interaction.command else "this"
-        text = (
-            f"You're using {name} too often (at most {error.cooldown.rate} every "
-            f"{error.cooldown.per:.0f} s): try again in {error.retry_after:.0f} s."
+        text = t(
+            locale,
+            "errors.cooldown",
+            command=f"/{interaction.command.name}" if interaction.command else "/konomi",
+            rate=error.cooldown.rate,
+            per=round(error.cooldown.per),
+            left=round(error.retry_after),
         )
+    elif isinstance(error, app_commands.MissingPermissions):
+        text = t(locale, "errors.needs_manage_server")
     elif isinstance(error, app_commands.CheckFailure):
-        text = str(error) or "You can't use this command here."
+        text = t(locale, getattr(error, "key", "errors.not_here"))
     elif isinstance(original, discord.Forbidden) and original.code == 50013:
-        text = (
-            "I'm missing a permission in this channel (Send Messages, Attach Files, "
-            "Add Reactions or Read Message History). Ask an admin to grant it."
-        )
+        text = t(locale, "errors.missing_permission")
         log.warning("missing permission in channel %s: %s", interaction.channel_id, original.text)
     else:
-        text = "Something went wrong on my side; it has been logged."
+        text = t(locale, "errors.on_my_side")
         log.error(
             "command %s failed",
             interaction.command.name if interaction.command else interaction.data,

@@ -1,12 +1,24 @@
 """Refusals a person should read: each service raises one of these with the message
-for them, and the bot's one error handler sends it as it is (as Red-DiscordBot's
-UserFeedbackCheckFailure does). The CLI prints the same message."""
+for them (a catalogue key and its fields), and the bot's one error handler sends it in
+the reader's language (as Red-DiscordBot's UserFeedbackCheckFailure is sent). The CLI
+prints the same message in English."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import Text
 
 
 class UserError(Exception):
     """A request konomi refuses, with the reason written for the person who asked."""
+
+    def __init__(self, key: str, /, **fields: Any) -> None:
+        self.text = Text(key, fields)
+        super().__init__(str(self.text))
+
+    def render(self, locale: object) -> str:
+        return self.text.render(locale)
 
 
 class PoolTooSmall(UserError):
@@ -41,7 +53,7 @@ class UnknownFace(UserError):
     """No such face in this guild's pool (another guild's id reads the same)."""
 
     def __init__(self, face_id: int) -> None:
-        super().__init__(f"There is no face `{face_id}` in this server's pool.")
+        super().__init__("errors.unknown_face", face_id=face_id)
         self.face_id = face_id
 
 
@@ -55,12 +67,15 @@ class NothingToRank(UserError):
 
 class ImportRefused(UserError):
     """A vote file with bad rows; the message lists each with its reason. Nothing was
-    imported."""
+    imported. Only the command line imports votes: the message is English."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("errors.as_written", message=message)
 
 
 class TooSoon(UserError):
     """Asked again before the cooldown ran out."""
 
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
+    def __init__(self, key: str, /, retry_after: float, **fields: Any) -> None:
+        super().__init__(key, **fields)
         self.retry_after = retry_after

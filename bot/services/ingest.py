@@ -19,6 +19,7 @@ import aiosqlite
 import numpy as np
 from tqdm import tqdm
 
+from bot.i18n import reason, t
 from bot.services.imaging import Deadline, ImageHelpers
 from model.descriptor import pack_descriptor
 from model.faces import FaceCrop, NoFaceFound, nearest_distance, phash
@@ -36,23 +37,32 @@ class IngestSummary:
     faces_added: int = 0
     sources_already_known: int = 0
     near_duplicates_skipped: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[tuple[str, object]] = field(default_factory=list)  # (name, why)
     face_ids: list[int] = field(default_factory=list)
 
-    def refused(self, name: str, why: str) -> None:
-        """A file (or a zip entry) read without a face to add, and why."""
+    def refused(self, name: str, why: object) -> None:
+        """A file (or a zip entry) read without a face to add, and why (its ImageError,
+        a Text, or words)."""
         self.files_read += 1
         self.failures.append((name, why))
 
-    def lines(self) -> list[str]:
+    def lines(self, locale: object = None) -> list[str]:
+        """The summary in the reader's language (English on the command line)."""
         text = [
-            f"files read: {self.files_read}",
-            f"faces added: {self.faces_added}",
-            f"duplicates skipped: {self.sources_already_known} files already in the pool, "
-            f"{self.near_duplicates_skipped} near-duplicate faces",
-            f"failures: {len(self.failures)}",
+            t(locale, "pool.files_read", count=self.files_read),
+            t(locale, "pool.faces_added", count=self.faces_added),
+            t(
+                locale,
+                "pool.duplicates",
+                files=self.sources_already_known,
+                faces=self.near_duplicates_skipped,
+            ),
+            t(locale, "pool.failures", count=len(self.failures)),
         ]
-        text += [f"  {name}: {reason}" for name, reason in self.failures]
+        text += [
+            t(locale, "pool.failure", name=name, reason=reason(why, locale))
+            for name, why in self.failures
+        ]
         return text
 
 
@@ -63,7 +73,7 @@ class ReadSource:
     name: str
     content_hash: str
     faces: list[FaceCrop] | None = None
-    failure: str | None = None
+    failure: object | None = None  # an ImageError (its kind is translated), or words
 
 
 def iter_sources(paths: Iterable[Path]) -> Iterator[Path]:
@@ -129,7 +139,7 @@ class PoolIngester:
             if not found.faces:
                 raise NoFaceFound("no face was found in this image")
         except ImageError as error:
-            return ReadSource(name, content_hash, failure=str(error))
+            return ReadSource(name, content_hash, failure=error)
         return ReadSource(name, content_hash, found.faces)
 
     async def read_path(self, path: Path) -> ReadSource:

@@ -12,6 +12,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.config import Settings
+from bot.i18n import t
 from bot.services import render
 from bot.services.errors import PoolTooSmall, UnknownFace
 from bot.services.imaging import Deadline, ImageHelpers
@@ -77,7 +78,7 @@ class PoolService:
         self,
         guild_id: int,
         files: list[tuple[str, bytes]],
-        failed: list[tuple[str, str]] = (),
+        failed: list[tuple[str, object]] = (),
     ) -> IngestSummary:
         """Add the faces of uploaded images and of the images in uploaded zips (each entry
         read as an upload of its own); `failed` are uploads that never arrived."""
@@ -98,7 +99,7 @@ class PoolService:
             try:
                 entries = await self.images.unpack_zip(data)
             except ImageError as error:
-                ingester.summary.refused(name, str(error))
+                ingester.summary.refused(name, error)
                 continue
             for entry, content in entries:
                 if isinstance(content, str):
@@ -163,10 +164,10 @@ class PoolService:
     async def faces(self, guild_id: int, include_hidden: bool = True) -> list[Face]:
         return await pool.list_faces(self.db, guild_id, include_hidden=include_hidden)
 
-    async def page(self, guild_id: int, page: int) -> PoolPage:
+    async def page(self, guild_id: int, page: int, locale: object = None) -> PoolPage:
         faces = await pool.list_faces(self.db, guild_id, include_hidden=True)
         if not faces:
-            raise PoolTooSmall("The pool is empty: add faces with `/pool add`.")
+            raise PoolTooSmall("errors.pool_page_empty")
         pages = (len(faces) + PAGE - 1) // PAGE
         page = min(max(page, 1), pages)
         shown = faces[(page - 1) * PAGE : page * PAGE]
@@ -175,7 +176,10 @@ class PoolService:
         sheet = await asyncio.to_thread(
             lambda: render.ranking_sheet(
                 [decode_png(crops[f.id]) for f in shown],
-                [f"face {f.id}{' hidden' if f.hidden else ''}" for f in shown],
+                [
+                    t(locale, "image.face_hidden" if f.hidden else "image.face", id=f.id)
+                    for f in shown
+                ],
             )
         )
         return PoolPage(page, pages, len(faces), shown, sheet)

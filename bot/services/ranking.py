@@ -11,6 +11,7 @@ import aiosqlite
 import numpy as np
 
 from bot.config import Settings
+from bot.i18n import FileProblems, t
 from bot.services import render
 from bot.services.errors import NoGuildModel, NoPersonalModel, NothingToRank, PoolTooSmall
 from bot.services.imaging import Deadline, ImageHelpers
@@ -53,7 +54,7 @@ class RankedUploads:
     beats_median: np.ndarray
     version: int
     personal: bool
-    problems: list[tuple[str, str]]  # (file name, reason)
+    problems: list[tuple[str, object]]  # (file name, why: an ImageError or a Text)
     seconds: dict[str, float] = field(default_factory=dict)  # "helpers", "scoring"
 
     def to_json(self) -> dict:
@@ -71,7 +72,7 @@ class RankedUploads:
                     self.uploads, self.scores, self.beats_median, strict=True
                 )
             ],
-            "skipped": [{"file": name, "reason": reason} for name, reason in self.problems],
+            "skipped": [{"file": name, "reason": str(why)} for name, why in self.problems],
         }
 
     def sheet(self) -> bytes:
@@ -134,10 +135,7 @@ class RankingService:
         if stored is None:
             stored = await models.latest_model(self.db, guild_id, None)
         if stored is None:
-            raise NoGuildModel(
-                "This server has no model yet: it trains by itself once members have voted "
-                "on a few pairs with `/vote`. Try again in a few minutes."
-            )
+            raise NoGuildModel("errors.no_model_yet")
         record = ModelRecord.from_json(stored.config)
         base_npz = None
         if record.base_model_id is not None:
@@ -181,7 +179,7 @@ class RankingService:
         results = await asyncio.gather(*(prepare(name, data) for name, data in files))
         uploads = [r for r in results if isinstance(r, Upload)]
         problems = [
-            (name, str(r))
+            (name, r)
             for (name, _), r in zip(files, results, strict=True)
             if isinstance(r, ImageError)
         ]
@@ -210,10 +208,7 @@ class RankingService:
         read = time.perf_counter()
         problems = [*problems, *unreadable]
         if not uploads:
-            raise NothingToRank(
-                "Nothing could be ranked:\n"
-                + "\n".join(f"**{name}**: {reason}" for name, reason in problems)
-            )
+            raise NothingToRank("errors.nothing_to_rank", problems=FileProblems(tuple(problems)))
         scored = await self.score(guild_id, user_id, uploads)
         order = np.argsort(-scored.scores, kind="stable")
         return RankedUploads(
@@ -232,10 +227,7 @@ class RankingService:
         change: asking again costs nothing."""
         faces = await pool.list_faces(self.db, guild_id)
         if len(faces) < 2:
-            raise PoolTooSmall(
-                "There is nothing to show yet: the pool needs faces and a model "
-                "(an admin adds faces with `/pool add`; models come from `/vote`)."
-            )
+            raise PoolTooSmall("errors.nothing_to_show")
         scorer, stored, personal = await self.scorer_for(guild_id, user_id)
         ids = [face.id for face in faces]
         packed = await pool.face_descriptors(self.db, guild_id, ids)
@@ -256,9 +248,12 @@ class RankingService:
             self._pool_scores.pop(next(iter(self._pool_scores)))
         return PoolScores(ids, scores, stored.version, personal)
 
-    async def my_taste(self, guild_id: int, user_id: int, most: int = 5) -> TasteSheet:
+    async def my_taste(
+        self, guild_id: int, user_id: int, locale: object = None, most: int = 5
+    ) -> TasteSheet:
         """The member's favourite pool faces (their model's) beside the server's (the
-        guild model's), as one sheet: theirs on the first row, the server's below."""
+        guild model's), as one sheet: theirs on the first row, the server's below,
+        labelled in the reader's language."""
         server = await self.pool_scores(guild_id, None)
         mine = await self.pool_scores(guild_id, user_id)
         shown = min(most, len(server.ids))
@@ -268,9 +263,13 @@ class RankingService:
         crops_png = await pool.face_crops(self.db, guild_id, picks)
 
         def sheet() -> bytes:
-            labels = [f"yours · face {face}" for face in mine_top]
+            labels = [t(locale, "image.yours", id=face) for face in mine_top]
             labels += [
-                f"server's · face {face}" + (" (yours too)" if face in mine_top else "")
+                t(
+                    locale,
+                    "image.servers_yours_too" if face in mine_top else "image.servers",
+                    id=face,
+                )
                 for face in server_top
             ]
             chances = [*mine.chances(mine_top), *server.chances(server_top)]
@@ -292,8 +291,7 @@ class RankingService:
         mine = [await models.latest_model(self.db, guild_id, m) for m in (user_id, other_id)]
         if not all(mine):
             raise NoPersonalModel(
-                "a match needs both of you to have a model of your own "
-                f"({self.settings.worker.personal_min_votes} votes each with `/vote`)"
+                "errors.match_needs_models", needed=self.settings.worker.personal_min_votes
             )
         orders = [await self.pool_scores(guild_id, member) for member in (user_id, other_id)]
         ranks = [np.argsort(np.argsort(order.scores)) for order in orders]

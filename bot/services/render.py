@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from functools import cache
+from importlib.resources import files
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.i18n import Text, msg
 from model.metrics import PairwiseMetrics, wilson_interval
 
 PAIR_SIDE = 256
 THUMB = 128
+# Noto Sans CJK JP (SIL OFL), shipped in a registry package: Latin, kana and kanji, so
+# Japanese labels and file names draw as text, not as boxes.
+FONT_FILE = files("noto_cjk_sans_jp_regular") / "NotoSansCJKjp-Regular.otf"
 
 
-def _font(size: int) -> ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    with FONT_FILE.open("rb") as file:
+        return ImageFont.truetype(io.BytesIO(file.read()), size)
 
 
 def _png(image: Image.Image) -> bytes:
@@ -23,8 +32,15 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def pair_image(crop_a: np.ndarray, crop_b: np.ndarray, face_a: int, face_b: int) -> bytes:
-    """Two faces side by side, labelled A and B, with their face ids in small print."""
+def pair_image(
+    crop_a: np.ndarray,
+    crop_b: np.ndarray,
+    face_a: int,
+    face_b: int,
+    face_label: Callable[[int], str] = "face {}".format,
+) -> bytes:
+    """Two faces side by side, labelled A and B, with their face ids in small print
+    (`face_label`: in the reader's language)."""
     gap, label_height = 16, 44
     width = PAIR_SIDE * 2 + gap * 3
     canvas = Image.new("RGB", (width, PAIR_SIDE + label_height + gap), (24, 24, 28))
@@ -36,7 +52,7 @@ def pair_image(crop_a: np.ndarray, crop_b: np.ndarray, face_a: int, face_b: int)
         draw.text((left + 8, PAIR_SIDE + gap + 6), letter, fill=(255, 255, 255), font=_font(28))
         draw.text(
             (left + PAIR_SIDE - 8, PAIR_SIDE + gap + 16),
-            f"face {face_id}",
+            face_label(face_id),
             fill=(150, 150, 160),
             font=_font(14),
             anchor="ra",
@@ -98,55 +114,53 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width
     return lines + [line] if line else lines or [""]
 
 
-def percent(value: float | None) -> str:
-    """An accuracy or a chance for people to read; "n/a" when there is none."""
-    return "n/a" if value is None else f"{value:.0%}"
-
-
-def plural(count: int, word: str) -> str:
-    return word if count == 1 else word + "s"
+def percent(value: float | None) -> str | Text:
+    """An accuracy or a chance for people to read; "n/a" (in their language) when there
+    is none."""
+    return msg("figures.not_available") if value is None else f"{value:.0%}"
 
 
 # Fewer decided held-out votes than this say nothing about a model worth a percentage.
 MIN_HELD_OUT = 8
 
 
-def preference(chance: float) -> str:
+def preference(chance: float) -> Text:
     """A chance to be preferred over a typical pool face, in words (50% = no preference)."""
     if chance >= 0.8:
-        return "strongly preferred"
-    if chance >= 0.6:
-        return "preferred"
-    if chance > 0.55:
-        return "slightly preferred"
-    if chance >= 0.45:
-        return "no clear preference"
-    if chance > 0.4:
-        return "slightly less preferred"
-    if chance > 0.2:
-        return "less preferred"
-    return "much less preferred"
+        words = "strongly_preferred"
+    elif chance >= 0.6:
+        words = "preferred"
+    elif chance > 0.55:
+        words = "slightly_preferred"
+    elif chance >= 0.45:
+        words = "no_preference"
+    elif chance > 0.4:
+        words = "slightly_less"
+    elif chance > 0.2:
+        words = "less"
+    else:
+        words = "much_less"
+    return msg(f"figures.{words}")
 
 
-def held_out(metrics: PairwiseMetrics, guild: PairwiseMetrics | None = None) -> str:
+def held_out(metrics: PairwiseMetrics, guild: PairwiseMetrics | None = None) -> Text:
     """How a model did on votes it never trained on, as "N of M" with its 95% interval
     (Wilson), and the server model's on the same votes; a model judged on too few votes
     says so instead of a percentage."""
     judged = metrics.decided
     if metrics.accuracy is None or judged < MIN_HELD_OUT:
-        return (
-            f"it could be checked on only {judged} of your votes it never saw: too few to "
-            "tell how good it is yet (it is checked again with every retrain)"
-        )
+        return msg("figures.too_few", judged=judged)
     agreed = round(metrics.accuracy * judged)
     low, high = wilson_interval(agreed, judged)
-    text = (
-        f"it agreed with you on {agreed} of {judged} votes it never saw "
-        f"({percent(metrics.accuracy)}; likely between {percent(low)} and {percent(high)}, "
-        "where 50% is a coin toss)"
+    text = msg(
+        "figures.agreed",
+        agreed=agreed,
+        judged=judged,
+        accuracy=percent(metrics.accuracy),
+        low=percent(low),
+        high=percent(high),
     )
     if guild is not None and guild.accuracy is not None and guild.decided == judged:
-        text += (
-            f"; the server's model agreed on {round(guild.accuracy * judged)} of the same {judged}"
-        )
+        agreed_guild = round(guild.accuracy * judged)
+        return msg("figures.guild_agreed", text=text, agreed=agreed_guild, judged=judged)
     return text

@@ -21,7 +21,6 @@ from bot.services.errors import (
     TooSoon,
     UserError,
 )
-from bot.services.render import plural
 from bot.services.voting import votes_on
 from model.descriptor import DESCRIPTOR_SIZE, stack_descriptors, unpack_descriptor
 from model.faces import resize_square
@@ -151,14 +150,15 @@ class TrainingService:
             cast = await votes.guild_votes(self.db, guild_id)
             needed = 2
         if len(cast) < needed:
-            who = "you have" if personal else "this server has"
             raise NotEnoughVotes(
-                f"{who} {len(cast)} votes; a model needs at least {needed}: "
-                f"vote {needed - len(cast)} more"
+                "errors.model_needs_votes" if personal else "errors.guild_model_needs_votes",
+                count=len(cast),
+                needed=needed,
+                more=needed - len(cast),
             )
         start = start or await self.guild_start(guild_id)
         if personal and start.model is None and not after_guild_step:
-            raise NoGuildModel("this server has no guild model yet")
+            raise NoGuildModel("errors.no_guild_model_yet")
         face_ids, crops, descriptors = faces or await self.pool_faces(guild_id)
         pairs, usable = votes_on({face_id: i for i, face_id in enumerate(face_ids)}, cast)
         config = self.settings.model
@@ -168,9 +168,7 @@ class TrainingService:
             if personal:
                 base_offsets = np.array([start.offsets.get(face_id, 0.0) for face_id in face_ids])
         elif personal and not after_guild_step:
-            raise GuildModelOutdated(
-                "the guild model was trained with other settings; retrain it first"
-            )
+            raise GuildModelOutdated("errors.guild_model_outdated")
         from model.training import TrainingJob
 
         job = TrainingJob(
@@ -368,18 +366,21 @@ class TrainingService:
         have = await votes.count_votes(self.db, guild_id, user_id)
         if have < worker.personal_min_votes:
             raise NotEnoughVotes(
-                f"You have {have} {plural(have, 'vote')} here; your own model needs "
-                f"{worker.personal_min_votes}. Vote {worker.personal_min_votes - have} more "
-                "with `/vote`: your first model then trains by itself, no `/retrain` needed."
+                "errors.retrain_needs_votes",
+                count=have,
+                needed=worker.personal_min_votes,
+                more=worker.personal_min_votes - have,
             )
         cooldown = worker.retrain_cooldown_s
         if cooldown:
             last = await jobs.last_requested_at(self.db, guild_id, user_id)
             if last and (left := last + cooldown - time.time()) > 0:
                 raise TooSoon(
-                    f"You asked for a retrain {time.time() - last:.0f} s ago; one request "
-                    f"every {cooldown:.0f} s. Try again in {left:.0f} s.",
-                    left,
+                    "errors.retrain_too_soon",
+                    retry_after=left,
+                    ago=round(time.time() - last),
+                    cooldown=round(cooldown),
+                    left=round(left),
                 )
         job, created = await jobs.enqueue(
             self.db,

@@ -18,9 +18,9 @@ import aiosqlite
 import numpy as np
 
 from bot.config import Settings
+from bot.i18n import Text, msg, t
 from bot.services import render
 from bot.services.errors import EveryPairSeen, ImportRefused, NotAPair, PoolTooSmall
-from bot.services.render import plural
 from bot.services.vote_import import parse_votes, same_vote_key
 from model.images import decode_png
 from model.pair_choice import most_informative
@@ -89,15 +89,10 @@ class VotingService:
         `[voting] random_pair_share` of pairs (the control arm), a uniformly random one."""
         faces = [face.id for face in await pool.list_faces(self.db, guild_id)]
         if len(faces) < 2:
-            raise PoolTooSmall(
-                "The face pool is empty or has a single face: an admin can add faces with "
-                "`/pool add` (or `python -m bot ingest`)."
-                if not faces
-                else "The face pool has only one face: pairs need at least two."
-            )
+            raise PoolTooSmall("errors.pool_empty" if not faces else "errors.pool_one_face")
         seen = await votes.seen_pairs(self.db, guild_id, user_id) if user_id else set()
         if len(seen) >= len(faces) * (len(faces) - 1) // 2:
-            raise EveryPairSeen("You have voted on every pair in this pool. Thank you!")
+            raise EveryPairSeen("errors.every_pair_seen")
         candidates = _unseen_pairs(faces, seen, self.settings.voting.informative_candidates)
         if random.random() >= self.settings.voting.random_pair_share:
             best = await self._most_informative(guild_id, user_id, faces, candidates)
@@ -158,11 +153,18 @@ class VotingService:
             )
         return int(chosen[0])
 
-    async def pair_image(self, guild_id: int, a: int, b: int) -> bytes:
-        """The PNG people vote on: both faces side by side, labelled A and B."""
+    async def pair_image(self, guild_id: int, a: int, b: int, locale: object = None) -> bytes:
+        """The PNG people vote on: both faces side by side, labelled A and B, with their
+        ids in the reader's language."""
         crops = await pool.face_crops(self.db, guild_id, [a, b])
         return await asyncio.to_thread(
-            lambda: render.pair_image(decode_png(crops[a]), decode_png(crops[b]), a, b)
+            lambda: render.pair_image(
+                decode_png(crops[a]),
+                decode_png(crops[b]),
+                a,
+                b,
+                lambda face: t(locale, "image.face", id=face),
+            )
         )
 
     async def remember(
@@ -190,7 +192,7 @@ class VotingService:
     async def pair_of(self, message_id: int, guild_id: int) -> Pair:
         pair = await votes.get_pair(self.db, message_id)
         if pair is None or pair.guild_id != guild_id:
-            raise NotAPair("That message is not a konomi pair. Use `/report` with the face id.")
+            raise NotAPair("errors.not_a_pair")
         return pair
 
     # -- a member's private place and progress ----------------------------------------
@@ -199,9 +201,15 @@ class VotingService:
         return await members.get_place(self.db, guild_id, user_id)
 
     async def set_place(
-        self, guild_id: int, user_id: int, kind: str, channel_id: int | None
+        self,
+        guild_id: int,
+        user_id: int,
+        kind: str,
+        channel_id: int | None,
+        locale: str | None = None,
     ) -> None:
-        await members.set_place(self.db, guild_id, user_id, kind, channel_id)
+        """Where the member votes, and in which language konomi writes to them there."""
+        await members.set_place(self.db, guild_id, user_id, kind, channel_id, locale)
 
     async def places_channel(self, guild_id: int) -> int | None:
         """The channel an admin chose for members' private threads (None: where /vote
@@ -224,23 +232,23 @@ class VotingService:
         pair = await votes.skip_pair(self.db, message_id, user_id)
         return pair if pair is not None and pair.posted_for == user_id else None
 
-    async def progress(self, guild_id: int, user_id: int) -> str:
+    async def progress(self, guild_id: int, user_id: int) -> Text:
         """Where a member stands, in one short line: votes so far and what the next
         milestone gives them."""
         worker = self.settings.worker
         count = await votes.count_votes(self.db, guild_id, user_id)
-        done = f"{count} {plural(count, 'vote')} so far"
+        done = msg("progress.votes", count=count)
         mine = await models.latest_model(self.db, guild_id, user_id)
         if mine is None:
             left = worker.personal_min_votes - count
             if left > 0:
-                return f"{done} · {left} more for your own model"
-            return f"{done} · your first model is on its way"
+                return msg("progress.before_model", done=done, left=left)
+            return msg("progress.model_coming", done=done)
         since = await votes.count_votes(self.db, guild_id, user_id, since=mine.created_at)
         left = worker.user_retrain_votes - since
         if left > 0:
-            return f"{done} · your model v{mine.version} learns the newest in {left} more"
-        return f"{done} · your model is learning your newest votes"
+            return msg("progress.before_retrain", done=done, left=left, version=mine.version)
+        return msg("progress.retraining", done=done)
 
     # -- votes from reactions ---------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands, tasks
 
 from bot.discord_adapter.cogs.voting import thread_parent
@@ -20,6 +21,7 @@ from bot.discord_adapter.limits import per_member
 from bot.discord_adapter.loops import InFlight, resilient
 from bot.discord_adapter.replies import KonomiView, answers_first
 from bot.discord_adapter.uploads import download
+from bot.i18n import t
 from bot.services.pool import Report
 
 if TYPE_CHECKING:
@@ -40,10 +42,13 @@ def moderates(interaction: discord.Interaction) -> bool:
     member = interaction.user
     if role_id and isinstance(member, discord.Member) and member.get_role(role_id):
         return True
-    raise app_commands.CheckFailure(
-        "This needs the Manage Server permission, or the moderators role an admin chose "
-        "with `/konomi moderators`."
-    )
+    raise NotAModerator()
+
+
+class NotAModerator(app_commands.CheckFailure):
+    """Neither Manage Server nor the moderators role; the error handler says which."""
+
+    key = "errors.needs_moderator"
 
 
 moderators_only = app_commands.check(moderates)
@@ -52,20 +57,24 @@ moderators_only = app_commands.check(moderates)
 class PoolGroup(app_commands.Group):
     def __init__(self, cog: PoolAdmin) -> None:
         super().__init__(
-            name="pool",
-            description="Curate this server's face pool (admins)",
+            name=locale_str("pool"),
+            description=locale_str("Curate this server's face pool (admins)"),
             guild_only=True,
             default_permissions=discord.Permissions(manage_guild=True),
         )
         self.cog = cog
 
     @app_commands.command(
-        name="add", description="Add the faces in up to 10 images (or zips of images)"
+        name=locale_str("add"),
+        description=locale_str("Add the faces in up to 10 images (or zips of images)"),
     )
     @moderators_only
+    @app_commands.rename(**{f"image{n}": locale_str(f"image{n}") for n in range(1, 11)})
     @app_commands.describe(
-        image1="An image with faces (PNG, JPEG, WebP, GIF, TIFF, BMP) or a zip of images",
-        **{f"image{n}": "Another image or zip of images" for n in range(2, 11)},
+        image1=locale_str(
+            "An image with faces (PNG, JPEG, WebP, GIF, TIFF, BMP) or a zip of images"
+        ),
+        **{f"image{n}": locale_str("Another image or zip of images") for n in range(2, 11)},
     )
     @answers_first
     async def add(
@@ -85,15 +94,22 @@ class PoolGroup(app_commands.Group):
         uploads = (image1, image2, image3, image4, image5, image6, image7, image8, image9, image10)
         await self.cog.add_faces(interaction, [a for a in uploads if a is not None])
 
-    @app_commands.command(name="list", description="The pool's faces, 10 per page, with ids")
+    @app_commands.command(
+        name=locale_str("list"), description=locale_str("The pool's faces, 10 per page, with ids")
+    )
     @moderators_only
-    @app_commands.describe(page="Which page of 10 faces (1 is the first)")
+    @app_commands.rename(page=locale_str("page"))
+    @app_commands.describe(page=locale_str("Which page of 10 faces (1 is the first)"))
     @answers_first
     async def list(self, interaction: discord.Interaction, page: int = 1) -> None:
-        listing = await self.cog.pool.page(interaction.guild_id, page)
-        lines = [f"Page {listing.page}/{listing.pages} of {listing.total} faces:"]
+        locale = interaction.locale
+        listing = await self.cog.pool.page(interaction.guild_id, page, locale)
+        lines = [
+            t(locale, "pool.page", page=listing.page, pages=listing.pages, total=listing.total)
+        ]
         lines += [
-            f"`{f.id}` {f.origin or '?'}{' (hidden)' if f.hidden else ''}" for f in listing.faces
+            f"`{f.id}` {f.origin or '?'}" + (t(locale, "pool.hidden_mark") if f.hidden else "")
+            for f in listing.faces
         ]
         await interaction.followup.send(
             "\n".join(lines)[:1990],
@@ -101,52 +117,67 @@ class PoolGroup(app_commands.Group):
             ephemeral=True,
         )
 
-    @app_commands.command(name="show", description="One face of the pool by id")
+    @app_commands.command(
+        name=locale_str("show"), description=locale_str("One face of the pool by id")
+    )
     @moderators_only
-    @app_commands.describe(face_id="The face's id (type to search; /pool list shows them)")
+    @app_commands.rename(face_id=locale_str("face_id"))
+    @app_commands.describe(
+        face_id=locale_str("The face's id (type to search; /pool list shows them)")
+    )
     @answers_first
     async def show(self, interaction: discord.Interaction, face_id: int) -> None:
         shown = await self.cog.pool.face(interaction.guild_id, face_id)
         face = shown.face
+        key = "pool.face_hidden" if face.hidden else "pool.face"
         await interaction.followup.send(
-            f"Face `{face.id}` from {face.origin or '?'}"
-            f"{' — hidden (reported)' if face.hidden else ''}.",
+            t(interaction.locale, key, id=face.id, origin=face.origin or "?"),
             file=discord.File(io.BytesIO(shown.crop_png), f"face-{face.id}.png"),
             ephemeral=True,
         )
 
-    @app_commands.command(name="remove", description="Delete a face and the votes that name it")
+    @app_commands.command(
+        name=locale_str("remove"),
+        description=locale_str("Delete a face and the votes that name it"),
+    )
     @moderators_only
-    @app_commands.describe(face_id="The face to delete (type to search; /pool list shows ids)")
+    @app_commands.rename(face_id=locale_str("face_id"))
+    @app_commands.describe(
+        face_id=locale_str("The face to delete (type to search; /pool list shows ids)")
+    )
     @answers_first
     async def remove(self, interaction: discord.Interaction, face_id: int) -> None:
         named = await self.cog.pool.remove_face(interaction.guild_id, face_id)
         await interaction.followup.send(
-            f"Face `{face_id}` and the {named} votes naming it are deleted; the server's model "
-            "will be retrained.",
-            ephemeral=True,
+            t(interaction.locale, "pool.removed", id=face_id, count=named), ephemeral=True
         )
 
-    @app_commands.command(name="restore", description="Show a reported (hidden) face again")
+    @app_commands.command(
+        name=locale_str("restore"), description=locale_str("Show a reported (hidden) face again")
+    )
     @moderators_only
-    @app_commands.describe(face_id="The hidden face to show again (type to search)")
+    @app_commands.rename(face_id=locale_str("face_id"))
+    @app_commands.describe(face_id=locale_str("The hidden face to show again (type to search)"))
     @answers_first
     async def restore(self, interaction: discord.Interaction, face_id: int) -> None:
         await self.cog.pool.set_hidden(interaction.guild_id, face_id, False)
-        await interaction.followup.send(f"Face `{face_id}` is back in the pool.", ephemeral=True)
+        await interaction.followup.send(
+            t(interaction.locale, "pool.restored", id=face_id), ephemeral=True
+        )
 
-    @app_commands.command(name="hide", description="Hide a face from pairs and rankings")
+    @app_commands.command(
+        name=locale_str("hide"), description=locale_str("Hide a face from pairs and rankings")
+    )
     @moderators_only
+    @app_commands.rename(face_id=locale_str("face_id"))
     @app_commands.describe(
-        face_id="The face to hide (type to search; /pool restore shows it again)"
+        face_id=locale_str("The face to hide (type to search; /pool restore shows it again)")
     )
     @answers_first
     async def hide(self, interaction: discord.Interaction, face_id: int) -> None:
         await self.cog.pool.set_hidden(interaction.guild_id, face_id, True)
         await interaction.followup.send(
-            f"Face `{face_id}` is hidden from new pairs and rankings; `/pool restore "
-            f"{face_id}` shows it again.",
-            ephemeral=True,
+            t(interaction.locale, "pool.hidden", id=face_id), ephemeral=True
         )
 
     @show.autocomplete("face_id")
@@ -166,12 +197,20 @@ class PoolGroup(app_commands.Group):
 
 class ChannelGroup(app_commands.Group):
     def __init__(self, cog: PoolAdmin) -> None:
-        super().__init__(name="channel", description="Scheduled pairs in a channel")
+        super().__init__(
+            name=locale_str("channel"), description=locale_str("Scheduled pairs in a channel")
+        )
         self.cog = cog
 
-    @app_commands.command(name="enable", description="Post pairs in this channel on a schedule")
+    @app_commands.command(
+        name=locale_str("enable"),
+        description=locale_str("Post pairs in this channel on a schedule"),
+    )
     @admin_only
-    @app_commands.describe(every_minutes="Minutes between two pairs (1 to 10080, a week)")
+    @app_commands.rename(every_minutes=locale_str("every_minutes"))
+    @app_commands.describe(
+        every_minutes=locale_str("Minutes between two pairs (1 to 10080, a week)")
+    )
     @answers_first
     async def enable(
         self,
@@ -184,18 +223,16 @@ class ChannelGroup(app_commands.Group):
             every_minutes * 60,
             interaction.user.id,
         )
+        locale = interaction.locale
         missing = _missing_permissions(interaction)
-        note = (
-            f" I am missing: {', '.join(missing)} — grant them or pairs can't appear."
-            if missing
-            else ""
-        )
-        await interaction.followup.send(
-            f"Pairs will appear in this channel every {every_minutes:g} minutes.{note}",
-            ephemeral=True,
-        )
+        text = t(locale, "channel.enabled", minutes=every_minutes)
+        if missing:
+            text += t(locale, "channel.missing", permissions=permission_names(locale, missing))
+        await interaction.followup.send(text, ephemeral=True)
 
-    @app_commands.command(name="disable", description="Stop scheduled pairs in this channel")
+    @app_commands.command(
+        name=locale_str("disable"), description=locale_str("Stop scheduled pairs in this channel")
+    )
     @admin_only
     @answers_first
     async def disable(self, interaction: discord.Interaction) -> None:
@@ -203,7 +240,7 @@ class ChannelGroup(app_commands.Group):
             interaction.guild_id, interaction.channel_id
         )
         await interaction.followup.send(
-            "Scheduled pairs stopped here." if done else "This channel had no scheduled pairs.",
+            t(interaction.locale, "channel.disabled" if done else "channel.had_none"),
             ephemeral=True,
         )
 
@@ -211,124 +248,127 @@ class ChannelGroup(app_commands.Group):
 class KonomiGroup(app_commands.Group):
     def __init__(self, cog: PoolAdmin) -> None:
         super().__init__(
-            name="konomi",
-            description="Set konomi up in this server (admins)",
+            name=locale_str("konomi"),
+            description=locale_str("Set konomi up in this server (admins)"),
             guild_only=True,
             default_permissions=discord.Permissions(manage_guild=True),
         )
         self.cog = cog
         self.add_command(ChannelGroup(cog))
 
-    @app_commands.command(name="setup", description="Set konomi up step by step: what is missing")
+    @app_commands.command(
+        name=locale_str("setup"),
+        description=locale_str("Set konomi up step by step: what is missing"),
+    )
     @admin_only
     @answers_first
     async def setup(self, interaction: discord.Interaction) -> None:
-        view = SetupView(self.cog)
+        view = SetupView(self.cog, interaction.locale)
         await view.send(interaction, embed=await view.embed(interaction))
 
-    @app_commands.command(name="status", description="Pool, voters, votes, models and queue")
+    @app_commands.command(
+        name=locale_str("status"), description=locale_str("Pool, voters, votes, models and queue")
+    )
     @moderators_only
     @answers_first
     async def status(self, interaction: discord.Interaction) -> None:
         status = await self.cog.pool.status(interaction.guild_id)
-        counts, version = status.counts, status.guild_model_version
-        embed = discord.Embed(title="konomi in this server", colour=discord.Colour.blurple())
+        counts, version, locale = status.counts, status.guild_model_version, interaction.locale
+        guild = f"v{version}" if version else t(locale, "common.none_yet")
+        embed = discord.Embed(title=t(locale, "status.title"), colour=discord.Colour.blurple())
         for name, value in (
-            ("Pool", f"{counts.faces} faces ({counts.hidden} hidden)"),
-            ("Votes", f"{counts.votes} from {counts.voters} members"),
+            ("pool", t(locale, "status.pool_value", faces=counts.faces, hidden=counts.hidden)),
+            ("votes", t(locale, "status.votes_value", votes=counts.votes, voters=counts.voters)),
+            ("models", t(locale, "status.models_value", models=counts.models, guild=guild)),
             (
-                "Models",
-                f"{counts.models} (the server's: {f'v{version}' if version else 'not yet'})",
+                "queue",
+                t(locale, "status.queue_value", queued=counts.queued, running=counts.running),
             ),
-            ("Training queue", f"{counts.queued} queued, {counts.running} running"),
-            ("Scheduled pairs", f"in {status.scheduled_channels} channels"),
+            ("scheduled", t(locale, "status.scheduled_value", channels=status.scheduled_channels)),
         ):
-            embed.add_field(name=name, value=value)
-        health = self.cog.bot.loop_health.lines()
+            embed.add_field(name=t(locale, f"status.{name}"), value=value)
+        health = self.cog.bot.loop_health.lines(locale)
         embed.add_field(
-            name="Background work", value="\n".join(health) or "nothing ran yet", inline=False
+            name=t(locale, "status.background"),
+            value="\n".join(health) or t(locale, "status.nothing_ran"),
+            inline=False,
         )
         await interaction.followup.send(embed=embed, ephemeral=True)
 
-    @app_commands.command(name="reports", description="Send face reports to this channel")
+    @app_commands.command(
+        name=locale_str("reports"), description=locale_str("Send face reports to this channel")
+    )
     @moderators_only
     @answers_first
     async def reports(self, interaction: discord.Interaction) -> None:
         await self.cog.pool.set_reports_channel(interaction.guild_id, interaction.channel_id)
-        await interaction.followup.send("Face reports will be posted here.", ephemeral=True)
+        await interaction.followup.send(t(interaction.locale, "admin.reports_here"), ephemeral=True)
 
     @app_commands.command(
-        name="moderators", description="Let a role manage the pool and the reports"
+        name=locale_str("moderators"),
+        description=locale_str("Let a role manage the pool and the reports"),
     )
     @admin_only
-    @app_commands.describe(role="The role that may use /pool and /konomi status and reports")
+    @app_commands.rename(role=locale_str("role"))
+    @app_commands.describe(
+        role=locale_str("The role that may use /pool and /konomi status and reports")
+    )
     @answers_first
     async def moderators(self, interaction: discord.Interaction, role: discord.Role) -> None:
         await self.cog.set_moderators_role(interaction.guild_id, role.id)
         await interaction.followup.send(
-            f"Members with {role.mention} may now use `/pool` and `/konomi status` and "
-            "`/konomi reports`. Discord shows these commands to Manage Server only by "
-            "default: allow the role under Server Settings → Integrations → konomi.",
+            t(interaction.locale, "admin.moderators", role=role.mention),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
     @app_commands.command(
-        name="places", description="Open members' private voting threads under this channel"
+        name=locale_str("places"),
+        description=locale_str("Open members' private voting threads under this channel"),
     )
     @admin_only
     @answers_first
     async def places(self, interaction: discord.Interaction) -> None:
         channel = thread_parent(interaction.channel)
         await self.cog.bot.service.voting.set_places_channel(interaction.guild_id, channel.id)
+        have, locale = interaction.app_permissions, interaction.locale
         missing = [
             name
             for name, ok in {
-                "Create Private Threads": interaction.app_permissions.create_private_threads,
-                "Send Messages in Threads": interaction.app_permissions.send_messages_in_threads,
+                "create_private_threads": have.create_private_threads,
+                "send_messages_in_threads": have.send_messages_in_threads,
             }.items()
             if not ok
         ]
-        await interaction.followup.send(
-            f"Members' private voting threads now open under {channel.mention} (threads "
-            "already open stay where they are)."
-            + (
-                f" konomi still needs {' and '.join(missing)} here: until then /vote posts "
-                "pairs where it is used."
-                if missing
-                else ""
-            ),
-            ephemeral=True,
-        )
+        text = t(locale, "admin.places", channel=channel.mention)
+        if missing:
+            names = permission_names(locale, missing, joined_by="permissions.and")
+            text += t(locale, "admin.places_missing", permissions=names)
+        await interaction.followup.send(text, ephemeral=True)
 
 
-def welcome_embed(first_model_votes: int) -> discord.Embed:
+def welcome_embed(first_model_votes: int, locale: object) -> discord.Embed:
+    """The three steps to start, in the server's language."""
     embed = discord.Embed(
-        title="Thanks for adding konomi",
-        description="konomi learns what each member finds appealing in faces, from their "
-        "votes on pairs, and ranks new images by it. Three steps to start (admins):",
+        title=t(locale, "welcome.title"),
+        description=t(locale, "welcome.description"),
         colour=discord.Colour.blurple(),
     )
-    embed.add_field(
-        name="1. Add faces",
-        value='`/pool add` with up to 10 images or a zip of them; or "Add faces to the '
-        'pool" on any message with images (Apps menu). konomi crops every face it finds.',
-        inline=False,
-    )
-    embed.add_field(
-        name="2. Choose where members vote",
-        value="`/konomi places` in a channel: members' private voting threads open under "
-        "it. `/konomi channel enable` posts public pairs there on a schedule too.",
-        inline=False,
-    )
-    embed.add_field(
-        name="3. Tell members about /vote",
-        value="Each gets pairs in a private thread, and a model of their own taste after "
-        f"{first_model_votes} votes; `/rank` then orders any images by it.",
-        inline=False,
-    )
-    embed.set_footer(text="/konomi setup shows what is still missing · /help for everyone")
+    for step in ("faces", "places", "members"):
+        embed.add_field(
+            name=t(locale, f"welcome.{step}"),
+            value=t(locale, f"welcome.{step}_how", votes=first_model_votes),
+            inline=False,
+        )
+    embed.set_footer(text=t(locale, "welcome.footer"))
     return embed
+
+
+def permission_names(
+    locale: object, permissions: list[str], joined_by: str = "permissions.separator"
+) -> str:
+    """Discord's names of permissions (as its settings show them), in the reader's language."""
+    return t(locale, joined_by).join(t(locale, f"permissions.{p}") for p in permissions)
 
 
 def _where_admins_read(guild: discord.Guild) -> discord.TextChannel | None:
@@ -343,25 +383,31 @@ def _where_admins_read(guild: discord.Guild) -> discord.TextChannel | None:
     return None
 
 
+PAIR_PERMISSIONS = (
+    "view_channel",
+    "send_messages",
+    "attach_files",
+    "add_reactions",
+    "read_message_history",
+)
+
+
 def _missing_permissions(interaction: discord.Interaction) -> list[str]:
+    """What konomi lacks in this channel to post pairs (discord.py's permission names)."""
     have = interaction.app_permissions
-    needed = {
-        "View Channel": have.view_channel,
-        "Send Messages": have.send_messages,
-        "Attach Files": have.attach_files,
-        "Add Reactions": have.add_reactions,
-        "Read Message History": have.read_message_history,
-    }
-    return [name for name, ok in needed.items() if not ok]
+    return [name for name in PAIR_PERMISSIONS if not getattr(have, name)]
 
 
 class SetupView(KonomiView):
     """/konomi setup: the three steps of the welcome, each marked done or what to do,
     with buttons for the two that can be done from here."""
 
-    def __init__(self, cog: PoolAdmin) -> None:
+    def __init__(self, cog: PoolAdmin, locale: object) -> None:
         super().__init__(timeout=600)
-        self.cog = cog
+        self.cog, self.locale = cog, locale
+        self.places_here.label = t(locale, "setup.places_button")
+        self.reports_here.label = t(locale, "setup.reports_button")
+        self.again.label = t(locale, "setup.again_button")
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return bool(interaction.permissions.manage_guild)
@@ -372,53 +418,37 @@ class SetupView(KonomiView):
         places, reports = status.places_channel_id, status.reports_channel_id
         mine = interaction.app_permissions
         threads_ok = mine.create_private_threads and mine.send_messages_in_threads
-        steps = [
-            (
-                "1. Add faces",
-                faces >= 2,
-                f"{faces} faces in the pool."
-                if faces >= 2
-                else f"{faces} faces so far; pairs need 2 or more. Use `/pool add` (up to 10 "
-                'images or a zip) or "Add faces to the pool" on a message with images.',
-            ),
-            (
-                "2. Where members vote",
-                places is not None,
-                f"Private voting threads open under <#{places}>."
-                if places
-                else "Not chosen: press the button below in the channel members should vote "
-                "under (their private threads open there).",
-            ),
-            (
-                "3. Where reports go",
-                reports is not None,
-                f"Reports go to <#{reports}>."
-                if reports
-                else "Not chosen: press the button below in a channel only moderators read.",
-            ),
+        steps = [  # (step, done, what the step's text is filled in with)
+            ("faces", faces >= 2, {"count": faces}),
+            ("places", places is not None, {"channel": places}),
+            ("reports", reports is not None, {"channel": reports}),
         ]
+        locale = self.locale
         embed = discord.Embed(
-            title="konomi setup",
+            title=t(locale, "setup.title"),
             colour=discord.Colour.green()
             if all(done for _, done, _ in steps)
             else discord.Colour.orange(),
         )
-        for name, done, text in steps:
-            embed.add_field(name=f"{'✅' if done else '❌'} {name}", value=text, inline=False)
-        if not threads_ok:
+        for step, done, fields in steps:
             embed.add_field(
-                name="⚠️ Permissions here",
-                value="konomi cannot open private threads in this channel: grant it Create "
-                "Private Threads and Send Messages in Threads.",
+                name=f"{'✅' if done else '❌'} {t(locale, f'setup.{step}')}",
+                value=t(locale, f"setup.{step}_{'done' if done else 'missing'}", **fields),
                 inline=False,
             )
-        embed.set_footer(text="When all three are done, tell members about /vote.")
+        if not threads_ok:
+            embed.add_field(
+                name=t(locale, "setup.permissions"),
+                value=t(locale, "setup.permissions_missing"),
+                inline=False,
+            )
+        embed.set_footer(text=t(locale, "setup.footer"))
         return embed
 
     async def _refresh(self, interaction: discord.Interaction) -> None:
         await interaction.edit_original_response(embed=await self.embed(interaction), view=self)
 
-    @discord.ui.button(label="Private threads open here", style=discord.ButtonStyle.primary)
+    @discord.ui.button(label="places", style=discord.ButtonStyle.primary)
     async def places_here(
         self, interaction: discord.Interaction, button: discord.ui.Button
     ) -> None:
@@ -427,7 +457,7 @@ class SetupView(KonomiView):
         await self.cog.bot.service.voting.set_places_channel(interaction.guild_id, parent.id)
         await self._refresh(interaction)
 
-    @discord.ui.button(label="Reports go here", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label="reports", style=discord.ButtonStyle.secondary)
     async def reports_here(
         self, interaction: discord.Interaction, button: discord.ui.Button
     ) -> None:
@@ -435,18 +465,18 @@ class SetupView(KonomiView):
         await self.cog.pool.set_reports_channel(interaction.guild_id, interaction.channel_id)
         await self._refresh(interaction)
 
-    @discord.ui.button(label="Check again", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label="again", style=discord.ButtonStyle.secondary)
     async def again(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await interaction.response.defer()
         await self._refresh(interaction)
 
 
 class ReportButtons(KonomiView):
-    def __init__(self, cog: PoolAdmin, face_a: int, face_b: int) -> None:
+    def __init__(self, cog: PoolAdmin, face_a: int, face_b: int, locale: object) -> None:
         super().__init__(timeout=300)
         for letter, face_id in (("A", face_a), ("B", face_b)):
             button = discord.ui.Button(
-                label=f"Report face {letter} ({face_id})",
+                label=t(locale, "report.button", letter=letter, id=face_id),
                 style=discord.ButtonStyle.danger,
                 custom_id=f"konomi:report:{face_id}",
             )
@@ -467,10 +497,12 @@ class PoolAdmin(commands.Cog):
     def __init__(self, bot: KonomiBot) -> None:
         self.bot = bot
         self.pool = bot.service.pool
-        self.menu = app_commands.ContextMenu(name="Report face", callback=self.report_menu)
+        self.menu = app_commands.ContextMenu(
+            name=locale_str("Report face"), callback=self.report_menu
+        )
         self.menu.guild_only = True
         self.add_menu_command = app_commands.ContextMenu(
-            name="Add faces to the pool", callback=self.add_menu
+            name=locale_str("Add faces to the pool"), callback=self.add_menu
         )
         self.add_menu_command.guild_only = True
         self.add_menu_command.default_permissions = discord.Permissions(manage_guild=True)
@@ -487,14 +519,15 @@ class PoolAdmin(commands.Cog):
             limit = self.bot.settings.images.max_bytes
             downloaded, failed = await download(attachments, limit)
             summary = await self.pool.add_uploads(interaction.guild_id, downloaded, failed)
-            await interaction.followup.send("\n".join(summary.lines())[:1990], ephemeral=True)
+            lines = summary.lines(interaction.locale)
+            await interaction.followup.send("\n".join(lines)[:1990], ephemeral=True)
 
     @moderators_only
     @answers_first
     async def add_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         if not message.attachments:
             await interaction.followup.send(
-                "That message has no attached images to add.", ephemeral=True
+                t(interaction.locale, "pool.no_attachments"), ephemeral=True
             )
             return
         await self.add_faces(interaction, list(message.attachments[:10]))
@@ -520,34 +553,31 @@ class PoolAdmin(commands.Cog):
         channel, else the server's system channel); returns the reporter's reply, which
         says truthfully whether anyone was told."""
         report = await self.pool.report(interaction.guild_id, face_id, interaction.user.id)
-        what = (
-            "is hidden from new pairs and rankings"
-            if report.hidden
-            else f"was NOT hidden: the reporter already hid {report.hide_limit} faces today"
+        guild = interaction.guild
+        admins = guild.preferred_locale if guild else None  # the admins' post: the server's
+        if report.hidden:
+            what = t(admins, "report.hidden")
+            restore = t(admins, "report.restore", id=face_id)
+        else:
+            what = t(admins, "report.not_hidden", limit=report.hide_limit)
+            restore = t(admins, "report.end")
+        text = t(
+            admins,
+            "report.to_admins",
+            id=face_id,
+            reporter=interaction.user.mention,
+            what=what,
+            restore=restore,
         )
-        text = (
-            f"Face `{face_id}` was reported by {interaction.user.mention} and {what}. "
-            f"Delete it with `/pool remove {face_id}`"
-            + (f", or restore it with `/pool restore {face_id}`." if report.hidden else ".")
-        )
-        told = await self._tell_admins(interaction.guild, report, text)
+        told = await self._tell_admins(guild, report, text)
+        locale = interaction.locale
         if told is None:
             log.warning("a report in guild %s reached no admin", interaction.guild_id)
-            where = (
-                " No admin was notified: this server has no channel for reports that I can "
-                "post in. An admin can choose one with `/konomi reports`."
-            )
+            where = t(locale, "report.nobody_told")
         else:
-            where = f" The admins were told in {told.mention}."
-        if not report.hidden:
-            return (
-                f"Thank you. You have reported many faces today, so face `{face_id}` stays "
-                f"visible until an admin decides.{where}"
-            )
-        return (
-            f"Thank you. Face `{face_id}` is hidden from new pairs and rankings until an "
-            f"admin decides.{where}"
-        )
+            where = t(locale, "report.told", channel=told.mention)
+        key = "report.thanks_hidden" if report.hidden else "report.thanks_visible"
+        return t(locale, key, id=face_id, where=where)
 
     async def _tell_admins(
         self, guild: discord.Guild | None, report: Report, text: str
@@ -573,10 +603,15 @@ class PoolAdmin(commands.Cog):
             return channel
         return None
 
-    @app_commands.command(name="report", description="Report a face: it is hidden at once")
+    @app_commands.command(
+        name=locale_str("report"), description=locale_str("Report a face: it is hidden at once")
+    )
     @app_commands.guild_only()
     @per_member("report")
-    @app_commands.describe(face_id="The face's id, printed under it on the pair (type to search)")
+    @app_commands.rename(face_id=locale_str("face_id"))
+    @app_commands.describe(
+        face_id=locale_str("The face's id, printed under it on the pair (type to search)")
+    )
     @answers_first
     async def report_command(self, interaction: discord.Interaction, face_id: int) -> None:
         await interaction.followup.send(await self.report(interaction, face_id), ephemeral=True)
@@ -596,9 +631,14 @@ class PoolAdmin(commands.Cog):
         admin = bool(interaction.permissions and interaction.permissions.manage_guild)
         faces = await self.pool.faces(interaction.guild_id)
         found = [f for f in faces if f.hidden == hidden and str(f.id).startswith(typed)]
+        locale = interaction.locale
         return [
             app_commands.Choice(
-                name=(f"face {f.id}" + (f" — {f.origin}" if admin and f.origin else ""))[:100],
+                name=(
+                    t(locale, "pool.choice_from", id=f.id, origin=f.origin)
+                    if admin and f.origin
+                    else t(locale, "pool.choice", id=f.id)
+                )[:100],
                 value=f.id,
             )
             for f in found[:25]
@@ -608,8 +648,9 @@ class PoolAdmin(commands.Cog):
     @answers_first
     async def report_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         pair = await self.bot.service.voting.pair_of(message.id, interaction.guild_id)
-        await ReportButtons(self, pair.face_a, pair.face_b).send(
-            interaction, "Which face do you report?"
+        locale = interaction.locale
+        await ReportButtons(self, pair.face_a, pair.face_b, locale).send(
+            interaction, t(locale, "report.which")
         )
 
     # -- leaving a server ------------------------------------------------------------
@@ -628,7 +669,8 @@ class PoolAdmin(commands.Cog):
             log.warning("joined guild %s but may write in none of its channels", guild.id)
             return
         try:
-            await channel.send(embed=welcome_embed(self.bot.settings.worker.personal_min_votes))
+            votes = self.bot.settings.worker.personal_min_votes
+            await channel.send(embed=welcome_embed(votes, guild.preferred_locale))
         except discord.HTTPException as error:
             log.warning("could not welcome guild %s: %s", guild.id, error)
 

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.discord_adapter.invite import invite_url
 from bot.discord_adapter.replies import KonomiView, answers_first
+from bot.i18n import Text, msg, t
 from bot.services.errors import NotOptedIn
 from bot.services.render import held_out
 
@@ -23,46 +25,29 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HELP = """\
-**konomi** learns which faces *you* find appealing, from your votes, and ranks new images by it.
-**Vote**: `/vote` sends you two faces in your own private thread (only you and the moderators \
-see it; `place: my direct messages` sends them to your DMs). React 🅰️ or 🅱️ for the one you \
-prefer, 🤝 if equal, ⏭️ to skip; your latest reaction counts, removing it withdraws the vote, and \
-a new pair follows each answer. Each pair says how many votes you have and what the next gives.
-**Your model**: your first trains by itself at {min_votes} votes (I tell you in your thread, \
-with how often it agreed with votes it never saw) and learns again as you vote; `/retrain` \
-asks now. Until then the server's model (learned from everyone's votes here) ranks for you.
-**Rank**: `/rank` with up to 10 images (or "Rank these images" on a message) orders them by your \
-taste: each image's chance to be preferred over a typical pool face, 50% = no preference.
-**Yours and others'**: `/mytaste` shows your favourite pool faces beside the server's; `/match` \
-compares your taste with another member's, in bands, only if both of you chose `share: True`.
-**What is stored**: the face crops of this server's pool; your votes (pair, choice, time); your \
-models and their accuracy; training jobs; where you vote. Nothing leaves this server's data.
-**Your data**: `/stats`, `/export` (your votes as CSV); `/forget` deletes your votes, models, \
-jobs and choices here. Anyone can `/report` a face: it is hidden at once until an admin decides."""
-
-
-MATCH_BANDS = (  # (lowest rank correlation, name), highest first
-    (0.8, "nearly the same"),
-    (0.5, "alike"),
-    (0.2, "somewhat alike"),
-    (-0.2, "different"),
-    (-1.0, "opposite"),
+MATCH_BANDS = (  # (lowest rank correlation, its name in the catalogue), highest first
+    (0.8, "match.nearly_the_same"),
+    (0.5, "match.alike"),
+    (0.2, "match.somewhat_alike"),
+    (-0.2, "match.different"),
+    (-1.0, "match.opposite"),
 )
 
 
-def match_band(correlation: float) -> str:
+def match_band(correlation: float) -> Text:
     """One of five named bands for how alike two tastes are: never the number, which
     with a few pool faces could hint at someone's answers."""
-    return next(name for low, name in MATCH_BANDS if correlation >= low)
+    return msg(next(key for low, key in MATCH_BANDS if correlation >= low))
 
 
 class ForgetConfirm(KonomiView):
     """The one button that deletes a person's data, for that person only."""
 
-    def __init__(self, cog: Privacy, user_id: int) -> None:
+    def __init__(self, cog: Privacy, user_id: int, locale: object) -> None:
         super().__init__(timeout=120)
         self.cog, self.user_id = cog, user_id
+        self.confirm.label = t(locale, "forget.yes")
+        self.cancel.label = t(locale, "forget.cancel")
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return interaction.user.id == self.user_id
@@ -75,10 +60,12 @@ class ForgetConfirm(KonomiView):
         deleted = await self.cog.bot.service.privacy.forget(interaction.guild_id, self.user_id)
         self.stop()
         await interaction.edit_original_response(
-            content=(
-                f"Done. Deleted {deleted.votes} votes, {deleted.models} models and "
-                f"{deleted.jobs} training jobs in this server. konomi keeps only the "
-                "fact that you asked, and when, so old reactions are never counted again."
+            content=t(
+                interaction.locale,
+                "forget.done",
+                votes=deleted.votes,
+                models=deleted.models,
+                jobs=deleted.jobs,
             ),
             view=None,
         )
@@ -88,7 +75,9 @@ class ForgetConfirm(KonomiView):
     )
     async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+        await interaction.response.edit_message(
+            content=t(interaction.locale, "forget.nothing"), view=None
+        )
 
 
 class Privacy(commands.Cog):
@@ -96,79 +85,81 @@ class Privacy(commands.Cog):
         self.bot = bot
         self.privacy = bot.service.privacy
 
-    @app_commands.command(name="help", description="What konomi does, how to vote, what it stores")
+    @app_commands.command(
+        name=locale_str("help"),
+        description=locale_str("What konomi does, how to vote, what it stores"),
+    )
     async def help(self, interaction: discord.Interaction) -> None:
-        text = HELP.format(min_votes=self.bot.settings.worker.personal_min_votes)
-        text += (
-            f"\n**Add konomi to another server**: <{invite_url(self.bot.application_id)}> "
-            "(it asks for exactly what it uses: see the README)."
+        text = t(
+            interaction.locale,
+            "help.text",
+            min_votes=self.bot.settings.worker.personal_min_votes,
+            invite=invite_url(self.bot.application_id),
         )
         await interaction.response.send_message(text, ephemeral=True)
 
-    @app_commands.command(name="stats", description="Your votes and how well your model knows you")
+    @app_commands.command(
+        name=locale_str("stats"),
+        description=locale_str("Your votes and how well your model knows you"),
+    )
     @app_commands.guild_only()
     @answers_first
     async def stats(self, interaction: discord.Interaction) -> None:
         stats = await self.privacy.stats(interaction.guild_id, interaction.user.id)
-        lines = [f"Your votes here: {stats.votes}."]
-        if stats.metrics is None:
-            lines.append(
-                f"You have no model of your own yet: vote {stats.votes_needed} more with "
-                "`/vote` and it trains by itself. Until then the server's model, learned "
-                "from everyone's votes here, ranks for you."
-                if stats.votes_needed
-                else "Your first model is on its way: I'll tell you in your private place."
-            )
+        locale = interaction.locale
+        lines = [t(locale, "stats.votes", count=stats.votes)]
+        if stats.metrics is None and stats.votes_needed:
+            lines.append(t(locale, "stats.no_model", more=stats.votes_needed))
+        elif stats.metrics is None:
+            lines.append(t(locale, "stats.model_coming"))
         else:
             metrics = stats.metrics
-            lines.append(
-                f"Your model v{stats.version}: checked on your votes, "
-                f"{held_out(metrics.final, metrics.guild_final)}."
-            )
-            lines.append(
-                f"It learns your newest votes after {stats.votes_until_retrain} more "
-                "(or now with `/retrain`)."
-            )
+            figures = held_out(metrics.final, metrics.guild_final)
+            lines.append(t(locale, "stats.model", version=stats.version, figures=figures))
+            lines.append(t(locale, "stats.retrain_after", more=stats.votes_until_retrain))
         embed = discord.Embed(
-            title="Your konomi in this server",
+            title=t(locale, "stats.title"),
             description="\n".join(lines),
             colour=discord.Colour.blurple(),
         )
-        embed.set_footer(text="Only you can see this.")
+        embed.set_footer(text=t(locale, "common.only_you"))
         await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(
-        name="mytaste", description="Your favourite pool faces beside the server's (private)"
+        name=locale_str("mytaste"),
+        description=locale_str("Your favourite pool faces beside the server's (private)"),
     )
     @app_commands.guild_only()
     @answers_first
     async def mytaste(self, interaction: discord.Interaction) -> None:
         await self.bot.models_ready()
-        taste = await self.bot.service.ranking.my_taste(interaction.guild_id, interaction.user.id)
+        locale = interaction.locale
+        taste = await self.bot.service.ranking.my_taste(
+            interaction.guild_id, interaction.user.id, locale
+        )
         if taste.personal_version is None:
-            text = (
-                f"The server's favourites (its model v{taste.guild_version}, from everyone's "
-                "votes here). You have no model of your own yet: vote with `/vote` and your "
-                "own favourites appear above them."
-            )
+            text = t(locale, "mytaste.servers_only", version=taste.guild_version)
         else:
-            text = (
-                f"Top row: your {taste.shown} favourite faces (your model "
-                f"v{taste.personal_version}); below: the server's (v{taste.guild_version}). "
-                f"{taste.shared} of yours are also the server's. Each percentage is the "
-                "face's chance to be preferred over a typical face of the pool by that "
-                "model (50% = no preference). Only you can see this."
+            text = t(
+                locale,
+                "mytaste.both",
+                shown=taste.shown,
+                mine=taste.personal_version,
+                guild=taste.guild_version,
+                shared=taste.shared,
             )
         await interaction.followup.send(
             text, file=discord.File(io.BytesIO(taste.png), "mytaste.png"), ephemeral=True
         )
 
     @app_commands.command(
-        name="match", description="How alike your taste is to another member's (both opt in)"
+        name=locale_str("match"),
+        description=locale_str("How alike your taste is to another member's (both opt in)"),
     )
+    @app_commands.rename(member=locale_str("member"), share=locale_str("share"))
     @app_commands.describe(
-        member="The member to compare tastes with (both of you must have opted in)",
-        share="Allow (True) or stop (False) comparisons of your taste with /match",
+        member=locale_str("The member to compare tastes with (both of you must have opted in)"),
+        share=locale_str("Allow (True) or stop (False) comparisons of your taste with /match"),
     )
     @app_commands.guild_only()
     @answers_first
@@ -178,50 +169,38 @@ class Privacy(commands.Cog):
         member: discord.Member | None = None,
         share: bool | None = None,
     ) -> None:
-        guild_id, me = interaction.guild_id, interaction.user.id
+        guild_id, me, locale = interaction.guild_id, interaction.user.id, interaction.locale
         lines = []
         if share is not None:
             await self.privacy.set_match_opt_in(guild_id, me, share)
-            lines.append(
-                "Members you compare with can now see how alike your tastes are (a band, "
-                "never your votes)."
-                if share
-                else "Nobody can compare tastes with you now."
-            )
+            lines.append(t(locale, "match.sharing" if share else "match.not_sharing"))
         if member is None:
             if not lines:
-                lines.append(
-                    "Choose a `member` to compare with, or `share: True` to allow "
-                    "comparisons (both of you must)."
-                )
+                lines.append(t(locale, "match.choose"))
             await interaction.followup.send("\n".join(lines), ephemeral=True)
             return
         if member.id == me:
-            raise NotOptedIn("Choose another member: your taste matches your own.")
+            raise NotOptedIn("errors.match_yourself")
         if not await self.privacy.match_opted_in(guild_id, me):
-            raise NotOptedIn(
-                "You have not allowed comparisons yet: use `/match share: True` first."
-            )
+            raise NotOptedIn("errors.match_not_shared")
         if not await self.privacy.match_opted_in(guild_id, member.id):
-            raise NotOptedIn(
-                f"{member.display_name} has not allowed comparisons: only members who "
-                "chose `/match share: True` can be compared."
-            )
+            raise NotOptedIn("errors.match_other_not_shared", name=member.display_name)
         await self.bot.models_ready()
         alike = await self.bot.service.ranking.taste_match(guild_id, me, member.id)
-        lines.append(
-            f"Your taste and {member.display_name}'s: **{match_band(alike)}** (how alike "
-            "your models order this server's pool; bands, from opposite to nearly the same)."
-        )
+        band = match_band(alike)
+        lines.append(t(locale, "match.result", name=member.display_name, band=band))
         await interaction.followup.send("\n".join(lines), ephemeral=True)
 
-    @app_commands.command(name="export", description="Your votes (CSV) and model metrics (JSON)")
+    @app_commands.command(
+        name=locale_str("export"),
+        description=locale_str("Your votes (CSV) and model metrics (JSON)"),
+    )
     @app_commands.guild_only()
     @answers_first
     async def export(self, interaction: discord.Interaction) -> None:
         export = await self.privacy.export(interaction.guild_id, interaction.user.id)
         await interaction.followup.send(
-            f"Your {export.votes} votes in this server and your model's metrics.",
+            t(interaction.locale, "export.done", count=export.votes),
             files=[
                 discord.File(io.BytesIO(export.votes_csv), "konomi-votes.csv"),
                 discord.File(io.BytesIO(export.model_json), "konomi-model.json"),
@@ -229,13 +208,16 @@ class Privacy(commands.Cog):
             ephemeral=True,
         )
 
-    @app_commands.command(name="forget", description="Delete your votes, models and jobs here")
+    @app_commands.command(
+        name=locale_str("forget"),
+        description=locale_str("Delete your votes, models and jobs here"),
+    )
     @app_commands.guild_only()
     @answers_first
     async def forget(self, interaction: discord.Interaction) -> None:
-        await ForgetConfirm(self, interaction.user.id).send(
-            interaction,
-            "This deletes all your votes, models, training jobs and choices in this server. Sure?",
+        locale = interaction.locale
+        await ForgetConfirm(self, interaction.user.id, locale).send(
+            interaction, t(locale, "forget.confirm")
         )
 
 

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.discord_adapter.limits import per_member
 from bot.discord_adapter.loops import InFlight
 from bot.discord_adapter.replies import answers_first
 from bot.discord_adapter.uploads import download
+from bot.i18n import FileProblems, t
 from bot.services.render import preference
 
 if TYPE_CHECKING:
@@ -31,7 +33,9 @@ class Ranking(commands.Cog):
 
     def __init__(self, bot: KonomiBot) -> None:
         self.bot = bot
-        self.menu = app_commands.ContextMenu(name="Rank these images", callback=self.rank_message)
+        self.menu = app_commands.ContextMenu(
+            name=locale_str("Rank these images"), callback=self.rank_message
+        )
         self.menu.guild_only = True
         # Ranking work at once in the whole bot, ahead of the image helpers.
         self.slots = asyncio.Semaphore(bot.settings.limits.concurrent_ranks)
@@ -44,21 +48,20 @@ class Ranking(commands.Cog):
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
         await self.in_flight.abandon()
 
-    @app_commands.command(name="rank", description="Rank up to 10 images by your taste (private)")
+    @app_commands.command(
+        name=locale_str("rank"),
+        description=locale_str("Rank up to 10 images by your taste (private)"),
+    )
     @app_commands.guild_only()
     @per_member("rank")
+    @app_commands.rename(
+        **{f"image{n}": locale_str(f"image{n}") for n in range(1, 11)},
+        public=locale_str("public"),
+    )
     @app_commands.describe(
-        image1="An image to rank (its largest face is what counts; up to 10 MB)",
-        image2="Another image to rank",
-        image3="Another image to rank",
-        image4="Another image to rank",
-        image5="Another image to rank",
-        image6="Another image to rank",
-        image7="Another image to rank",
-        image8="Another image to rank",
-        image9="Another image to rank",
-        image10="Another image to rank",
-        public="Show the ranking to the channel (default: only you)",
+        image1=locale_str("An image to rank (its largest face is what counts; up to 10 MB)"),
+        **{f"image{n}": locale_str("Another image to rank") for n in range(2, 11)},
+        public=locale_str("Show the ranking to the channel (default: only you)"),
     )
     async def rank(
         self,
@@ -102,7 +105,7 @@ class Ranking(commands.Cog):
     ) -> None:
         if not message.attachments:
             await interaction.followup.send(
-                "That message has no attached images to rank.", ephemeral=True
+                t(interaction.locale, "rank.no_attachments"), ephemeral=True
             )
             return
         await self.answer(interaction, list(message.attachments[:MAX_IMAGES]))
@@ -128,25 +131,32 @@ class Ranking(commands.Cog):
         ranked_at = time.perf_counter()
         sheet = await asyncio.to_thread(ranked.sheet)
         drawn_at = time.perf_counter()
-        who = (
-            f"your model (v{ranked.version})"
-            if ranked.personal
-            else f"the server's model (v{ranked.version}), learned from everyone's votes "
-            "here: you have no model of your own yet (`/vote` to get one)"
+        locale = interaction.locale  # the asker's language, also when shown to the channel
+        who = t(
+            locale,
+            "rank.by_yours" if ranked.personal else "rank.by_servers",
+            version=ranked.version,
         )
-        lines = [
-            f"Ranked by {who}. Each image's chance to be preferred over a typical face of "
-            "this server's pool (50% = no preference either way):"
-        ]
+        lines = [t(locale, "rank.heading", who=who)]
         lines += [
-            f"{place}. **{upload.name}** — {chance:.0%}, {preference(chance)}"
-            f"{'' if upload.face_found else ' (no face found: the whole image was scored)'}"
+            t(
+                locale,
+                "rank.line",
+                place=place,
+                name=upload.name,
+                chance=f"{chance:.0%}",
+                words=preference(chance),
+            )
+            + ("" if upload.face_found else t(locale, "rank.no_face"))
             for place, (upload, chance) in enumerate(
                 zip(ranked.uploads, ranked.beats_median, strict=True), 1
             )
         ]
         if ranked.problems:
-            lines += ["Not ranked:"] + [f"**{name}**: {why}" for name, why in ranked.problems]
+            lines += [
+                t(locale, "rank.not_ranked"),
+                FileProblems(tuple(ranked.problems)).render(locale),
+            ]
         await interaction.followup.send(
             "\n".join(lines)[:1990], file=discord.File(io.BytesIO(sheet), "ranking.png")
         )

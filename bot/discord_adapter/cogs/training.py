@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands, tasks
 
 from bot.discord_adapter.cogs.voting import is_private_place
 from bot.discord_adapter.loops import resilient
 from bot.discord_adapter.replies import answers_first
+from bot.i18n import t
 from bot.services.jobs import JobState
 from bot.services.render import held_out, percent
-from bot.services.training import Finished, Job
+from bot.services.training import Finished
 from model.metrics import ModelKind
 
 if TYPE_CHECKING:
@@ -26,28 +28,29 @@ log = logging.getLogger(__name__)
 TOKEN_LIFETIME_S = 15 * 60
 
 
-def completion_text(done: Finished) -> str:
+def completion_text(done: Finished, locale: object) -> str:
     """The notice of a finished retrain, in plain words: how the model did on votes it
     never saw, beside the server's model on the same votes."""
     job, metrics = done.job, done.metrics
     if job.state == JobState.FAILED or done.model is None or metrics is None:
-        return f"Your retraining did not run: {job.error or 'unknown error'}."
-    first = done.previous is None
-    opening = (
-        "Your first model is ready: `/rank` now orders images by your own taste."
-        if first
-        else f"Your model v{done.model.version} is ready."
-    )
-    lines = [f"{opening} Checked on your votes, {held_out(metrics.final, metrics.guild_final)}."]
+        error = job.error or t(locale, "training.unknown_error")
+        return t(locale, "training.did_not_run", error=error)
+    if done.previous is None:
+        opening = t(locale, "training.first_ready")
+    else:
+        opening = t(locale, "training.version_ready", version=done.model.version)
+    figures = held_out(metrics.final, metrics.guild_final)
+    lines = [t(locale, "training.checked", opening=opening, figures=figures)]
     if metrics.uses == ModelKind.GUILD:
-        lines.append(
-            "For now the server's model predicts your votes better, so konomi keeps ranking "
-            "for you with it; more votes change that."
-        )
+        lines.append(t(locale, "training.guild_better"))
     if done.previous is not None and done.previous.final.accuracy is not None:
         lines.append(
-            f"Your previous version (v{done.previous_version}) agreed with "
-            f"{percent(done.previous.final.accuracy)} of the votes it was checked on."
+            t(
+                locale,
+                "training.previous",
+                version=done.previous_version,
+                accuracy=percent(done.previous.final.accuracy),
+            )
         )
     return " ".join(lines)
 
@@ -63,7 +66,10 @@ class Training(commands.Cog):
     async def cog_unload(self) -> None:
         self.notify_finished.cancel()
 
-    @app_commands.command(name="retrain", description="Retrain your taste model from your votes")
+    @app_commands.command(
+        name=locale_str("retrain"),
+        description=locale_str("Retrain your taste model from your votes"),
+    )
     @app_commands.guild_only()
     @answers_first
     async def retrain(self, interaction: discord.Interaction) -> None:
@@ -75,17 +81,12 @@ class Training(commands.Cog):
             token_expires_at=interaction.created_at.timestamp() + TOKEN_LIFETIME_S,
         )
         if queued.job.state == JobState.RUNNING:
-            text = (
-                "konomi is already training your model (it started by itself after your "
-                "latest votes): I'll tell you here when it's done."
-            )
+            key = "training.already_running"
         elif queued.created:
-            text = f"Retraining queued (position {queued.position}). I'll tell you when it's done."
+            key = "training.queued"
         else:
-            text = (
-                f"Your retraining is already queued (position {queued.position}); "
-                "I'll tell you here when it's done."
-            )
+            key = "training.already_queued"
+        text = t(interaction.locale, key, position=queued.position)
         await interaction.followup.send(text, ephemeral=True)
 
     @tasks.loop(seconds=2)
@@ -93,7 +94,7 @@ class Training(commands.Cog):
     async def notify_finished(self) -> None:
         async for done in self.training.finished():
             try:
-                await self.tell(done.job, completion_text(done))
+                await self.tell(done)
             except Exception:  # one bad delivery must not stop the others
                 log.exception("could not deliver the result of job %d", done.job.id)
 
@@ -101,9 +102,14 @@ class Training(commands.Cog):
     async def _wait_ready(self) -> None:
         await self.bot.wait_until_ready()
 
-    async def tell(self, job: Job, text: str) -> None:
+    async def tell(self, done: Finished) -> None:
         """By followup while the interaction token lives, else in the channel: in the
-        member's private place as it is, elsewhere with a mention."""
+        member's private place as it is, elsewhere with a mention. In the language the
+        member last used /vote in, else the server's."""
+        job = done.job
+        voting = self.bot.get_cog("Voting")
+        locale = await voting.member_locale(job.guild_id, job.user_id) if voting else None
+        text = completion_text(done, locale)
         if job.interaction_token and (job.token_expires_at or 0) > time.time() + 5:
             # The interaction's own followup webhook (type 3), as interaction.followup is.
             webhook = discord.Webhook.from_state(

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands, tasks
 
 from bot.discord_adapter.limits import per_member
 from bot.discord_adapter.loops import resilient
 from bot.discord_adapter.replies import answers_first
+from bot.i18n import t
 from bot.services.errors import UserError
 from bot.services.voting import ChosenPair, Pair, ReactionEvent
 
@@ -40,12 +42,9 @@ A, B, TIE, SKIP = (
 )
 OUTCOMES = {A: 1.0, B: 0.0, TIE: 0.5}
 REACTION_PAGE = 100  # the most users Discord returns per reaction-list request
-HOW_TO_VOTE = (
-    f"Which face do you find more appealing? {A} A · {B} B · {TIE} equal · {SKIP} skip (no vote)"
-)
 PLACE_CHOICES = [
-    app_commands.Choice(name="my private thread", value="thread"),
-    app_commands.Choice(name="my direct messages", value="dm"),
+    app_commands.Choice(name=locale_str("my private thread"), value="thread"),
+    app_commands.Choice(name=locale_str("my direct messages"), value="dm"),
 ]
 _SKIPPED = -1.0  # what outcome_of says of the skip reaction
 
@@ -117,8 +116,8 @@ class Voting(commands.Cog):
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
-    async def pair_file(self, guild_id: int, a: int, b: int) -> discord.File:
-        png = await self.voting.pair_image(guild_id, a, b)
+    async def pair_file(self, guild_id: int, a: int, b: int, locale: object) -> discord.File:
+        png = await self.voting.pair_image(guild_id, a, b, locale)
         return discord.File(io.BytesIO(png), filename=f"pair-{a}-{b}.png")
 
     async def post_pair(
@@ -126,17 +125,19 @@ class Voting(commands.Cog):
         channel: discord.abc.Messageable | None,
         guild_id: int,
         user_id: int | None,
+        locale: object,
         pair: ChosenPair | None = None,
         send: Callable[..., Awaitable[discord.Message]] | None = None,
     ) -> discord.Message:
-        """Post a pair (with the member's progress when it is in their private place),
-        store it the moment it exists, then add the four reactions. `pair`: one already
-        chosen; `send`: how to post it when not by `channel` (an interaction's followup)."""
+        """Post a pair in `locale`'s language (with the member's progress when it is in
+        their private place), store it the moment it exists, then add the four reactions.
+        `pair`: one already chosen; `send`: how to post it when not by `channel` (an
+        interaction's followup)."""
         pair = pair or await self.voting.choose_pair(guild_id, user_id)
-        content = HOW_TO_VOTE
+        content = t(locale, "vote.how_to", a=A, b=B, tie=TIE, skip=SKIP)
         if user_id is not None and is_private_place(channel):
-            content += "\n" + await self.voting.progress(guild_id, user_id)
-        file = await self.pair_file(guild_id, pair.a, pair.b)
+            content += "\n" + (await self.voting.progress(guild_id, user_id)).render(locale)
+        file = await self.pair_file(guild_id, pair.a, pair.b, locale)
         message = await (send or channel.send)(content, file=file)
         await self.remember(message, guild_id, pair, user_id)
         await self.add_reactions(message)
@@ -154,11 +155,15 @@ class Voting(commands.Cog):
             await message.add_reaction(emoji)
 
     @app_commands.command(
-        name="vote", description="Vote on pairs of faces in private; a new pair follows each vote"
+        name=locale_str("vote"),
+        description=locale_str("Vote on pairs of faces in private; a new pair follows each vote"),
     )
+    @app_commands.rename(place=locale_str("place"))
     @app_commands.describe(
-        place="Where your pairs go: your private thread (the default) or your direct "
-        "messages; remembered for next time"
+        place=locale_str(
+            "Where your pairs go: your private thread (the default) or your direct "
+            "messages; remembered for next time"
+        )
     )
     @app_commands.choices(place=PLACE_CHOICES)
     @app_commands.guild_only()
@@ -167,13 +172,12 @@ class Voting(commands.Cog):
     async def vote(
         self, interaction: discord.Interaction, place: app_commands.Choice[str] | None = None
     ) -> None:
-        guild_id, member = interaction.guild_id, interaction.user
+        guild_id, member, locale = interaction.guild_id, interaction.user, interaction.locale
         waiting = await self.voting.open_pairs(guild_id, member.id)
         if place is None and len(waiting) >= self.bot.settings.voting.open_pairs_per_member:
+            link = await self._link(waiting[0])
             await interaction.followup.send(
-                f"Your pair is waiting for you: {await self._link(waiting[0])}\nReact on it "
-                f"({SKIP} to pass) and the next one follows.",
-                ephemeral=True,
+                t(locale, "vote.waiting", link=link, skip=SKIP), ephemeral=True
             )
             return
         # Chosen before a place opens: refusals (an empty pool, every pair seen) reach
@@ -183,19 +187,25 @@ class Voting(commands.Cog):
         if channel is None:
             await interaction.followup.send(why_not, ephemeral=True)
             public = functools.partial(interaction.followup.send, wait=True)
-            await self.post_pair(None, guild_id, member.id, pair, send=public)
+            await self.post_pair(None, guild_id, member.id, locale, pair, send=public)
             return
-        message = await self.post_pair(channel, guild_id, member.id, pair)
-        where = (
-            "your direct messages"
-            if isinstance(channel, discord.DMChannel)
-            else f"your private thread {channel.mention}"
-        )
-        await interaction.followup.send(
-            f"Your pair is in {where}: {message.jump_url}\nOnly you and the server's "
-            "moderators can see it. A new pair follows each vote.",
-            ephemeral=True,
-        )
+        message = await self.post_pair(channel, guild_id, member.id, locale, pair)
+        if isinstance(channel, discord.DMChannel):
+            text = t(locale, "vote.posted_in_dms", link=message.jump_url)
+        else:
+            text = t(locale, "vote.posted_in_thread", thread=channel.mention, link=message.jump_url)
+        await interaction.followup.send(text, ephemeral=True)
+
+    def guild_locale(self, guild_id: int) -> str | None:
+        """The server's preferred language: for what konomi posts where everyone reads."""
+        guild = self.bot.get_guild(guild_id)
+        return str(guild.preferred_locale) if guild else None
+
+    async def member_locale(self, guild_id: int, user_id: int | None) -> str | None:
+        """The language a member last used /vote in (for their private place), else the
+        server's."""
+        place = await self.voting.place(guild_id, user_id) if user_id else None
+        return place.locale if place and place.locale else self.guild_locale(guild_id)
 
     async def _link(self, pair: Pair) -> str:
         place = await self.voting.place(pair.guild_id, pair.posted_for or 0)
@@ -207,37 +217,30 @@ class Voting(commands.Cog):
     ) -> tuple[discord.abc.Messageable | None, str]:
         """The member's private place (`kind`, else the one they chose before, else a
         private thread), opened when it does not exist yet; None and what to do when
-        konomi may not open it."""
-        guild_id, member = interaction.guild_id, interaction.user
+        konomi may not open it. Remembers the member's language for what konomi posts
+        there unasked."""
+        guild_id, member, locale = interaction.guild_id, interaction.user, interaction.locale
         stored = await self.voting.place(guild_id, member.id)
         kind = kind or (stored.kind if stored else "thread")
+        channel, why_not = None, ""
         if stored is not None and stored.kind == kind and stored.channel_id:
             channel = await self.bot.channel(stored.channel_id)
-            if channel is not None:
-                return channel, ""
-        if kind == "dm":
-            channel, why_not = await self._open_dm(member)
-        else:
+        if channel is None and kind == "dm":
+            channel, why_not = await self._open_dm(member, locale)
+        elif channel is None:
             channel, why_not = await self._open_thread(interaction)
         if channel is not None:
-            await self.voting.set_place(guild_id, member.id, kind, channel.id)
+            await self.voting.set_place(guild_id, member.id, kind, channel.id, str(locale))
         return channel, why_not
 
-    async def _open_dm(self, member: discord.abc.User) -> tuple[discord.DMChannel | None, str]:
+    async def _open_dm(
+        self, member: discord.abc.User, locale: object
+    ) -> tuple[discord.DMChannel | None, str]:
         try:
             channel = await member.create_dm()
-            await channel.send(
-                "Your konomi pairs come here from now on: react to vote, "
-                f"{SKIP} to pass. Use `/vote place: my private thread` to vote in the "
-                "server instead."
-            )
+            await channel.send(t(locale, "vote.dm_opened", skip=SKIP))
         except discord.HTTPException:
-            return None, (
-                "I can't send you direct messages (your privacy settings allow none from "
-                "this server's members), so your pair is posted here instead. Allow them "
-                "and use `/vote place: my direct messages` again, or vote in your private "
-                "thread with `/vote place: my private thread`."
-            )
+            return None, t(locale, "vote.no_dms")
         return channel, ""
 
     async def _open_thread(
@@ -246,29 +249,22 @@ class Voting(commands.Cog):
         chosen = await self.voting.places_channel(interaction.guild_id)
         parent = (await self.bot.channel(chosen)) if chosen else None
         parent = thread_parent(parent or interaction.channel)
-        member = interaction.user
+        member, locale = interaction.user, interaction.locale
         try:
             thread = await parent.create_thread(
-                name=f"konomi · {member.display_name}"[:100],
+                name=t(locale, "vote.thread_name", name=member.display_name)[:100],
                 type=discord.ChannelType.private_thread,
                 invitable=False,
                 auto_archive_duration=self.bot.settings.voting.thread_archive_minutes,
             )
             await thread.add_user(member)
             await thread.send(
-                f"{member.mention} this is your private place to vote: only you and the "
-                "server's moderators can see it. Your pairs come here, without pinging you "
-                "again.",
+                t(locale, "vote.thread_opened", mention=member.mention),
                 allowed_mentions=discord.AllowedMentions(users=True),
             )
         except (discord.Forbidden, AttributeError):
-            name = getattr(parent, "mention", "this channel")
-            return None, (
-                f"I can't open a private thread for you in {name}: konomi needs the Create "
-                "Private Threads and Send Messages in Threads permissions there (an admin "
-                "can grant them). Your pair is posted here instead, without pinging you; "
-                "or use `/vote place: my direct messages`."
-            )
+            name = getattr(parent, "mention", None) or t(locale, "vote.this_channel")
+            return None, t(locale, "vote.no_thread", channel=name)
         return thread, ""
 
     # -- votes from reactions ------------------------------------------------------
@@ -351,10 +347,11 @@ class Voting(commands.Cog):
         channel = await self.bot.channel(pair.channel_id)
         if channel is None or self.bot.is_closed():
             return
+        locale = await self.member_locale(pair.guild_id, user_id)
         try:
-            await self.post_pair(channel, pair.guild_id, user_id)
+            await self.post_pair(channel, pair.guild_id, user_id, locale)
         except UserError as reason:
-            await channel.send(str(reason))
+            await channel.send(reason.render(locale))
         except discord.Forbidden:
             log.warning(
                 "cannot post the next pair in channel %s: missing permission", pair.channel_id
@@ -464,7 +461,9 @@ class Voting(commands.Cog):
             if channel is None:
                 continue
             try:
-                await self.post_pair(channel, channel_row.guild_id, None)
+                await self.post_pair(
+                    channel, channel_row.guild_id, None, self.guild_locale(channel_row.guild_id)
+                )
             except UserError:
                 continue  # nothing to post (yet)
             except discord.Forbidden:

@@ -16,14 +16,18 @@ def judged(decided: int, accuracy: float) -> PairwiseMetrics:
 
 def test_accuracy_reads_as_votes_agreed_with_an_interval_beside_the_servers():
     text = held_out(judged(9, 7 / 9), judged(9, 6 / 9))
-    assert text == (
+    assert text.render("ja") == (
+        "学習に使っていない 9 票のうち 7 票であなたと一致しました(78%。おそらく 45% から "
+        "94% の間。50% は偶然と同じです)。同じ 9 票で、サーバーのモデルは 6 票一致しました"
+    )
+    assert str(text) == (
         "it agreed with you on 7 of 9 votes it never saw (78%; likely between 45% and 94%, "
         "where 50% is a coin toss); the server's model agreed on 6 of the same 9"
     )
 
 
 def test_a_model_checked_on_too_few_votes_gets_no_percentage():
-    text = held_out(judged(2, 1.0), judged(2, 0.5))
+    text = str(held_out(judged(2, 1.0), judged(2, 0.5)))
     assert "only 2 of your votes" in text and "too few to tell" in text and "%" not in text
 
 
@@ -34,9 +38,15 @@ def test_wilson_interval_matches_the_textbook_figures():
 
 
 def test_chances_read_in_words_with_fifty_percent_as_no_preference():
-    assert preference(0.5) == "no clear preference"
-    assert preference(0.73) == "preferred" and preference(0.9) == "strongly preferred"
-    assert preference(0.3) == "less preferred" and preference(0.1) == "much less preferred"
+    words = {chance: str(preference(chance)) for chance in (0.5, 0.73, 0.9, 0.3, 0.1)}
+    assert words == {
+        0.5: "no clear preference",
+        0.73: "preferred",
+        0.9: "strongly preferred",
+        0.3: "less preferred",
+        0.1: "much less preferred",
+    }
+    assert preference(0.5).render("ja") == "はっきりした好みなし"
 
 
 def test_the_sheet_wraps_long_names_instead_of_cutting_them():
