@@ -67,6 +67,7 @@ class User:
     name: str
     bot: bool = False
     accepts_dms: bool = True  # False: refuses DMs from server members (error 50007)
+    locale: str = "en-US"  # the language of their Discord client, sent with interactions
 
     def to_json(self) -> dict:
         return {
