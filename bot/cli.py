@@ -97,7 +97,8 @@ def _cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 def _service_call(settings: Settings, operation: Callable[[KonomiService], Awaitable[int]]) -> int:
     """Open the service, await `operation(service)` (its exit status), close the service.
-    A refusal (UserError) is printed as the person would read it in Discord."""
+    A refusal (UserError) is printed with the command line's advice."""
+    from bot.i18n import COMMAND_LINE
     from bot.services import DatabaseBusy, UserError, busy_message, is_busy
     from bot.services.konomi import KonomiService
 
@@ -106,7 +107,7 @@ def _service_call(settings: Settings, operation: Callable[[KonomiService], Await
         try:
             return await operation(service)
         except UserError as error:
-            print(error, file=sys.stderr)
+            print(error.render(COMMAND_LINE), file=sys.stderr)
             return 1
         except sqlite3.OperationalError as error:  # a lock held past the wait, mid-command
             if not is_busy(error):
@@ -132,6 +133,13 @@ def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_pool(settings: Settings, args: argparse.Namespace) -> int:
     async def curate(service: KonomiService) -> int:
+        if args.action == "list" and args.json:
+            faces = await service.pool.faces(args.guild)
+            listed = [
+                {"id": f.id, "origin": f.origin, "box": f.box, "hidden": f.hidden} for f in faces
+            ]
+            print(json.dumps({"guild": args.guild, "faces": listed}, indent=2))
+            return 0
         if args.action == "list":
             faces = await service.pool.faces(args.guild)
             for face in faces:
@@ -198,6 +206,10 @@ def _cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_faces(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.model.descriptor_size == 0:
+        print("nothing to describe: the model uses no descriptor ([model] descriptor_size = 0)")
+        return 0
+
     async def describe(service: KonomiService) -> int:
         described, refused = await service.pool.describe_missing(
             args.guild, progress=not args.quiet
@@ -313,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     pool_cmd.add_argument("action", choices=["list", "hide", "unhide", "remove"])
     pool_cmd.add_argument("face", type=int, nargs="?", help="face id (not for list)")
     pool_cmd.add_argument("--guild", type=_id_argument, required=True)
+    pool_cmd.add_argument("--json", action="store_true", help="list: the faces as JSON")
     pool_cmd.set_defaults(handler=_cmd_pool)
 
     purge = commands.add_parser("purge", help="delete everything konomi holds for a guild, now")

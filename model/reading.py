@@ -62,9 +62,14 @@ def describe_crops(pngs: list[bytes], detector: DetectorSettings) -> list[np.nda
 
 
 def read_video(
-    path: Path, detector: DetectorSettings, limits: ImageLimits, interval_s: float
+    path: Path,
+    detector: DetectorSettings,
+    limits: ImageLimits,
+    interval_s: float,
+    describe: bool = True,
 ) -> list[FaceCrop]:
-    """Faces in frames sampled every `interval_s` seconds of a local video file."""
+    """Faces in frames sampled every `interval_s` seconds of a local video file, with
+    their descriptors unless the model reading them has none (`describe` False)."""
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     try:
         if not capture.isOpened():
@@ -87,7 +92,7 @@ def read_video(
                     faces = []
                 found += [
                     FaceCrop(f.pixels, f.box, index / fps, f.descriptor)
-                    for f in with_descriptors(faces, detector)
+                    for f in (with_descriptors(faces, detector) if describe else faces)
                 ]
             index += 1
         if index == 0:

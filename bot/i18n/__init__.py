@@ -18,6 +18,9 @@ from typing import Any
 
 FALLBACK = "en"
 LANGUAGES = ("en", "ja")  # a catalogue file for each; tests/bot/test_i18n.py checks them
+# The command line reads English, with its own advice where Discord's would mislead
+# (cli.toml: only the entries that differ).
+COMMAND_LINE = "cli"
 
 
 @cache
@@ -48,7 +51,9 @@ def language_of(locale: object) -> str:
 def t(locale: object, key: str, /, **fields: Any) -> str:
     """The entry `key` in the reader's language (English when it has none), filled in."""
     language = language_of(locale)
-    entry = catalogue(language).get(key)
+    entry = catalogue(COMMAND_LINE).get(key) if locale == COMMAND_LINE else None
+    if entry is None:
+        entry = catalogue(language).get(key)
     if entry is None:
         entry = catalogue(FALLBACK)[key]  # a KeyError here is a bug the tests catch
     if isinstance(entry, dict):

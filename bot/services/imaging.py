@@ -240,10 +240,19 @@ class ImageHelpers:
         timeout = self.settings.file_timeout_s * max(1, len(pngs))
         return await self._submit(timeout, describe_crops, pngs, self.detector)
 
-    async def read_video(self, path: Path, interval_s: float) -> list[FaceCrop]:
-        """The faces in a local video's sampled frames; raises ImageError."""
+    async def read_video(
+        self, path: Path, interval_s: float, describe: bool = True
+    ) -> list[FaceCrop]:
+        """The faces in a local video's sampled frames (with descriptors when
+        `describe`); raises ImageError."""
         return await self._submit(
-            self.settings.video_timeout_s, read_video, path, self.detector, self.limits, interval_s
+            self.settings.video_timeout_s,
+            read_video,
+            path,
+            self.detector,
+            self.limits,
+            interval_s,
+            describe,
         )
 
     def _turn(self) -> asyncio.Semaphore:

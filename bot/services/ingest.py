@@ -118,8 +118,10 @@ class PoolIngester:
         video_interval_s: float = 2.0,
         near_duplicate_distance: int = 4,
         deadline: Deadline | None = None,
+        describe: bool = True,
     ) -> None:
         self.db = db
+        self.describe = describe  # False: the model reads no descriptor, dlib never runs
         self.deadline = deadline  # uploads: answer in time; local files: none
         self.guild_id = guild_id
         self.images = images
@@ -134,7 +136,7 @@ class PoolIngester:
         if await pool.source_exists(self.db, self.guild_id, content_hash):
             return ReadSource(name, content_hash)
         try:
-            reading = self.images.read_image(data)
+            reading = self.images.read_image(data, describe=self.describe)
             found = await (self.deadline.run(reading) if self.deadline else reading)
             if not found.faces:
                 raise NoFaceFound("no face was found in this image")
@@ -159,7 +161,7 @@ class PoolIngester:
         if await pool.source_exists(self.db, self.guild_id, content_hash):
             return ReadSource(str(path), content_hash)
         try:
-            faces = await self.images.read_video(path, self.video_interval_s)
+            faces = await self.images.read_video(path, self.video_interval_s, self.describe)
         except ImageError as error:
             return ReadSource(str(path), content_hash, failure=str(error))
         return ReadSource(str(path), content_hash, faces)
@@ -223,6 +225,7 @@ async def ingest_paths(
     video_interval_s: float,
     near_duplicate_distance: int,
     progress: bool = True,
+    describe: bool = True,
 ) -> IngestSummary:
     ingester = PoolIngester(
         db,
@@ -230,6 +233,7 @@ async def ingest_paths(
         images,
         video_interval_s=video_interval_s,
         near_duplicate_distance=near_duplicate_distance,
+        describe=describe,
     )
     ahead = 2 * images.settings.processes
     await ingester.add_all(

@@ -88,6 +88,7 @@ class PoolService:
             self.images,
             near_duplicate_distance=self.settings.ingest.near_duplicate_distance,
             deadline=Deadline(self.settings.limits.answer_within_s),
+            describe=self.settings.model.descriptor_size > 0,
         )
         for name, why in failed:
             ingester.summary.refused(name, why)
@@ -128,6 +129,7 @@ class PoolService:
             video_interval_s=video_interval_s or ingest.video_frame_interval_s,
             near_duplicate_distance=ingest.near_duplicate_distance,
             progress=progress,
+            describe=self.settings.model.descriptor_size > 0,
         )
 
     async def describe_missing(

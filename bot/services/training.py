@@ -125,6 +125,24 @@ class TrainingService:
             model is not None and ModelRecord.from_json(model.config).scorer == self.settings.model
         )
 
+    async def votes_for_model(self, guild_id: int, user_id: int | None) -> list:
+        """The votes a model of the person (or of the guild, for None) trains on;
+        NotEnoughVotes below `[worker] personal_min_votes` (2 for the guild)."""
+        if user_id is not None:
+            cast = await votes.user_votes(self.db, guild_id, user_id)
+            needed = self.settings.worker.personal_min_votes
+        else:
+            cast = await votes.guild_votes(self.db, guild_id)
+            needed = 2
+        if len(cast) < needed:
+            raise NotEnoughVotes(
+                "errors.guild_model_needs_votes" if user_id is None else "errors.model_needs_votes",
+                count=len(cast),
+                needed=needed,
+                more=needed - len(cast),
+            )
+        return cast
+
     async def build_job(
         self,
         guild_id: int,
@@ -143,19 +161,7 @@ class TrainingService:
         trained just before it (its base weights are left empty).
         """
         personal = user_id is not None
-        if personal:
-            cast = await votes.user_votes(self.db, guild_id, user_id)
-            needed = self.settings.worker.personal_min_votes
-        else:
-            cast = await votes.guild_votes(self.db, guild_id)
-            needed = 2
-        if len(cast) < needed:
-            raise NotEnoughVotes(
-                "errors.model_needs_votes" if personal else "errors.guild_model_needs_votes",
-                count=len(cast),
-                needed=needed,
-                more=needed - len(cast),
-            )
+        cast = await self.votes_for_model(guild_id, user_id)
         start = start or await self.guild_start(guild_id)
         if personal and start.model is None and not after_guild_step:
             raise NoGuildModel("errors.no_guild_model_yet")
@@ -284,6 +290,7 @@ class TrainingService:
         if user_id is None:
             start = await self.guild_start(guild_id)
         else:
+            await self.votes_for_model(guild_id, user_id)  # refused: not even the guild trains
             start = await self._current_guild_start(guild_id, progress)
         from model.training import train
 

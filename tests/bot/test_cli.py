@@ -264,3 +264,76 @@ def test_vote_import_arguments_and_endless_files_are_refused_without_a_traceback
         huge = run_cli(*common, "--guild", values["--guild"], "--user", values["--user"], "x")
         assert huge.returncode == 2 and f"argument {flag}:" in huge.stderr
         assert "is not an id" in huge.stderr and "Traceback" not in huge.stderr
+
+
+async def test_a_refused_personal_train_trains_nothing_and_says_what_to_do_here(tmp_path):
+    """`train --user` below `[worker] personal_min_votes` stores no model at all (not
+    even the guild's it would have needed first), and its advice is for this surface."""
+    from storage import open_database, votes
+    from tests.bot.conftest import ALICE, GUILD, populate, write_config
+
+    config = write_config(tmp_path)
+    face_ids, _ = await populate(tmp_path / "k.sqlite3", crowd_votes=40, alice_votes=0)
+    db = await open_database(tmp_path / "k.sqlite3")
+    try:
+        await votes.add_votes(db, GUILD, ALICE, [(face_ids[0], face_ids[1], 1.0)] * 3)
+    finally:
+        await db.close()
+    common = ["--config", config, "--guild", str(GUILD)]
+    result = run_cli("train", *common, "--user", str(ALICE))
+    print(result.stderr)
+    db = await open_database(tmp_path / "k.sqlite3")
+    try:
+        async with db.execute("SELECT COUNT(*) FROM models") as cursor:
+            (models,) = await cursor.fetchone()
+    finally:
+        await db.close()
+    assert result.returncode == 1 and models == 0
+    assert "this person has 3 votes here; their model needs at least 10" in result.stderr
+    assert "python -m bot votes import" in result.stderr and "Nothing was trained" in result.stderr
+    assert "/vote" not in result.stderr and "/retrain" not in result.stderr
+
+    missing = run_cli("pool", "hide", "999", *common)
+    assert missing.returncode == 1 and "python -m bot pool list" in missing.stderr
+
+
+async def test_pool_list_as_json_for_scripts(tmp_path):
+    import json
+
+    from tests.bot.conftest import GUILD, populate, write_config
+
+    config = write_config(tmp_path)
+    face_ids, _ = await populate(tmp_path / "k.sqlite3", faces=6, crowd_votes=0, alice_votes=0)
+    run_cli("pool", "hide", str(face_ids[2]), "--config", config, "--guild", str(GUILD))
+    result = run_cli("pool", "list", "--json", "--config", config, "--guild", str(GUILD))
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)
+    assert [face["id"] for face in listed["faces"]] == face_ids
+    assert [face["hidden"] for face in listed["faces"]] == [i == 2 for i in range(6)]
+    assert set(listed["faces"][0]) == {"id", "origin", "box", "hidden"}
+    assert listed["guild"] == GUILD
+
+
+def test_a_model_without_descriptors_ingests_without_describing(tmp_path):
+    """`[model] descriptor_size = 0`: ingest stores faces without a descriptor (dlib is
+    never run), and `faces describe` says there is nothing to do."""
+    import sqlite3
+
+    from tests.bot.conftest import write_config
+    from tests.images import encode, lfw_faces
+
+    config = write_config(tmp_path)
+    with open(config, "a") as file:
+        file.write("[model]\ndescriptor_size = 0\n")
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for index, face in enumerate(lfw_faces()[:6]):
+        (folder / f"{index}.png").write_bytes(encode(face))
+    common = ["--config", config, "--guild", "7"]
+    assert run_cli("ingest", *common, "--quiet", str(folder)).returncode == 0
+    with sqlite3.connect(tmp_path / "k.sqlite3") as db:
+        faces, described = db.execute("SELECT COUNT(*), COUNT(descriptor) FROM faces").fetchone()
+    print(f"{faces} faces stored, {described} with a descriptor")
+    assert faces >= 4 and described == 0
+    result = run_cli("faces", "describe", *common, "--quiet")
+    assert result.returncode == 0 and "descriptor_size = 0" in result.stdout

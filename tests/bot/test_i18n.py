@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import FALLBACK, LANGUAGES, FileProblems, catalogue, language_of, msg, t
+from bot.i18n import COMMAND_LINE, FALLBACK, LANGUAGES, FileProblems, catalogue, language_of, msg, t
 from model.images import ImageTooLarge
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +51,16 @@ def test_every_language_has_every_entry_with_the_same_placeholders():
             assert placeholders(entries[key]) == placeholders(entry), (language, key)
             checked += 1
     print(f"{len(english)} entries in {len(LANGUAGES)} languages, {checked} checked")
+
+
+def test_the_command_lines_own_advice_replaces_only_english_entries():
+    english, command_line = catalogue(FALLBACK), catalogue(COMMAND_LINE)
+    assert set(command_line) <= set(english)
+    for key, entry in command_line.items():
+        assert placeholders(entry) == placeholders(english[key]), key
+        assert "`/" not in str(entry), key  # no slash command on the command line
+    assert t(COMMAND_LINE, "errors.every_pair_seen") == t("en", "errors.every_pair_seen")
+    assert "python -m bot train" in t(COMMAND_LINE, "errors.no_model_yet")
 
 
 def keys_named_in_code() -> list[tuple[str, str]]:
