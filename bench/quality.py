@@ -238,6 +238,33 @@ class Results:
             return float(per_person.mean()), None
         return float(per_person.mean()), float(per_person.std(ddof=1) / np.sqrt(len(per_person)))
 
+    def paired(self, first: str, second: str, split: str, people=None) -> list[str]:
+        """`first` minus `second`, person by person on the same votes: one markdown row
+        per vote count with the mean difference, its standard error, and how many
+        people `first` did at least as well for."""
+        lines = [f"| votes | {first} - {second} | people with >= 0 |", "|---|---|---|"]
+        for n in self.votes:
+            keys = {
+                person
+                for (m, k, s, person) in self.values
+                if (m, k, s) == (first, n, split) and (people is None or person in people)
+            }
+            gaps = np.array(
+                [
+                    np.mean(self.values[(first, n, split, p)])
+                    - np.mean(self.values[(second, n, split, p)])
+                    for p in sorted(keys)
+                    if (second, n, split, p) in self.values
+                ]
+            )
+            if len(gaps) == 0:
+                continue
+            error = gaps.std(ddof=1) / np.sqrt(len(gaps)) if len(gaps) > 1 else float("nan")
+            lines.append(
+                f"| {n} | {gaps.mean():+.3f} ± {error:.3f} | {(gaps >= 0).sum()} of {len(gaps)} |"
+            )
+        return lines
+
     def table(self, people=None, splits=tuple(SPLITS)) -> list[str]:
         header = " | ".join(f"{s} @ {n}" for n in self.votes for s in splits)
         lines = [f"| method | {header} |", "|---|" + "---|" * (len(splits) * len(self.votes))]

@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.baseline import logistic_scores  # noqa: E402
 from bench.common import DEFAULT_DATA, faces_with_descriptors, machine  # noqa: E402
 from bench.quality import METHODS as QUALITY_METHODS  # noqa: E402
 from bench.quality import (  # noqa: E402
@@ -39,7 +40,8 @@ from bench.quality import (  # noqa: E402
     train_guilds,
 )
 
-METHODS = [*QUALITY_METHODS, "consensus oracle", "chance"]
+BASELINE = "logistic baseline (descriptor, L2 by CV)"
+METHODS = [*QUALITY_METHODS, BASELINE, "consensus oracle", "chance"]
 
 
 def load(data: Path, out: Path):
@@ -124,6 +126,8 @@ def main() -> None:
                 }
                 scores = person_scores(variants, guilds, own, place < args.original_raters)
                 scores["consensus oracle"] = {"unseen": consensus, "seen": consensus}
+                plain = logistic_scores(descriptors, seen, own, rng)
+                scores[BASELINE] = {"unseen": plain, "seen": plain}
                 for method, values in scores.items():
                     results.add(method, n, values, tests, rater)
             print(f"  rater {raters[rater]} done ({time.time() - began:.0f} s)", flush=True)
@@ -139,6 +143,10 @@ def main() -> None:
         f"{time.time() - began:.0f} s",
         "",
         *results.table(),
+        "",
+        "konomi beside the plain baseline on the same votes (unseen faces):",
+        "",
+        *results.paired("konomi final scorer", BASELINE, "unseen"),
     ]
     print("\n".join(lines))
     args.out.mkdir(parents=True, exist_ok=True)
