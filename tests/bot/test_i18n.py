@@ -162,3 +162,14 @@ def test_numbers_choose_their_form_and_files_their_reasons():
     assert (
         str(msg("errors.unknown_face", face_id=3)) == "There is no face `3` in this server's pool."
     )
+
+
+def test_the_catalogues_ship_in_the_package():
+    """A wheel (the Docker image installs one) carries only the package data pyproject
+    names: without it, an installed konomi could not say a word."""
+    import tomllib
+
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        shipped = tomllib.load(file)["tool"]["setuptools"]["package-data"]["bot"]
+    catalogues = sorted((ROOT / "bot" / "i18n").glob("*.toml"))
+    assert "i18n/*.toml" in shipped and len(catalogues) == len(LANGUAGES) + 1  # and cli
