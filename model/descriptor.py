@@ -44,20 +44,35 @@ def load_models():
     return _loaded.models
 
 
-def describe(crop: np.ndarray, margin: float) -> np.ndarray:
-    """128 float32 numbers for the face of a square uint8 RGB crop cut with `margin`:
-    five landmarks found in the face's box, the face aligned to dlib's 150 px chip,
-    and the ResNet's embedding of it (faces of one person lie within about 0.6)."""
+def _landmarks(crop: np.ndarray, margin: float):
+    """The crop's pixels and the five landmarks found in its face's box."""
     import dlib
 
-    predictor, embedder = load_models()
+    predictor, _ = load_models()
     side = crop.shape[0]
     face = side / (1.0 + 2.0 * margin)
     start = int(round((side - face) / 2))
     box = dlib.rectangle(start, start, start + int(round(face)), start + int(round(face)))
     pixels = np.ascontiguousarray(crop[:, :, :3], dtype=np.uint8)
-    landmarks = predictor(pixels, box)
+    return pixels, predictor(pixels, box)
+
+
+def describe(crop: np.ndarray, margin: float) -> np.ndarray:
+    """128 float32 numbers for the face of a square uint8 RGB crop cut with `margin`:
+    five landmarks found in the face's box, the face aligned to dlib's 150 px chip,
+    and the ResNet's embedding of it (faces of one person lie within about 0.6)."""
+    _, embedder = load_models()
+    pixels, landmarks = _landmarks(crop, margin)
     return np.asarray(embedder.compute_face_descriptor(pixels, landmarks), dtype=np.float32)
+
+
+def aligned_chip(crop: np.ndarray, margin: float, size: int = 150) -> np.ndarray:
+    """The face of a crop aligned on its five landmarks (eyes level, the same place in
+    every chip), as dlib's embedding sees it: a `size` px uint8 RGB square."""
+    import dlib
+
+    pixels, landmarks = _landmarks(crop, margin)
+    return np.asarray(dlib.get_face_chip(pixels, landmarks, size=size), dtype=np.uint8)
 
 
 def pack_descriptor(values: np.ndarray) -> bytes:
