@@ -20,47 +20,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.baseline import logistic_scores  # noqa: E402
-from bench.common import DEFAULT_DATA, machine  # noqa: E402
+from bench.common import DEFAULT_DATA, features, machine, raw_hogs  # noqa: E402
 from bench.quality import random_pairs, test_pairs  # noqa: E402
 from bench.quality_omi import KINDS, Person, load, tastes, unseen_split  # noqa: E402
 
 ATTRIBUTES = ("happy", "outgoing", "alert", "gender", "age")
-
-
-def raw_hogs(crops: np.ndarray, cache: Path) -> tuple[np.ndarray, float, float]:
-    """Every crop's raw HOG (cached), the milliseconds per face of the chip + HOG, and
-    of the descriptor alone (measured on 50 faces)."""
-    from model.descriptor import aligned_chip, describe
-    from model.expression import expression_hog
-    from model.settings import DetectorSettings
-
-    margin = DetectorSettings().margin
-    sample = crops[:50]
-    began = time.perf_counter()
-    for crop in sample:
-        expression_hog(aligned_chip(crop, margin))
-    hog_ms = (time.perf_counter() - began) / len(sample) * 1000
-    began = time.perf_counter()
-    for crop in sample:
-        describe(crop, margin)
-    descriptor_ms = (time.perf_counter() - began) / len(sample) * 1000
-    if cache.exists():
-        return np.load(cache)["hogs"], hog_ms, descriptor_ms
-    hogs = np.stack([expression_hog(aligned_chip(crop, margin)) for crop in crops])
-    np.savez(cache, hogs=hogs)
-    return hogs, hog_ms, descriptor_ms
-
-
-def features(descriptors, hogs, pool, with_hog: bool) -> np.ndarray:
-    """The descriptor, and beside it the HOG blocks projected on a PCA of the pool's
-    faces (block-balanced against the descriptor's total variance)."""
-    from model.expression import ExpressionPCA
-
-    if not with_hog:
-        return descriptors
-    reference = float(descriptors[pool].var(0).sum())
-    pca = ExpressionPCA.fit(hogs[pool], reference)
-    return np.concatenate([descriptors, pca.project(hogs)], axis=1)
 
 
 def ridge_r2(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray], raw=None, desc=None) -> float:

@@ -93,7 +93,7 @@ class Konomi:
         config, self.settings = bot_settings()
         self.config = dataclasses.replace(
             config,
-            descriptor_size=config.descriptor_size if descriptor else 0,
+            descriptor_size=descriptors.shape[1] if descriptor else 0,
             taste_dims=config.taste_dims if taste_dims is None else taste_dims,
         )
         # The CNN's input, downscaled from the stored crops as the bot's training does.

@@ -33,7 +33,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.baseline import logistic_scores  # noqa: E402
-from bench.common import DEFAULT_DATA, faces_with_descriptors, machine  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_DATA,
+    faces_with_descriptors,
+    features,
+    machine,
+    raw_hogs,
+)
 from bench.quality import METHODS as QUALITY_METHODS  # noqa: E402
 from bench.quality import (  # noqa: E402
     Results,
@@ -45,7 +51,7 @@ from bench.quality import (  # noqa: E402
     train_guilds,
 )
 
-BASELINE = "logistic baseline (descriptor, L2 by CV)"
+BASELINE = "logistic baseline (same features, L2 by CV)"
 METHODS = [*QUALITY_METHODS, BASELINE, "attribute ridge (true attributes)", "chance"]
 # Ethnicity and skin colour are not tastes we simulate; "looks-like-you" depends on the rater.
 LEFT_OUT = {
@@ -172,6 +178,12 @@ def main() -> None:
     parser.add_argument("--run-folds", type=int, default=1, help="run only the first N folds")
     parser.add_argument("--votes", type=int, nargs="+", default=[10, 30, 100, 300])
     parser.add_argument(
+        "--expression",
+        action="store_true",
+        help="konomi and the baseline read the HOG blocks beside the descriptor "
+        "(model/expression.py; the PCA fitted on each fold's pool)",
+    )
+    parser.add_argument(
         "--original-people",
         type=int,
         default=1,
@@ -196,12 +208,14 @@ def main() -> None:
         for kind in KINDS
         for i, w in enumerate(tastes(names, kind, args.people, args.spread, rng))
     }
-    variants = konomi_variants(stored, descriptors, args.taste_dims)
+    hogs = raw_hogs(stored, args.out / "omi_hogs.npz")[0] if args.expression else None
     folds = np.array_split(rng.permutation(count), args.folds)
     results = Results(METHODS, args.votes)
 
     for fold, unseen in enumerate(folds[: args.run_folds]):
         seen = np.setdiff1d(np.arange(count), unseen)
+        frozen = features(descriptors, hogs, seen, args.expression)  # what both models read
+        variants = konomi_variants(stored, frozen, args.taste_dims)
         guild_votes = merge(
             [m.answer(*random_pairs(seen, args.guild_votes, rng)) for m in guild_members]
         )
@@ -217,7 +231,7 @@ def main() -> None:
                 scores = person_scores(variants, guilds, own, key[1] < args.original_people)
                 fitted = ridge(attributes, own)
                 scores["attribute ridge (true attributes)"] = {"unseen": fitted, "seen": fitted}
-                plain = logistic_scores(descriptors, seen, own, rng)
+                plain = logistic_scores(frozen, seen, own, rng)
                 scores[BASELINE] = {"unseen": plain, "seen": plain}
                 for method, values in scores.items():
                     results.add(method, n, values, tests, key)
@@ -231,6 +245,7 @@ def main() -> None:
         f"votes; {args.people} held-out people of each kind "
         f"({args.original_people} of each with the per-person CNN); "
         f"spread {args.spread}; answers {AGREEMENT:.0%} consistent; the bot's config.toml; "
+        f"features: the descriptor{' and the HOG blocks' if args.expression else ''}; "
         f"{time.time() - began:.0f} s",
         "",
         "All held-out people:",
