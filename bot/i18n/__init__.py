@@ -4,8 +4,9 @@ interaction's locale, or the server's preferred locale for what konomi posts una
 
 An entry is a `str.format` template; one that depends on a number is a table with
 `one` and `other`, chosen by the field `count`. Services say what to tell people as
-`Text` (a key and its fields) and the Discord side renders it for the reader, so the
-command line reads the same refusals in English.
+`Text` (a key and its fields) and the Discord side renders it for the reader; the
+command line renders the same refusals in English, with its own advice
+(`COMMAND_LINE`).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class Text:
 
 
 def msg(key: str, /, **fields: Any) -> Text:
+    """`Text(key, fields)`, written as a call: `msg("progress.votes", count=3)`."""
     return Text(key, fields)
 
 
