@@ -202,13 +202,23 @@ class KonomiBot(commands.AutoShardedBot):
         """The shard whose gateway carries a guild's events (Discord's rule)."""
         return (guild_id >> 22) % (self.shard_count or 1)
 
+    def guild_locale(self, guild_id: int) -> str | None:
+        """The server's preferred language: for what konomi posts where everyone reads."""
+        guild = self.get_guild(guild_id)
+        return str(guild.preferred_locale) if guild else None
+
+    async def member_locale(self, guild_id: int, user_id: int | None) -> str | None:
+        """The language a member last used /vote in (what konomi posts unasked in their
+        private place, or tells them of their model), else the server's."""
+        place = await self.service.voting.place(guild_id, user_id) if user_id else None
+        return place.locale if place and place.locale else self.guild_locale(guild_id)
+
     async def report_missing_permission(self, row: VoteChannel, channel) -> None:
         """Pause a channel the bot cannot post in and tell the admin who enabled it, once
         (in the server's language)."""
         await self.service.voting.disable_channel(row.guild_id, row.channel_id)
-        guild = self.get_guild(row.guild_id)
         text = t(
-            guild.preferred_locale if guild else None,
+            self.guild_locale(row.guild_id),
             "vote.paused_channel",
             channel=getattr(channel, "name", row.channel_id),
         )

@@ -107,8 +107,7 @@ class Training(commands.Cog):
         member's private place as it is, elsewhere with a mention. In the language the
         member last used /vote in, else the server's."""
         job = done.job
-        voting = self.bot.get_cog("Voting")
-        locale = await voting.member_locale(job.guild_id, job.user_id) if voting else None
+        locale = await self.bot.member_locale(job.guild_id, job.user_id)
         text = completion_text(done, locale)
         if job.interaction_token and (job.token_expires_at or 0) > time.time() + 5:
             # The interaction's own followup webhook (type 3), as interaction.followup is.

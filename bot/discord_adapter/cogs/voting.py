@@ -196,17 +196,6 @@ class Voting(commands.Cog):
             text = t(locale, "vote.posted_in_thread", thread=channel.mention, link=message.jump_url)
         await interaction.followup.send(text, ephemeral=True)
 
-    def guild_locale(self, guild_id: int) -> str | None:
-        """The server's preferred language: for what konomi posts where everyone reads."""
-        guild = self.bot.get_guild(guild_id)
-        return str(guild.preferred_locale) if guild else None
-
-    async def member_locale(self, guild_id: int, user_id: int | None) -> str | None:
-        """The language a member last used /vote in (for their private place), else the
-        server's."""
-        place = await self.voting.place(guild_id, user_id) if user_id else None
-        return place.locale if place and place.locale else self.guild_locale(guild_id)
-
     async def _link(self, pair: Pair) -> str:
         place = await self.voting.place(pair.guild_id, pair.posted_for or 0)
         in_dm = place is not None and place.kind == "dm" and place.channel_id == pair.channel_id
@@ -347,7 +336,7 @@ class Voting(commands.Cog):
         channel = await self.bot.channel(pair.channel_id)
         if channel is None or self.bot.is_closed():
             return
-        locale = await self.member_locale(pair.guild_id, user_id)
+        locale = await self.bot.member_locale(pair.guild_id, user_id)
         try:
             await self.post_pair(channel, pair.guild_id, user_id, locale)
         except UserError as reason:
@@ -462,7 +451,7 @@ class Voting(commands.Cog):
                 continue
             try:
                 await self.post_pair(
-                    channel, channel_row.guild_id, None, self.guild_locale(channel_row.guild_id)
+                    channel, channel_row.guild_id, None, self.bot.guild_locale(channel_row.guild_id)
                 )
             except UserError:
                 continue  # nothing to post (yet)
