@@ -22,8 +22,9 @@ FONT_FILE = files("noto_cjk_sans_jp_regular") / "NotoSansCJKjp-Regular.otf"
 
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    with FONT_FILE.open("rb") as file:
-        return ImageFont.truetype(io.BytesIO(file.read()), size)
+    """By path: FreeType reads the 16 MB font as it needs it (given its bytes, Pillow
+    would keep a copy per size in the bot's memory)."""
+    return ImageFont.truetype(str(FONT_FILE), size)
 
 
 def _png(image: Image.Image) -> bytes:

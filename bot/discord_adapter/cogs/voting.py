@@ -219,7 +219,9 @@ class Voting(commands.Cog):
         elif channel is None:
             channel, why_not = await self._open_thread(interaction)
         if channel is not None:
-            await self.voting.set_place(guild_id, member.id, kind, channel.id, str(locale))
+            chosen = (kind, channel.id, str(locale))
+            if stored is None or (stored.kind, stored.channel_id, stored.locale) != chosen:
+                await self.voting.set_place(guild_id, member.id, *chosen)
         return channel, why_not
 
     async def _open_dm(
