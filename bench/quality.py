@@ -93,7 +93,9 @@ class Konomi:
         config, self.settings = bot_settings()
         self.config = dataclasses.replace(
             config,
+            # the bench passes its features whole (descriptor, and HOG blocks when asked)
             descriptor_size=descriptors.shape[1] if descriptor else 0,
+            expression_size=0,
             taste_dims=config.taste_dims if taste_dims is None else taste_dims,
         )
         # The CNN's input, downscaled from the stored crops as the bot's training does.
@@ -147,7 +149,7 @@ class Konomi:
         its content scores (the trainer's scores less the vote offsets)."""
         from model.training import TrainingJob, train
 
-        config = dataclasses.replace(self.config, descriptor_size=0)
+        config = dataclasses.replace(self.config, descriptor_size=0, expression_size=0)
         result = train(TrainingJob("guild", self.crops, votes, config, self.settings))
         return result.scores - result.offsets
 

@@ -41,7 +41,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     size = config.input_size
     crops = rng.integers(0, 256, (args.faces, size, size, 3), dtype=np.uint8)
-    descriptors = rng.normal(0, 0.1, (args.faces, config.descriptor_size)).astype(np.float32)
+    descriptors = rng.normal(0, 0.1, (args.faces, config.features_size)).astype(np.float32)
     taste = rng.normal(size=args.faces)
 
     def votes(count: int, faces: np.ndarray) -> Pairs:

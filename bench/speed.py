@@ -77,7 +77,8 @@ def main() -> None:
     a, b = rng.integers(0, len(crops), args.pairs * 2), rng.integers(0, len(crops), args.pairs * 2)
     keep = np.flatnonzero(a != b)[: args.pairs]
     pairs = Pairs.of(a[keep], b[keep], rng.integers(0, 2, len(keep)).astype(float))
-    config = ScorerConfig(descriptor_size=0)  # the CNN alone: this measures its throughput
+    # the CNN alone: this measures its throughput
+    config = ScorerConfig(descriptor_size=0, expression_size=0)
     settings = TrainSettings(max_epochs=args.epochs, patience=args.epochs, validation_fraction=0.0)
 
     siamese_pairs_per_s(crops, pairs, config, settings, 1)  # warm-up: tracing

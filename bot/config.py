@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from model.descriptor import DESCRIPTOR_SIZE
+from model.expression import EXPRESSION_SIZE
 from model.settings import (
     DetectorSettings,
     ImageLimits,
@@ -277,6 +278,14 @@ def parse_settings(data: dict[str, typing.Any], base_dir: Path) -> Settings:
             f"model.descriptor_size: {DESCRIPTOR_SIZE} (the face descriptor) or 0 (none), "
             f"got {settings.model.descriptor_size!r}"
         )
+    if settings.model.expression_size not in (0, EXPRESSION_SIZE):
+        raise ConfigError(
+            f"model.expression_size: {EXPRESSION_SIZE} (the expression features) or 0 (none), "
+            f"got {settings.model.expression_size!r}"
+        )
+    if not settings.model.descriptor_size:  # they come with the descriptor's aligned face
+        model = dataclasses.replace(settings.model, expression_size=0)
+        settings = dataclasses.replace(settings, model=model)
     if settings.voting.thread_archive_minutes not in THREAD_ARCHIVE_MINUTES:
         raise ConfigError(
             "voting.thread_archive_minutes: one of 60, 1440, 4320 or 10080 (what Discord "

@@ -63,16 +63,32 @@ def describe(crop: np.ndarray, margin: float) -> np.ndarray:
     and the ResNet's embedding of it (faces of one person lie within about 0.6)."""
     _, embedder = load_models()
     pixels, landmarks = _landmarks(crop, margin)
+    return _embedding(embedder, pixels, landmarks)
+
+
+def _embedding(embedder, pixels: np.ndarray, landmarks) -> np.ndarray:
     return np.asarray(embedder.compute_face_descriptor(pixels, landmarks), dtype=np.float32)
 
 
 def aligned_chip(crop: np.ndarray, margin: float, size: int = 150) -> np.ndarray:
     """The face of a crop aligned on its five landmarks (eyes level, the same place in
     every chip), as dlib's embedding sees it: a `size` px uint8 RGB square."""
+    return _chip(*_landmarks(crop, margin), size)
+
+
+def _chip(pixels: np.ndarray, landmarks, size: int) -> np.ndarray:
     import dlib
 
-    pixels, landmarks = _landmarks(crop, margin)
     return np.asarray(dlib.get_face_chip(pixels, landmarks, size=size), dtype=np.uint8)
+
+
+def describe_and_align(
+    crop: np.ndarray, margin: float, size: int = 150
+) -> tuple[np.ndarray, np.ndarray]:
+    """The descriptor and the aligned chip of one crop, from one landmark search."""
+    _, embedder = load_models()
+    pixels, landmarks = _landmarks(crop, margin)
+    return _embedding(embedder, pixels, landmarks), _chip(pixels, landmarks, size)
 
 
 def pack_descriptor(values: np.ndarray) -> bytes:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 CHIP = 150  # dlib's chip side, in pixels
@@ -24,15 +23,26 @@ REGIONS = (
     ("mouth", slice(95, 140), slice(35, 115), (64, 32)),
 )
 COMPONENTS = {"whole": 64, "eyes": 32, "mouth": 32}
+EXPRESSION_SIZE = sum(COMPONENTS.values())  # what the scorer reads beside the descriptor
 
 
-def _hog(size: tuple[int, int]) -> cv2.HOGDescriptor:
-    return cv2.HOGDescriptor(size, (16, 16), (8, 8), (8, 8), 9)
+BLOCK, STRIDE, CELL, BINS = 16, 8, 8, 9  # HOG's block and cell sides, in pixels
+
+
+def _hog(size: tuple[int, int]):
+    import cv2  # only where a chip is read (the image helpers): the bot never loads it
+
+    return cv2.HOGDescriptor(size, (BLOCK, BLOCK), (STRIDE, STRIDE), (CELL, CELL), BINS)
 
 
 def block_sizes() -> dict[str, int]:
-    """How many raw HOG numbers each region gives."""
-    return {name: int(_hog(size).getDescriptorSize()) for name, _, _, size in REGIONS}
+    """How many raw HOG numbers each region gives: blocks across x blocks down x the
+    four cells of a block x the bins of a cell."""
+    per_block = (BLOCK // CELL) ** 2 * BINS
+    return {
+        name: ((width - BLOCK) // STRIDE + 1) * ((height - BLOCK) // STRIDE + 1) * per_block
+        for name, _, _, (width, height) in REGIONS
+    }
 
 
 RAW_SIZE = sum(block_sizes().values())
@@ -41,6 +51,8 @@ RAW_SIZE = sum(block_sizes().values())
 def expression_hog(chip: np.ndarray) -> np.ndarray:
     """The raw HOG of an aligned chip (uint8 RGB, CHIP px): its regions' gradients,
     concatenated in REGIONS' order; the same chip always gives the same numbers."""
+    import cv2
+
     gray = cv2.cvtColor(np.ascontiguousarray(chip[:, :, :3]), cv2.COLOR_RGB2GRAY)
     parts = []
     for _, rows, columns, size in REGIONS:
@@ -66,21 +78,79 @@ class ExpressionPCA:
         for name, block in _blocks(raw).items():
             mean = block.mean(0)
             _, singular, directions = np.linalg.svd(block - mean, full_matrices=False)
-            kept = min(COMPONENTS[name], len(singular))
+            kept = min(COMPONENTS[name], int((singular > 1e-6).sum()))
             variance = float((singular[:kept] ** 2).sum() / max(1, len(block) - 1))
             means[name], components[name] = mean, directions[:kept]
             scales[name] = float(np.sqrt(reference / variance)) if variance > 0 else 1.0
         return cls(means, components, scales)
 
+    @classmethod
+    def for_pool(cls, descriptors: np.ndarray, raw: np.ndarray) -> ExpressionPCA:
+        """Fitted on a pool's faces (the rows whose raw HOG is not all zeros: faces
+        dlib refused have none), each block given the descriptors' total variance."""
+        described = np.abs(raw).sum(1) > 0
+        if described.sum() < 2:
+            return cls.fit(np.zeros((2, RAW_SIZE), np.float32))
+        reference = float(descriptors[described].var(0).sum()) or 1.0
+        return cls.fit(raw[described], reference)
+
     def project(self, raw: np.ndarray) -> np.ndarray:
-        """Faces x 128: each region's coordinates on the pool's directions, scaled."""
-        return np.concatenate(
-            [
-                (block - self.means[name]) @ self.components[name].T * self.scales[name]
-                for name, block in _blocks(np.atleast_2d(raw)).items()
-            ],
-            axis=1,
-        ).astype(np.float32)
+        """Faces x EXPRESSION_SIZE: each region's coordinates on the pool's directions,
+        scaled; zeros for a face without a raw HOG (all zeros), like a missing
+        descriptor."""
+        raw = np.atleast_2d(raw)
+        projected = np.zeros((len(raw), EXPRESSION_SIZE), np.float32)
+        start = 0
+        for name, block in _blocks(raw).items():
+            values = (block - self.means[name]) @ self.components[name].T * self.scales[name]
+            projected[:, start : start + values.shape[1]] = values
+            start += COMPONENTS[name]
+        projected[np.abs(raw).sum(1) == 0] = 0
+        return projected
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Plain arrays, stored beside a guild model's weights."""
+        arrays = {}
+        for name in COMPONENTS:
+            arrays[f"{name}/mean"] = self.means[name]
+            arrays[f"{name}/components"] = self.components[name]
+            arrays[f"{name}/scale"] = np.array(self.scales[name])
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ExpressionPCA:
+        sizes = block_sizes()
+        means, components, scales = {}, {}, {}
+        for name in COMPONENTS:
+            means[name] = np.asarray(arrays[f"{name}/mean"], np.float32)
+            components[name] = np.asarray(arrays[f"{name}/components"], np.float32)
+            scales[name] = float(arrays[f"{name}/scale"])
+            kept, width = components[name].shape
+            if means[name].shape != (sizes[name],) or width != sizes[name]:
+                raise ValueError(f"a stored expression basis has the wrong shape ({name})")
+            if kept > COMPONENTS[name]:
+                raise ValueError(f"a stored expression basis keeps too many directions ({name})")
+        return cls(means, components, scales)
+
+
+def pack_expression(raw: np.ndarray) -> bytes:
+    """A face's raw HOG as stored: float16 (7.4 KB; HOG values lie in [0, 1])."""
+    return np.asarray(raw, dtype="<f2").tobytes()
+
+
+def unpack_expression(data: bytes | None) -> np.ndarray | None:
+    if data is None:
+        return None
+    values = np.frombuffer(data, dtype="<f2")
+    if values.shape != (RAW_SIZE,) or not np.isfinite(values).all():
+        raise ValueError(f"a stored expression HOG must be {RAW_SIZE} finite float16 numbers")
+    return values.astype(np.float32)
+
+
+def stack_expressions(raws: list[np.ndarray | None]) -> np.ndarray:
+    """(N, RAW_SIZE) float32, zeros for a face without a raw HOG."""
+    empty = np.zeros(RAW_SIZE, np.float32)
+    return np.stack([empty if r is None else r for r in raws]).astype(np.float32)
 
 
 def _blocks(raw: np.ndarray) -> dict[str, np.ndarray]:

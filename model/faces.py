@@ -25,6 +25,7 @@ class FaceCrop:
     box: tuple[int, int, int, int]  # x, y, w, h in the source image
     frame_s: float | None = None  # where in a video it was found
     descriptor: np.ndarray | None = None  # model/descriptor.py, when it was taken
+    expression: np.ndarray | None = None  # model/expression.py's raw HOG, taken with it
 
 
 class DetectionFailed(ImageError):

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from model.expression import ExpressionPCA
 from model.faces import resize_square
 from model.scorer import ARCHITECTURE, ScorerConfig, build_scorer, scorer_inputs, set_weights
-from model.store import unpack
+from model.store import expression_basis, unpack
 from model.training import predict
 
 
@@ -25,25 +26,51 @@ class UnknownArchitecture(ValueError):
 
 @dataclass
 class LoadedScorer:
-    """A ready scorer: the model and the per-face offsets of the faces with votes."""
+    """A ready scorer: the model, the per-face offsets of the faces with votes, and the
+    expression basis of its guild model (None: the model reads no expression)."""
 
     model: keras.Model
     offsets: dict[int, float]
     config: ScorerConfig
+    basis: ExpressionPCA | None = None
 
-    def score_crops(self, crops: np.ndarray, descriptors: np.ndarray | None = None) -> np.ndarray:
-        """Content scores of faces (uint8 crops, any size, and their descriptors: zeros
-        for a face without one), without what votes taught about pool faces."""
+    def features(self, descriptors: np.ndarray, expressions: np.ndarray | None) -> np.ndarray:
+        """What the model reads beside the crop: the descriptors, then the raw
+        expression HOGs projected on the guild model's basis (zeros without one)."""
+        descriptors = np.asarray(descriptors, np.float32)
+        if not self.config.expression_size:
+            return descriptors
+        if self.basis is None or expressions is None:
+            projected = np.zeros((len(descriptors), self.config.expression_size), np.float32)
+        else:
+            projected = self.basis.project(expressions)
+        return np.concatenate([descriptors, projected], axis=1)
+
+    def score_crops(
+        self,
+        crops: np.ndarray,
+        descriptors: np.ndarray | None = None,
+        expressions: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Content scores of faces (uint8 crops, any size, their descriptors and raw
+        expression HOGs: zeros for a face without them), without what votes taught
+        about pool faces."""
         size = self.config.input_size
         crops = np.stack([resize_square(crop, size) for crop in crops])
+        if descriptors is not None and self.config.features_size:
+            descriptors = self.features(descriptors, expressions)
         return predict(self.model, scorer_inputs(self.config, crops, descriptors))
 
     def score_pool(
-        self, face_ids: list[int], crops: np.ndarray, descriptors: np.ndarray | None = None
+        self,
+        face_ids: list[int],
+        crops: np.ndarray,
+        descriptors: np.ndarray | None = None,
+        expressions: np.ndarray | None = None,
     ) -> np.ndarray:
         """Scores of pool faces: content score plus what votes taught about each face."""
         offsets = np.array([self.offsets.get(face_id, 0.0) for face_id in face_ids])
-        return self.score_crops(crops, descriptors) + offsets
+        return self.score_crops(crops, descriptors, expressions) + offsets
 
 
 def load_scorer(
@@ -53,7 +80,7 @@ def load_scorer(
     base_weights_npz: bytes | None = None,
 ) -> LoadedScorer:
     """Build a stored model. A personal model stores only its head: its guild
-    model's weights come as `base_weights_npz`."""
+    model's weights (and expression basis) come as `base_weights_npz`."""
     if architecture != ARCHITECTURE:
         raise UnknownArchitecture(f"unknown model architecture {architecture!r}")
     scorer_config = ScorerConfig.from_json(config)
@@ -63,7 +90,10 @@ def load_scorer(
         base, _ = unpack(base_weights_npz)
         set_weights(model, base)
     set_weights(model, weights)
-    return LoadedScorer(model, offsets, scorer_config)
+    basis = expression_basis(base_weights_npz or weights_npz)
+    return LoadedScorer(
+        model, offsets, scorer_config, ExpressionPCA.from_arrays(basis) if basis else None
+    )
 
 
 class ScorerCache:

@@ -12,7 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from model.descriptor import describe
+from model.descriptor import describe_and_align
+from model.expression import expression_hog
 from model.faces import FaceCrop, NoFaceFound, extract_faces, whole_image
 from model.images import ImageError, check_header, decode_image, decode_png
 from model.settings import DetectorSettings, ImageLimits
@@ -24,17 +25,26 @@ class ImageFaces:
     whole: np.ndarray | None  # the centre square, only when no face was found
 
 
-def _describe(crop: np.ndarray, detector: DetectorSettings) -> np.ndarray | None:
-    """The crop's descriptor; None where dlib refuses it (the face still scores)."""
+Description = tuple[np.ndarray, np.ndarray]  # a face's descriptor and raw expression HOG
+
+
+def _describe(crop: np.ndarray, detector: DetectorSettings) -> Description | None:
+    """The crop's descriptor and the raw HOG of its aligned chip (one landmark search
+    for both); None where dlib refuses it (the face still scores)."""
     try:
-        return describe(crop, detector.margin)
+        descriptor, chip = describe_and_align(crop, detector.margin)
     except RuntimeError:
         return None
+    return descriptor, expression_hog(chip)
 
 
 def with_descriptors(faces: list[FaceCrop], detector: DetectorSettings) -> list[FaceCrop]:
-    """The faces, each with its descriptor."""
-    return [replace(face, descriptor=_describe(face.pixels, detector)) for face in faces]
+    """The faces, each with its descriptor and raw expression HOG."""
+    described = []
+    for face in faces:
+        descriptor, expression = _describe(face.pixels, detector) or (None, None)
+        described.append(replace(face, descriptor=descriptor, expression=expression))
+    return described
 
 
 def read_image(
@@ -56,8 +66,9 @@ def read_image(
     return ImageFaces(with_descriptors(faces, detector) if describe else faces, None)
 
 
-def describe_crops(pngs: list[bytes], detector: DetectorSettings) -> list[np.ndarray | None]:
-    """The descriptors of stored pool crops (the backfill of faces stored without one)."""
+def describe_crops(pngs: list[bytes], detector: DetectorSettings) -> list[Description | None]:
+    """The descriptors and raw expression HOGs of stored pool crops (the backfill of
+    faces stored without them)."""
     return [_describe(decode_png(png), detector) for png in pngs]
 
 
@@ -91,7 +102,7 @@ def read_video(
                 except NoFaceFound:
                     faces = []
                 found += [
-                    FaceCrop(f.pixels, f.box, index / fps, f.descriptor)
+                    replace(f, frame_s=index / fps)
                     for f in (with_descriptors(faces, detector) if describe else faces)
                 ]
             index += 1

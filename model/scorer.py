@@ -3,7 +3,8 @@
 Split into a trunk (convolutions -> embedding) shared by everyone in a guild and a
 head (dense -> score) that a person's model may replace. With `descriptor_size` > 0
 the head reads the CNN's embedding and the general face descriptor side by side
-(model/descriptor.py); a face without a descriptor gets zeros there.
+(model/descriptor.py), then the expression features (`expression_size`,
+model/expression.py); a face without them gets zeros there.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ def build_trunk(config: ScorerConfig) -> keras.Model:
 
 
 def head_width(config: ScorerConfig) -> int:
-    """What the head reads: the CNN's embedding, then the descriptor."""
-    return config.widths[-1] + config.descriptor_size
+    """What the head reads: the CNN's embedding, then the descriptor and expression
+    features."""
+    return config.widths[-1] + config.features_size
 
 
 def build_head(config: ScorerConfig, regularizers: dict | None = None) -> keras.Model:
@@ -82,9 +84,9 @@ def build_scorer(config: ScorerConfig) -> keras.Model:
     its layers. Called with [crops, descriptors] when it has a descriptor input."""
     trunk, head = build_trunk(config), build_head(config)
     crop = keras.Input((config.input_size, config.input_size, 3), name="crop")
-    if not config.descriptor_size:
+    if not config.features_size:
         return keras.Model(crop, head(trunk(crop)), name="scorer")
-    descriptor = keras.Input((config.descriptor_size,), name="descriptor")
+    descriptor = keras.Input((config.features_size,), name="descriptor")
     features = keras.layers.Concatenate(name="features")([trunk(crop), descriptor])
     return keras.Model([crop, descriptor], head(features), name="scorer")
 
@@ -95,10 +97,10 @@ def scorer_inputs(
     """The scorer's inputs for these crops: [crops] or [crops, descriptors], float32,
     zeros for a descriptor that is missing."""
     crops = np.asarray(crops, np.float32)
-    if not config.descriptor_size:
+    if not config.features_size:
         return [crops]
     if descriptors is None:
-        descriptors = np.zeros((len(crops), config.descriptor_size), np.float32)
+        descriptors = np.zeros((len(crops), config.features_size), np.float32)
     return [crops, np.asarray(descriptors, np.float32)]
 
 

@@ -90,9 +90,18 @@ class ScorerConfig:
     dropout: float = bounded(0.2, at_least=0, below=1)
     # The face descriptor's length, a second input beside the CNN (0: the CNN alone).
     descriptor_size: int = bounded(128, at_least=0)
+    # The expression features' length (model/expression.py), read beside the descriptor
+    # (0: none). They come from the descriptor's aligned chip, so they need it.
+    expression_size: int = bounded(128, at_least=0)
     # Directions of the guild's taste space (model/taste_space.py; 0: none): a person's
     # model adds their position along them to the head's score.
     taste_dims: int = bounded(8, at_least=0, at_most=64)
+
+    @property
+    def features_size(self) -> int:
+        """What the scorer reads beside the crop: the descriptor, then the expression
+        features."""
+        return self.descriptor_size + self.expression_size
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -100,10 +109,12 @@ class ScorerConfig:
     @classmethod
     def from_json(cls, data: dict) -> ScorerConfig:
         known = {k: data[k] for k in ("input_size", "widths", "dense_units", "dropout")}
-        # Models stored before the descriptor (or the taste space) existed have none.
+        # Models stored before the descriptor (the expression features, the taste
+        # space) existed have none.
         return cls(
             **known,
             descriptor_size=int(data.get("descriptor_size", 0)),
+            expression_size=int(data.get("expression_size", 0)),
             taste_dims=int(data.get("taste_dims", 0)),
         )
 

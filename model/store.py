@@ -20,6 +20,7 @@ _OFFSET_IDS = "__offset_face_ids"
 _OFFSET_VALUES = "__offset_values"
 _SCORES = "__scores"  # the pool's scores when the model was trained, by _OFFSET_IDS
 _COORDINATES = "__taste_coordinates"  # the pool's places in the guild's taste space
+_EXPRESSION = "__expression/"  # a guild model's expression basis (model/expression.py)
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,11 @@ def pack(
     *,
     scores: np.ndarray | None = None,
     coordinates: np.ndarray | None = None,
+    expression_basis: dict[str, np.ndarray] | None = None,
 ) -> bytes:
     """Weights and per-face offsets (by face id) as compressed .npz bytes; with the
-    pool's scores and taste-space coordinates as trained, when given."""
+    pool's scores and taste-space coordinates as trained, and the expression basis the
+    model's features were projected on, when given."""
     buffer = io.BytesIO()
     arrays = {name: np.asarray(value, np.float32) for name, value in weights.items()}
     arrays[_OFFSET_IDS] = np.asarray(face_ids, np.int64)
@@ -69,6 +72,8 @@ def pack(
     for name, value in ((_SCORES, scores), (_COORDINATES, coordinates)):
         if value is not None:
             arrays[name] = np.asarray(value, np.float32)
+    for name, value in (expression_basis or {}).items():
+        arrays[_EXPRESSION + name] = np.asarray(value, np.float32)
     np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
 
@@ -82,9 +87,19 @@ def unpack(data: bytes) -> tuple[dict[str, np.ndarray], dict[int, float]]:
     """(weights, offsets by face id) from .npz bytes; pickled objects are refused."""
     arrays = _arrays(data)
     ids, values = arrays.pop(_OFFSET_IDS), arrays.pop(_OFFSET_VALUES)
-    for extra in (_SCORES, _COORDINATES):  # the pool view (`pool_view`), not weights
-        arrays.pop(extra, None)
-    return arrays, {int(i): float(v) for i, v in zip(ids, values, strict=True)}
+    weights = {name: value for name, value in arrays.items() if not name.startswith("__")}
+    return weights, {int(i): float(v) for i, v in zip(ids, values, strict=True)}
+
+
+def expression_basis(data: bytes) -> dict[str, np.ndarray] | None:
+    """The expression basis stored with a guild model (None: it has none)."""
+    arrays = _arrays(data)
+    found = {
+        name.removeprefix(_EXPRESSION): value
+        for name, value in arrays.items()
+        if name.startswith(_EXPRESSION)
+    }
+    return found or None
 
 
 @dataclass(frozen=True)

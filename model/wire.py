@@ -194,6 +194,10 @@ def decode_job(
             raise WireError("base offsets need one value per pool face")
         if voters is not None and len(voters) != len(pairs):
             raise WireError("voters need one member per vote")
+        if scorer.features_size and (
+            descriptors is None or descriptors.shape[1:] != (scorer.features_size,)
+        ):
+            raise WireError(f"the scorer reads {scorer.features_size} features a face")
         if (
             kind == ModelKind.PERSONAL
             and weights is None
@@ -209,7 +213,7 @@ def decode_job(
                 settings,
                 weights,
                 offsets,
-                descriptors if scorer.descriptor_size else None,
+                descriptors if scorer.features_size else None,
                 voters,
             )
         )

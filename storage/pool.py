@@ -29,6 +29,7 @@ class NewFace:
     phash: int
     frame_s: float | None = None
     descriptor: bytes | None = None  # model/descriptor.py's packed numbers
+    expression: bytes | None = None  # model/expression.py's packed raw HOG
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ async def add_source(
         for face in faces:
             cursor = await db.execute(
                 "INSERT INTO faces (guild_id, source_id, crop_png, box_x, box_y, box_w, box_h,"
-                " frame_s, phash, descriptor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " frame_s, phash, descriptor, expression)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     guild_id,
                     source_id,
@@ -73,6 +75,7 @@ async def add_source(
                     face.frame_s,
                     _to_signed(face.phash),
                     face.descriptor,
+                    face.expression,
                 ),
             )
             ids.append(cursor.lastrowid)
@@ -159,11 +162,29 @@ async def face_descriptors(
     return await _blobs_by_id(db, guild_id, face_ids, "descriptor")
 
 
+async def face_expressions(
+    db: aiosqlite.Connection, guild_id: int, face_ids: list[int]
+) -> dict[int, bytes]:
+    """Packed raw expression HOGs by face id, for the faces of this guild that have one."""
+    return await _blobs_by_id(db, guild_id, face_ids, "expression")
+
+
+async def described_faces(db: aiosqlite.Connection, guild_id: int) -> frozenset[tuple]:
+    """(face id, has a descriptor, has an expression HOG) for each face of the guild:
+    whether scores taken earlier still hold, without reading the blobs."""
+    async with db.execute(
+        "SELECT id, descriptor IS NOT NULL, expression IS NOT NULL FROM faces WHERE guild_id = ?",
+        (guild_id,),
+    ) as cursor:
+        return frozenset(tuple(row) for row in await cursor.fetchall())
+
+
 async def faces_to_describe(
     db: aiosqlite.Connection, guild_id: int | None, limit: int
 ) -> list[tuple[int, bytes]]:
-    """(face id, crop PNG) of faces still without a descriptor, oldest first."""
-    sql = "SELECT id, crop_png FROM faces WHERE descriptor IS NULL"
+    """(face id, crop PNG) of faces still without a descriptor or an expression HOG,
+    oldest first."""
+    sql = "SELECT id, crop_png FROM faces WHERE (descriptor IS NULL OR expression IS NULL)"
     args: tuple = ()
     if guild_id is not None:
         sql += " AND guild_id = ?"
@@ -172,12 +193,17 @@ async def faces_to_describe(
         return [(row[0], row[1]) for row in await cursor.fetchall()]
 
 
-async def set_descriptors(db: aiosqlite.Connection, descriptors: dict[int, bytes]) -> None:
-    """Store computed descriptors, all in one transaction."""
+async def set_descriptors(
+    db: aiosqlite.Connection, descriptions: dict[int, tuple[bytes, bytes]]
+) -> None:
+    """Store computed descriptors and expression HOGs by face id, in one transaction."""
     async with transaction(db):
         await db.executemany(
-            "UPDATE faces SET descriptor = ? WHERE id = ?",
-            [(value, face_id) for face_id, value in descriptors.items()],
+            "UPDATE faces SET descriptor = ?, expression = ? WHERE id = ?",
+            [
+                (descriptor, expression, face_id)
+                for face_id, (descriptor, expression) in descriptions.items()
+            ],
         )
 
 

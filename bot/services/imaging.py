@@ -34,14 +34,13 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TypeVar
 
-import numpy as np
 import pebble
 
 from bot.config import HelperSettings, Settings
 from model.archives import unpack_images
 from model.faces import FaceCrop
 from model.images import ImageError, ImageTooLarge
-from model.reading import ImageFaces, describe_crops, read_image, read_video
+from model.reading import Description, ImageFaces, describe_crops, read_image, read_video
 from model.settings import DetectorSettings, ImageLimits
 
 log = logging.getLogger(__name__)
@@ -235,8 +234,9 @@ class ImageHelpers:
         helper: inflating is native code, and a hostile archive fails alone there."""
         return await self._submit(self.settings.file_timeout_s, unpack_images, data, self.limits)
 
-    async def describe_crops(self, pngs: list[bytes]) -> list[np.ndarray | None]:
-        """Descriptors of stored pool crops (None where dlib refused one)."""
+    async def describe_crops(self, pngs: list[bytes]) -> list[Description | None]:
+        """Descriptors and expression HOGs of stored pool crops (None where dlib refused
+        one)."""
         timeout = self.settings.file_timeout_s * max(1, len(pngs))
         return await self._submit(timeout, describe_crops, pngs, self.detector)
 

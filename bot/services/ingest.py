@@ -22,6 +22,7 @@ from tqdm import tqdm
 from bot.i18n import reason, t
 from bot.services.imaging import Deadline, ImageHelpers
 from model.descriptor import pack_descriptor
+from model.expression import pack_expression
 from model.faces import FaceCrop, NoFaceFound, nearest_distance, phash
 from model.images import ImageError, check_file_size, encode_png
 from model.settings import ImageLimits
@@ -190,9 +191,15 @@ class PoolIngester:
                 self.summary.near_duplicates_skipped += 1
                 continue
             hashes = np.append(hashes, np.uint64(value))
-            descriptor = None if face.descriptor is None else pack_descriptor(face.descriptor)
             new_faces.append(
-                pool.NewFace(encode_png(face.pixels), face.box, value, face.frame_s, descriptor)
+                pool.NewFace(
+                    encode_png(face.pixels),
+                    face.box,
+                    value,
+                    face.frame_s,
+                    None if face.descriptor is None else pack_descriptor(face.descriptor),
+                    None if face.expression is None else pack_expression(face.expression),
+                )
             )
         ids = await pool.add_source(
             self.db, self.guild_id, source.content_hash, source.name, new_faces

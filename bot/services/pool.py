@@ -19,6 +19,7 @@ from bot.services.imaging import Deadline, ImageHelpers
 from bot.services.ingest import IngestSummary, PoolIngester, ingest_paths
 from model.archives import is_zip
 from model.descriptor import pack_descriptor
+from model.expression import pack_expression
 from model.images import ImageError, decode_png
 from storage import guilds, jobs, models, pool, state
 from storage.guilds import GuildSummary
@@ -135,10 +136,10 @@ class PoolService:
     async def describe_missing(
         self, guild_id: int | None = None, batch: int = 32, progress: bool = False
     ) -> tuple[int, int]:
-        """Compute the descriptors of faces stored without one (all guilds when None),
-        a batch at a time, each batch stored as it is done: an interrupted run resumes
-        where it stopped. Returns (described, refused by dlib: they keep scoring
-        without a descriptor and are not retried)."""
+        """Compute the descriptors and expression HOGs of faces stored without them (all
+        guilds when None), a batch at a time, each batch stored as it is done: an
+        interrupted run resumes where it stopped. Returns (described, refused by dlib:
+        they keep scoring without them and are not retried)."""
         from tqdm import tqdm
 
         described = refused = 0
@@ -151,7 +152,7 @@ class PoolService:
                     return described, refused
                 values = await self.images.describe_crops([png for _, png in rows])
                 found = {
-                    face_id: pack_descriptor(value)
+                    face_id: (pack_descriptor(value[0]), pack_expression(value[1]))
                     for (face_id, _), value in zip(rows, values, strict=True)
                     if value is not None
                 }

@@ -17,6 +17,7 @@ from bot.services.errors import NoGuildModel, NoPersonalModel, NothingToRank, Po
 from bot.services.imaging import Deadline, ImageHelpers
 from model.bradley_terry import win_chance
 from model.descriptor import stack_descriptors, unpack_descriptor
+from model.expression import stack_expressions, unpack_expression
 from model.faces import resize_square
 from model.images import ImageError, decode_png
 from model.loading import LoadedScorer, ScorerCache, load_scorer
@@ -35,6 +36,7 @@ class Upload:
     crop: np.ndarray
     face_found: bool
     descriptor: np.ndarray | None  # None: no face, or dlib refused it
+    expression: np.ndarray | None = None  # the raw expression HOG, taken with it
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ class RankingService:
                 resize_square(pixels, self.settings.model.input_size),
                 face is not None,
                 face.descriptor if face else None,
+                face.expression if face else None,
             )
 
         results = await asyncio.gather(*(prepare(name, data) for name, data in files))
@@ -189,7 +192,8 @@ class RankingService:
         scorer, stored, personal = await self.scorer_for(guild_id, user_id)
         crops = np.stack([u.crop for u in uploads])
         descriptors = stack_descriptors([u.descriptor for u in uploads])
-        scores = await asyncio.to_thread(scorer.score_crops, crops, descriptors)
+        expressions = stack_expressions([u.expression for u in uploads])
+        scores = await asyncio.to_thread(scorer.score_crops, crops, descriptors, expressions)
         median = ModelRecord.from_json(stored.config).pool_median
         return Scores(scores, beats(scores, median), stored, personal)
 
@@ -230,16 +234,18 @@ class RankingService:
             raise PoolTooSmall("errors.nothing_to_show")
         scorer, stored, personal = await self.scorer_for(guild_id, user_id)
         ids = [face.id for face in faces]
-        packed = await pool.face_descriptors(self.db, guild_id, ids)
-        key = (stored.id, tuple(ids), frozenset(packed))
+        key = (stored.id, tuple(ids), await pool.described_faces(self.db, guild_id))
         scores = self._pool_scores.pop(key, None)
         if scores is None:
             crops_png = await pool.face_crops(self.db, guild_id, ids)
+            packed = await pool.face_descriptors(self.db, guild_id, ids)
+            hogs = await pool.face_expressions(self.db, guild_id, ids)
 
             def score() -> np.ndarray:
                 crops = np.stack([decode_png(crops_png[i]) for i in ids])
                 descriptors = stack_descriptors([unpack_descriptor(packed.get(i)) for i in ids])
-                return scorer.score_pool(ids, crops, descriptors)
+                expressions = stack_expressions([unpack_expression(hogs.get(i)) for i in ids])
+                return scorer.score_pool(ids, crops, descriptors, expressions)
 
             scores = await asyncio.to_thread(score)
             self.pool_scorings += 1

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -23,11 +24,18 @@ from bot.services.errors import (
 )
 from bot.services.voting import votes_on
 from model.descriptor import DESCRIPTOR_SIZE, stack_descriptors, unpack_descriptor
+from model.expression import (
+    EXPRESSION_SIZE,
+    RAW_SIZE,
+    ExpressionPCA,
+    stack_expressions,
+    unpack_expression,
+)
 from model.faces import resize_square
 from model.images import decode_png
 from model.metrics import ModelKind, ModelMetrics
 from model.settings import ScorerConfig
-from model.store import ModelRecord, pack, unpack
+from model.store import ModelRecord, expression_basis, pack, unpack
 from storage import jobs, members, models, pool, votes
 from storage.jobs import Job
 from storage.models import ModelRefused, StoredModel
@@ -51,6 +59,38 @@ class GuildStart:
     current: bool
     weights: dict[str, np.ndarray] | None
     offsets: dict[int, float]
+    basis: ExpressionPCA | None = None  # what its expression features were projected on
+
+
+@dataclass(frozen=True)
+class PoolFaces:
+    """A pool as training reads it: face ids, crops at the CNN's size, descriptors and
+    raw expression HOGs (None when the model reads no expression), in one order."""
+
+    ids: list[int]
+    crops: np.ndarray
+    descriptors: np.ndarray
+    expressions: np.ndarray | None
+
+    @functools.cached_property
+    def basis(self) -> ExpressionPCA | None:
+        """The expression basis a guild model trained on this pool projects on: fitted
+        on these faces only, so the same faces always give the same basis."""
+        if self.expressions is None:
+            return None
+        return ExpressionPCA.for_pool(self.descriptors, self.expressions)
+
+    def features(self, basis: ExpressionPCA | None) -> np.ndarray:
+        """What the scorer reads beside each crop: the descriptor, then the expression
+        HOG projected on `basis` (the guild model's)."""
+        if self.expressions is None:
+            return self.descriptors
+        projected = (
+            basis.project(self.expressions)
+            if basis is not None
+            else np.zeros((len(self.ids), EXPRESSION_SIZE), np.float32)
+        )
+        return np.concatenate([self.descriptors, projected], axis=1)
 
 
 @dataclass(frozen=True)
@@ -80,11 +120,11 @@ class TrainingService:
         self.crops_decoded = 0  # PNG crops decoded so far (each face once while cached)
         self._voters_checked_to = 0  # the newest vote id the retrain schedule has seen
 
-    async def pool_faces(self, guild_id: int) -> tuple[list[int], np.ndarray, np.ndarray]:
-        """The pool's face ids, crops at the CNN's input size, and descriptors (zeros
-        for a face without one). A face's crop never changes, so each is decoded once
-        and kept for the guilds used last; descriptors (filled in later by `faces
-        describe`) are read every time: 512 bytes a face."""
+    async def pool_faces(self, guild_id: int) -> PoolFaces:
+        """The pool's face ids, crops at the CNN's input size, descriptors and raw
+        expression HOGs (zeros for a face without them). A face's crop never changes, so
+        each is decoded once and kept for the guilds used last; descriptors and HOGs
+        (filled in later by `faces describe`) are read every time."""
         faces = await pool.list_faces(self.db, guild_id)
         ids = [face.id for face in faces]
         decoded = self._crops.pop(guild_id, {})
@@ -95,28 +135,51 @@ class TrainingService:
             del decoded[gone]
         missing = [face_id for face_id in ids if face_id not in decoded]
         pngs = await pool.face_crops(self.db, guild_id, missing)
-        packed = await pool.face_descriptors(self.db, guild_id, ids)
+        descriptors, expressions = await self._descriptions(guild_id, ids)
         size = self.settings.model.input_size
 
-        def decode() -> tuple[np.ndarray, np.ndarray]:
+        def decode() -> np.ndarray:
             for face_id in missing:
                 decoded[face_id] = resize_square(decode_png(pngs[face_id]), size)
             self.crops_decoded += len(missing)
             if not ids:
-                return np.zeros((0, size, size, 3), np.uint8), np.zeros((0, DESCRIPTOR_SIZE))
-            described = [unpack_descriptor(packed.get(face_id)) for face_id in ids]
-            return np.stack([decoded[i] for i in ids]), stack_descriptors(described)
+                return np.zeros((0, size, size, 3), np.uint8)
+            return np.stack([decoded[i] for i in ids])
 
-        pixels, descriptors = await asyncio.to_thread(decode)
-        return ids, pixels, descriptors
+        return PoolFaces(ids, await asyncio.to_thread(decode), descriptors, expressions)
+
+    async def _descriptions(
+        self, guild_id: int, ids: list[int]
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """These faces' descriptors and raw expression HOGs (None when the model reads
+        no expression), zeros for a face without them: 512 bytes and 7.4 KB a face."""
+        packed = await pool.face_descriptors(self.db, guild_id, ids)
+        reading = self.settings.model.expression_size > 0
+        hogs = await pool.face_expressions(self.db, guild_id, ids) if reading else {}
+
+        def unpack_all() -> tuple[np.ndarray, np.ndarray | None]:
+            descriptors = np.zeros((len(ids), DESCRIPTOR_SIZE), np.float32)
+            if ids:
+                descriptors = stack_descriptors([unpack_descriptor(packed.get(i)) for i in ids])
+            if not reading:
+                return descriptors, None
+            expressions = np.zeros((len(ids), RAW_SIZE), np.float32)
+            if ids:
+                expressions = stack_expressions([unpack_expression(hogs.get(i)) for i in ids])
+            return descriptors, expressions
+
+        return await asyncio.to_thread(unpack_all)
 
     async def guild_start(self, guild_id: int) -> GuildStart:
-        """The guild's latest model, its weights unpacked when it is current: read once
-        for every job built on it."""
+        """The guild's latest model, its weights (and expression basis) unpacked when it
+        is current: read once for every job built on it."""
         model = await models.latest_model(self.db, guild_id, None)
         current = self._is_current(model)
         weights, offsets = unpack(model.weights_npz) if current else (None, {})
-        return GuildStart(model, current, weights, offsets)
+        basis = expression_basis(model.weights_npz) if current else None
+        return GuildStart(
+            model, current, weights, offsets, ExpressionPCA.from_arrays(basis) if basis else None
+        )
 
     def _is_current(self, model: StoredModel | None) -> bool:
         """Whether personal heads may sit on this guild model: trained with today's
@@ -148,47 +211,50 @@ class TrainingService:
         guild_id: int,
         user_id: int | None,
         *,
-        faces: tuple[list[int], np.ndarray, np.ndarray] | None = None,
+        faces: PoolFaces | None = None,
         start: GuildStart | None = None,
         after_guild_step: bool = False,
     ) -> tuple[TrainingJob, list[int]]:
         """Assemble a training job from storage: the pool's crops and the votes on them.
 
         Returns the job and the face id of each crop. A person's head sits on the guild
-        model; a guild retrain warm-starts from it when it was trained with the same
-        model settings. `faces` and `start`: the pool and the guild model, already read;
-        `after_guild_step`: a personal job that starts from the result of a guild job
-        trained just before it (its base weights are left empty).
+        model, and reads the expression features projected on its basis; a guild
+        retrain fits the basis on the pool anew, and warm-starts from the guild model
+        when it was trained with the same model settings. `faces` and `start`: the pool
+        and the guild model, already read; `after_guild_step`: a personal job that
+        starts from the result of a guild job trained just before it (its base weights
+        are left empty).
         """
         personal = user_id is not None
         cast = await self.votes_for_model(guild_id, user_id)
         start = start or await self.guild_start(guild_id)
         if personal and start.model is None and not after_guild_step:
             raise NoGuildModel("errors.no_guild_model_yet")
-        face_ids, crops, descriptors = faces or await self.pool_faces(guild_id)
-        pairs, usable = votes_on({face_id: i for i, face_id in enumerate(face_ids)}, cast)
+        faces = faces or await self.pool_faces(guild_id)
+        basis = start.basis if personal and not after_guild_step else faces.basis
+        pairs, usable = votes_on({face_id: i for i, face_id in enumerate(faces.ids)}, cast)
         config = self.settings.model
         base_weights = base_offsets = None
         if start.current and not after_guild_step:
             base_weights = start.weights
             if personal:
-                base_offsets = np.array([start.offsets.get(face_id, 0.0) for face_id in face_ids])
+                base_offsets = np.array([start.offsets.get(face_id, 0.0) for face_id in faces.ids])
         elif personal and not after_guild_step:
             raise GuildModelOutdated("errors.guild_model_outdated")
         from model.training import TrainingJob
 
         job = TrainingJob(
             kind=ModelKind.PERSONAL if personal else ModelKind.GUILD,
-            crops=crops,
+            crops=faces.crops,
             pairs=pairs,
             scorer=config,
             settings=self.settings.training,
             base_weights=base_weights,
             base_offsets=base_offsets,
-            descriptors=descriptors if config.descriptor_size else None,
+            descriptors=faces.features(basis) if config.features_size else None,
             voters=None if personal else np.array([v.user_id for v in usable], np.int64),
         )
-        return job, face_ids
+        return job, faces.ids
 
     async def build_steps(
         self, guild_id: int, user_ids: list[int | None]
@@ -216,7 +282,7 @@ class TrainingService:
                 refused[index] = error
             else:
                 steps.append(job)
-        return steps, faces[0], refused
+        return steps, faces.ids, refused
 
     async def store(
         self,
@@ -233,7 +299,10 @@ class TrainingService:
         """Store a trained model as the next version, in one transaction with the checks
         that refuse it (ModelRefused) when its job was cancelled or the person asked to be
         forgotten after it started (`for_job`'s start, else `started_at`). `base`: the
-        guild model a personal one sits on (read here when not given)."""
+        guild model a personal one sits on (read here when not given). A guild model
+        keeps the expression basis its features were projected on: fitted again on its
+        faces, which gives the basis its job was built with (`PoolFaces.basis`), also for
+        a result that came back from a worker."""
         from model.scorer import ARCHITECTURE
 
         if for_job and for_job.started_at:
@@ -241,6 +310,11 @@ class TrainingService:
         if user_id and base is None:
             base = await models.latest_model(self.db, guild_id, None)
         kind = result.metrics.kind
+        basis = None
+        if kind == ModelKind.GUILD and scorer.expression_size:
+            descriptors, expressions = await self._descriptions(guild_id, face_ids)
+            fitted = await asyncio.to_thread(ExpressionPCA.for_pool, descriptors, expressions)
+            basis = fitted.to_arrays()
         record = ModelRecord(
             scorer,
             kind,
@@ -259,6 +333,7 @@ class TrainingService:
                 result.offsets,
                 scores=result.scores,
                 coordinates=result.coordinates,
+                expression_basis=basis,
             ),
             metrics=result.metrics.to_json(),
             job_id=for_job.id if for_job else None,

@@ -200,7 +200,11 @@ async def test_faces_stored_before_the_descriptor_get_one_and_a_rerun_resumes(tm
     try:
         ids = [face.id for face in await pool.list_faces(db, GUILD)]
         assert await pool.face_descriptors(db, GUILD, ids) == {}
-        await pool.set_descriptors(db, {ids[0]: bytes(512)})  # as if a run stopped here
+        stopped_here = (bytes(512), bytes(7416))  # as if a run stopped after this face
+        await pool.set_descriptors(db, {ids[0]: stopped_here})
+        # a face described before expression HOGs existed: both are taken again
+        await db.execute("UPDATE faces SET descriptor = ? WHERE id = ?", (bytes(512), ids[1]))
+        await db.commit()
     finally:
         await db.close()
     result = run_cli("faces", "describe", "--config", config, "--quiet")
@@ -211,9 +215,11 @@ async def test_faces_stored_before_the_descriptor_get_one_and_a_rerun_resumes(tm
     db = await open_database(tmp_path / "k.sqlite3")
     try:
         stored = await pool.face_descriptors(db, GUILD, ids)
+        hogs = await pool.face_expressions(db, GUILD, ids)
     finally:
         await db.close()
-    assert len(stored) == 12 and stored[ids[0]] == bytes(512)  # kept, not recomputed
+    assert len(stored) == len(hogs) == 12 and stored[ids[1]] != bytes(512)
+    assert (stored[ids[0]], hogs[ids[0]]) == stopped_here  # kept, not recomputed
 
 
 LOADS_NO_MODEL = [

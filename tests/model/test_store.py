@@ -69,8 +69,10 @@ def test_cache_loads_once_and_evicts_the_least_recently_used():
 def test_a_model_stored_before_the_descriptor_loads_and_scores_as_the_cnn_alone():
     """Configs written before descriptor_size existed are the CNN alone: they keep
     loading, and the descriptors given with new faces are not read."""
-    old = ScorerConfig(descriptor_size=0)
-    stored_config = {k: v for k, v in old.to_json().items() if k != "descriptor_size"}
+    old = ScorerConfig(descriptor_size=0, expression_size=0)
+    stored_config = {
+        k: v for k, v in old.to_json().items() if k not in ("descriptor_size", "expression_size")
+    }
     data = pack(get_weights(build_scorer(old)), np.array([]), np.array([]))
     loaded = load_scorer("konomi-cnn-v1", stored_config, data)
     crops = np.random.default_rng(0).integers(0, 255, (3, 80, 80, 3), dtype=np.uint8)

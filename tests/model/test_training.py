@@ -134,7 +134,11 @@ def test_the_descriptor_carries_a_taste_the_cnn_alone_cannot_see(lfw_crops, spli
     votes = planted_votes(taste, seen, 700, 4)
     test = planted_votes(taste, unseen, 2000, 5)
     accuracy = {}
-    for name, config in (("with", ScorerConfig()), ("without", ScorerConfig(descriptor_size=0))):
+    cases = (
+        ("with", ScorerConfig(expression_size=0)),
+        ("without", ScorerConfig(descriptor_size=0, expression_size=0)),
+    )
+    for name, config in cases:
         job = TrainingJob("guild", lfw_crops, votes, config, FAST, descriptors=descriptors)
         result = train(job)
         model = build_scorer(config)

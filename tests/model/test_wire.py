@@ -20,7 +20,7 @@ from model.wire import (
     pool_key,
 )
 
-SMALL = ScorerConfig(widths=[4], dense_units=4, descriptor_size=0)
+SMALL = ScorerConfig(widths=[4], dense_units=4, descriptor_size=0, expression_size=0)
 QUICK = TrainSettings(max_epochs=1, min_steps_per_epoch=1)
 
 

@@ -72,10 +72,11 @@ async def test_pool_crops_are_decoded_once_and_follow_the_pool(tmp_path):
 
     service = await open_service(tmp_path, faces=8, crowd_votes=0, alice_votes=0)
     try:
-        ids, crops, _ = await service.training.pool_faces(GUILD)
+        first = await service.training.pool_faces(GUILD)
+        ids = first.ids
         again = await service.training.pool_faces(GUILD)
         assert service.training.crops_decoded == len(ids) == 8
-        np.testing.assert_array_equal(again[1], crops)
+        np.testing.assert_array_equal(again.crops, first.crops)
         extra = lfw_crops()[20]
         await pool.add_source(
             service.db,
@@ -85,11 +86,11 @@ async def test_pool_crops_are_decoded_once_and_follow_the_pool(tmp_path):
             [pool.NewFace(encode_png(extra), (0, 0, 80, 80), phash(extra))],
         )
         await pool.set_hidden(service.db, GUILD, ids[0], True)
-        ids_now, crops_now, _ = await service.training.pool_faces(GUILD)
+        now = await service.training.pool_faces(GUILD)
         assert service.training.crops_decoded == 9  # only the new face
         expected = await TrainingService(service.db, service.settings).pool_faces(GUILD)
-        assert ids_now == expected[0] and ids[0] not in ids_now and len(ids_now) == 8
-        np.testing.assert_array_equal(crops_now, expected[1])
+        assert now.ids == expected.ids and ids[0] not in now.ids and len(now.ids) == 8
+        np.testing.assert_array_equal(now.crops, expected.crops)
     finally:
         await service.close()
 
@@ -142,5 +143,60 @@ async def test_people_queued_together_train_in_one_pass_each_with_their_own_outc
         faces = [face.id for face in await pool.list_faces(db, GUILD)]
         assert sorted(view.scores) == sorted(faces) and view.dims == 8
         assert np.abs(unpack(guild.weights_npz)[0]["taste_space/kernel"]).max() > 0
+    finally:
+        await service.close()
+
+
+async def test_the_guild_model_keeps_an_expression_basis_fitted_on_its_pool_alone(tmp_path):
+    """`faces describe` fills in the faces' expression HOGs; the guild model keeps the
+    basis fitted on the faces it trained on (a face added later changes nothing until
+    the next retrain), a person's model reads through it, and /rank projects an upload
+    on it."""
+    from model.expression import ExpressionPCA
+    from model.images import encode_png
+    from model.store import expression_basis
+    from storage import models, pool
+    from tests.images import lfw_crops
+
+    service = await open_service(tmp_path, faces=10, crowd_votes=30, alice_votes=30)
+    try:
+        described, refused = await service.pool.describe_missing(GUILD)
+        assert described + refused == 10 and described >= 8
+        faces = await service.training.pool_faces(GUILD)
+        assert faces.expressions is not None and (faces.expressions != 0).any(1).sum() == described
+        guild = await service.training.train_now(GUILD, None)
+        stored = ExpressionPCA.from_arrays(expression_basis(guild.weights_npz))
+        unseen = lfw_crops(256)[30:33]
+        await pool.add_source(
+            service.db,
+            GUILD,
+            "later",
+            "later.png",
+            [pool.NewFace(encode_png(unseen[0]), (0, 0, 80, 80), 1)],
+        )
+        await service.pool.describe_missing(GUILD)
+        grown = await service.training.pool_faces(GUILD)
+        assert len(grown.ids) == 11
+        # the stored basis is the one fitted on the 10 faces it trained on, not the 11 now
+        probe = grown.expressions
+        np.testing.assert_allclose(stored.project(probe), faces.basis.project(probe), atol=1e-4)
+        assert not np.allclose(stored.project(probe), grown.basis.project(probe), atol=1e-3)
+        personal = await service.training.train_now(GUILD, ALICE)
+        assert expression_basis(personal.weights_npz) is None  # a head only: the guild's basis
+        scorer, model, is_personal = await service.ranking.scorer_for(GUILD, ALICE)
+        assert is_personal and model.id == personal.id
+        np.testing.assert_allclose(scorer.basis.project(probe), stored.project(probe), atol=1e-6)
+        ranked = await service.ranking.rank_files(
+            GUILD, ALICE, [(f"{i}.png", encode_png(crop)) for i, crop in enumerate(unseen[1:])]
+        )
+        uploads = ranked.uploads
+        assert all(upload.expression is not None for upload in uploads)
+        crops = np.stack([upload.crop for upload in uploads])
+        descriptors = np.stack([upload.descriptor for upload in uploads])
+        expressions = np.stack([upload.expression for upload in uploads])
+        read = scorer.score_crops(crops, descriptors, expressions)
+        np.testing.assert_allclose(np.sort(read)[::-1], ranked.scores, atol=1e-5)
+        assert not np.allclose(read, scorer.score_crops(crops, descriptors), atol=1e-4)
+        assert (await models.latest_model(service.db, GUILD, None)).id == guild.id
     finally:
         await service.close()
