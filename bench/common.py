@@ -108,12 +108,11 @@ def raw_hogs(crops: np.ndarray, cache: Path) -> tuple[np.ndarray, float, float]:
 
 
 def features(descriptors, hogs, pool, with_hog: bool) -> np.ndarray:
-    """The descriptor, and beside it the HOG blocks projected on a PCA of the pool's
-    faces (block-balanced against the descriptor's total variance)."""
+    """The descriptor, and beside it the HOG blocks projected on the basis a guild
+    model fits on its pool's faces (`ExpressionPCA.for_pool`, as the bot does)."""
     from model.expression import ExpressionPCA
 
     if not with_hog:
         return descriptors
-    reference = float(descriptors[pool].var(0).sum())
-    pca = ExpressionPCA.fit(hogs[pool], reference)
-    return np.concatenate([descriptors, pca.project(hogs)], axis=1)
+    basis = ExpressionPCA.for_pool(descriptors[pool], hogs[pool])
+    return np.concatenate([descriptors, basis.project(hogs)], axis=1)

@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.baseline import logistic_scores  # noqa: E402
 from bench.common import DEFAULT_DATA, features, machine, raw_hogs  # noqa: E402
 from bench.quality import random_pairs, test_pairs  # noqa: E402
 from bench.quality_omi import KINDS, Person, load, tastes, unseen_split  # noqa: E402
+from model.linear_taste import logistic_scores  # noqa: E402
 
 ATTRIBUTES = ("happy", "outgoing", "alert", "gender", "age")
 

@@ -27,7 +27,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.baseline import logistic_scores  # noqa: E402
 from bench.common import DEFAULT_DATA, faces_with_descriptors, machine  # noqa: E402
 from bench.quality import METHODS as QUALITY_METHODS  # noqa: E402
 from bench.quality import (  # noqa: E402
@@ -39,6 +38,7 @@ from bench.quality import (  # noqa: E402
     test_pairs,
     train_guilds,
 )
+from model.linear_taste import logistic_scores  # noqa: E402
 
 BASELINE = "logistic baseline (descriptor, L2 by CV)"
 METHODS = [*QUALITY_METHODS, BASELINE, "consensus oracle", "chance"]

@@ -32,7 +32,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.baseline import logistic_scores  # noqa: E402
 from bench.common import (  # noqa: E402
     DEFAULT_DATA,
     faces_with_descriptors,
@@ -50,6 +49,7 @@ from bench.quality import (  # noqa: E402
     test_pairs,
     train_guilds,
 )
+from model.linear_taste import logistic_scores  # noqa: E402
 
 BASELINE = "logistic baseline (same features, L2 by CV)"
 METHODS = [*QUALITY_METHODS, BASELINE, "attribute ridge (true attributes)", "chance"]

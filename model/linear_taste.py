@@ -1,0 +1,139 @@
+"""A linear taste on frozen face features, fitted to one person's votes: an L2 logistic
+regression on the difference of two faces' standardized features (a tie is a soft
+label of 0.5), its strength chosen by 3-fold cross-validation on the person's own
+votes, then refitted on all of them.
+
+It is both the plain reference a personal model must beat (`bench/baseline.py`) and
+the personal model's last step (`correction`): the trained head's score as a fixed
+offset, and a linear term on the head's features, as large as cross-validation on
+the person's votes allows (none at all when it does not pay). A person whose taste
+the guild's head cannot express (an independent one) still gets what a linear model
+of their votes gets. Newton's method: a few hundred features, a few hundred votes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.bradley_terry import win_chance
+from model.pairs import Pairs
+
+STRENGTHS = (0.1, 1.0, 10.0, 100.0, 1000.0)  # L2 on the weights, per vote summed
+NONE = np.inf  # the correction's strength that keeps the head as it is
+BASE_PULL = 1.0  # how strongly the correction's scale on the head is held at 1
+
+
+def fit_logistic(
+    x: np.ndarray,
+    y: np.ndarray,
+    strength: float | np.ndarray,
+    offset: np.ndarray | None = None,
+    target: np.ndarray | None = None,
+) -> np.ndarray:
+    """Weights w minimising sum(cross-entropy(sigmoid(offset + x w), y)) + 1/2 sum(
+    strength (w - target)^2), a strength per weight or one for all (an infinite one
+    keeps its weight at the target)."""
+    strength = np.broadcast_to(np.asarray(strength, float), (x.shape[1],))
+    target = np.zeros(x.shape[1]) if target is None else target
+    free = np.isfinite(strength)
+    weights = np.where(free, 0.0, target).astype(float)
+    if not free.any() or not len(y):
+        return weights
+    offset = (np.zeros(len(y)) if offset is None else offset) + x[:, ~free] @ weights[~free]
+    x, strength, target = x[:, free], strength[free], target[free]
+
+    def objective(w: np.ndarray) -> float:
+        z = offset + x @ w  # the cross-entropy of sigmoid(z), computed without overflow
+        return float(np.sum(np.logaddexp(0, z) - y * z) + strength @ (w - target) ** 2 / 2)
+
+    fitted = target.astype(float).copy()
+    current = objective(fitted)
+    for _ in range(50):
+        p = win_chance(offset + x @ fitted)
+        gradient = x.T @ (p - y) + strength * (fitted - target)
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(strength)
+        step = np.linalg.solve(hessian, gradient)
+        for _ in range(30):  # halved until it helps: a saturated start overshoots
+            trial = objective(fitted - step)
+            if trial <= current:
+                break
+            step = step / 2
+        else:
+            break
+        fitted, current = fitted - step, trial
+        if np.abs(step).max() < 1e-6:
+            break
+    weights[free] = fitted
+    return weights
+
+
+def log_loss(x: np.ndarray, y: np.ndarray, weights: np.ndarray, offset: np.ndarray) -> float:
+    p = np.clip(win_chance(offset + x @ weights), 1e-9, 1 - 1e-9)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def choose_strength(
+    x: np.ndarray,
+    y: np.ndarray,
+    rng: np.random.Generator,
+    strengths: tuple[float | np.ndarray, ...] = STRENGTHS,
+    offset: np.ndarray | None = None,
+    target: np.ndarray | None = None,
+) -> float | np.ndarray:
+    """The L2 strength with the least 3-fold cross-validated log-loss on these votes
+    (the first of equals: list the strongest first to prefer the least change)."""
+    offset = np.zeros(len(y)) if offset is None else offset
+    if len(y) < 3:
+        return strengths[0]
+    folds = np.array_split(rng.permutation(len(y)), 3)
+    losses = []
+    for strength in strengths:
+        loss = 0.0
+        for held in folds:
+            kept = np.setdiff1d(np.arange(len(y)), held)
+            weights = fit_logistic(x[kept], y[kept], strength, offset[kept], target)
+            loss += log_loss(x[held], y[held], weights, offset[held])
+        losses.append(loss)
+    return strengths[int(np.argmin(losses))]
+
+
+def _standardized(features: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The features standardized over `faces` (a constant feature stays zero), and the
+    scale each was divided by."""
+    scale = features[faces].std(0)
+    scale = np.where(scale > 1e-6, scale, np.inf)
+    return (features - features[faces].mean(0)) / scale, scale
+
+
+def logistic_scores(
+    features: np.ndarray, pool: np.ndarray, votes: Pairs, rng: np.random.Generator
+) -> np.ndarray:
+    """Every face's score under a linear taste fitted to `votes` on `features` (faces x
+    dims) standardized over the `pool` faces: the plain reference."""
+    standard, _ = _standardized(features, pool)
+    x, y = standard[votes.a] - standard[votes.b], votes.y.astype(float)
+    return standard @ fit_logistic(x, y, choose_strength(x, y, rng))
+
+
+def correction(
+    features: np.ndarray, base: np.ndarray, votes: Pairs, rng: np.random.Generator
+) -> tuple[float, np.ndarray]:
+    """A scale on the `base` scores and weights on the raw `features` (faces x dims)
+    whose sum best predicts `votes`, as cross-validation on them judges: (1, zeros) when
+    the base alone predicts them as well. The scale is pulled towards 1 (a head whose
+    scores are too sure, too timid or of the wrong sign is set right as far as the
+    votes show), the weights towards 0; features standardized over all the faces
+    given (the pool)."""
+    standard, scale = _standardized(features, np.arange(len(features)))
+    x = np.concatenate(
+        [(base[votes.a] - base[votes.b])[:, None], standard[votes.a] - standard[votes.b]], axis=1
+    )
+    y = votes.y.astype(float)
+    target = np.zeros(x.shape[1])
+    target[0] = 1.0
+    strengths = [np.full(x.shape[1], NONE)]
+    for strength in STRENGTHS[::-1]:
+        strengths.append(np.concatenate([[BASE_PULL], np.full(x.shape[1] - 1, strength)]))
+    chosen = choose_strength(x, y, rng, tuple(strengths), target=target)
+    weights = fit_logistic(x, y, chosen, target=target)
+    return float(weights[0]), weights[1:] / scale

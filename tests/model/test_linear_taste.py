@@ -1,0 +1,58 @@
+"""The linear taste on frozen features: the reference a personal model must beat, and
+the correction that makes a personal model at least that good."""
+
+import numpy as np
+
+from model.linear_taste import correction, logistic_scores
+from model.metrics import pairwise_metrics
+from model.pairs import Pairs
+
+
+def _votes(taste: np.ndarray, faces: np.ndarray, count: int, seed: int) -> Pairs:
+    rng = np.random.default_rng(seed)
+    a, b = rng.choice(faces, count), rng.choice(faces, count)
+    keep = a != b
+    a, b = a[keep], b[keep]
+    wins = rng.random(len(a)) < 1 / (1 + np.exp(-3 * (taste[a] - taste[b])))
+    return Pairs.of(a, b, wins.astype(float))
+
+
+def _world(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(400, 40)) * rng.uniform(0.1, 5, 40)  # unequal scales
+    taste = (features / features.std(0)) @ rng.normal(size=40) / np.sqrt(40)
+    return features, taste, np.arange(300), np.arange(300, 400)
+
+
+def test_the_reference_learns_a_linear_taste_for_faces_it_never_saw():
+    features, taste, pool, unseen = _world()
+    votes = _votes(taste, pool, 200, 1)
+    scores = logistic_scores(features, pool, votes, np.random.default_rng(0))
+    accuracy = pairwise_metrics(scores, _votes(taste, unseen, 3000, 2)).accuracy
+    print(f"unseen faces: {accuracy:.3f}")
+    assert accuracy > 0.75
+
+
+def test_a_head_that_already_predicts_the_votes_is_left_as_it_is():
+    features, taste, pool, _ = _world()
+    votes = _votes(taste, pool, 100, 3)
+    scale, weights = correction(features[pool], 3 * taste[pool], votes, np.random.default_rng(0))
+    assert scale == 1 and np.array_equal(weights, np.zeros(features.shape[1]))
+
+
+def test_a_head_that_misses_the_taste_is_corrected_as_far_as_the_votes_show():
+    """A head that learned the guild's taste (unrelated to this person's): the correction
+    adds what a linear model of the person's votes sees, on faces it never saw; the
+    same votes and seed give the same weights."""
+    features, taste, pool, unseen = _world()
+    guild = features @ np.random.default_rng(9).normal(size=40)
+    guild = 2 * guild / guild.std()  # a trained head's scores: a few logits across
+    votes = _votes(taste, pool, 150, 4)
+    scale, weights = correction(features, guild, votes, np.random.default_rng(0))
+    again = correction(features, guild, votes, np.random.default_rng(0))
+    test = _votes(taste, unseen, 3000, 5)
+    before = pairwise_metrics(guild, test).accuracy
+    after = pairwise_metrics(scale * guild + features @ weights, test).accuracy
+    print(f"unseen faces: {before:.3f} the head alone, {after:.3f} corrected (scale {scale:.3f})")
+    assert scale == again[0] and np.array_equal(weights, again[1])
+    assert after > 0.72 and after > before + 0.15
