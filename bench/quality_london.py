@@ -27,7 +27,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import DEFAULT_DATA, faces_with_descriptors, machine  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_DATA,
+    faces_with_descriptors,
+    features,
+    machine,
+    raw_hogs,
+)
 from bench.quality import METHODS as QUALITY_METHODS  # noqa: E402
 from bench.quality import (  # noqa: E402
     Results,
@@ -40,8 +46,15 @@ from bench.quality import (  # noqa: E402
 )
 from model.linear_taste import logistic_scores  # noqa: E402
 
-BASELINE = "logistic baseline (descriptor, L2 by CV)"
+BASELINE = "logistic baseline (same features, L2 by CV)"
 METHODS = [*QUALITY_METHODS, BASELINE, "consensus oracle", "chance"]
+FOLD_COLUMNS = [
+    ("konomi final scorer", 30),
+    ("konomi final scorer", 100),
+    ("guild model", 100),
+    (BASELINE, 100),
+    ("consensus oracle", 100),
+]
 
 
 def load(data: Path, out: Path):
@@ -92,6 +105,13 @@ def main() -> None:
         action="store_true",
         help="use tuning raters (numbers not divisible by 5), never the held-out",
     )
+    parser.add_argument(
+        "--descriptor-only",
+        dest="expression",
+        action="store_false",
+        help="konomi and the baseline read the descriptor alone, not the expression "
+        "features beside it as the bot does",
+    )
     args = parser.parse_args()
 
     began = time.time()
@@ -102,12 +122,18 @@ def main() -> None:
     held_pool = np.flatnonzero((numbers % 5 != 0) if args.tuning else (numbers % 5 == 0))
     held = np.sort(rng.choice(held_pool, args.held_out, replace=False))
     crowd_pool = np.setdiff1d(np.flatnonzero(numbers % 5 != 0), held)
-    variants = konomi_variants(stored, descriptors, args.taste_dims)
+    hogs = raw_hogs(stored, args.out / "london_hogs.npz")[0] if args.expression else None
     folds = np.array_split(rng.permutation(count), args.folds)
     results = Results(METHODS, args.votes)
+    fold_lines = [
+        "| fold | " + " | ".join(f"{m} @ {n}" for m, n in FOLD_COLUMNS if n in args.votes) + " |",
+        "|---" * (1 + sum(n in args.votes for _, n in FOLD_COLUMNS)) + "|",
+    ]
 
     for fold, unseen in enumerate(folds[: args.run_folds]):
         seen = np.setdiff1d(np.arange(count), unseen)
+        frozen = features(descriptors, hogs, seen, args.expression)  # what both models read
+        variants = konomi_variants(stored, frozen, args.taste_dims)
         crowd = rng.choice(crowd_pool, args.guild_raters, replace=False)
         guild_votes = merge(
             [answer(table[r], *random_pairs(seen, args.guild_votes, rng)) for r in crowd]
@@ -115,6 +141,7 @@ def main() -> None:
         print(f"fold {fold}:", end=" ")
         guilds = train_guilds(variants, guild_votes, began)
         others = np.setdiff1d(np.arange(len(raters)), held)
+        this_fold = Results(METHODS, args.votes)
         for place, rater in enumerate(held):
             rating = table[rater]
             consensus = np.nanmean(table[np.setdiff1d(others, [rater])], axis=0)
@@ -126,11 +153,21 @@ def main() -> None:
                 }
                 scores = person_scores(variants, guilds, own, place < args.original_raters)
                 scores["consensus oracle"] = {"unseen": consensus, "seen": consensus}
-                plain = logistic_scores(descriptors, seen, own, rng)
+                plain = logistic_scores(frozen, seen, own, rng)
                 scores[BASELINE] = {"unseen": plain, "seen": plain}
                 for method, values in scores.items():
                     results.add(method, n, values, tests, rater)
+                    this_fold.add(method, n, values, tests, rater)
             print(f"  rater {raters[rater]} done ({time.time() - began:.0f} s)", flush=True)
+        fold_lines.append(
+            f"| {fold} | "
+            + " | ".join(
+                f"{this_fold.mean(method, n, 'unseen')[0]:.3f}"
+                for method, n in FOLD_COLUMNS
+                if n in args.votes
+            )
+            + " |"
+        )
         print(f"fold {fold} done ({time.time() - began:.0f} s)", flush=True)
 
     lines = [
@@ -139,7 +176,8 @@ def main() -> None:
         f"{args.folds} folds; guild: {args.guild_raters} other raters x {args.guild_votes} "
         f"votes on seen faces; {len(held)} "
         f"{'tuning' if args.tuning else 'held-out'} raters ({args.original_raters} with the "
-        "per-person CNN); the bot's config.toml; "
+        "per-person CNN); the bot's config.toml; features: the descriptor"
+        f"{' and the expression features' if args.expression else ''}; "
         f"{time.time() - began:.0f} s",
         "",
         *results.table(),
@@ -147,6 +185,10 @@ def main() -> None:
         "konomi beside the plain baseline on the same votes (unseen faces):",
         "",
         *results.paired("konomi final scorer", BASELINE, "unseen"),
+        "",
+        "Each fold's unseen faces alone (20 faces: a fold moves every method together):",
+        "",
+        *fold_lines,
     ]
     print("\n".join(lines))
     args.out.mkdir(parents=True, exist_ok=True)

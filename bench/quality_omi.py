@@ -178,10 +178,12 @@ def main() -> None:
     parser.add_argument("--run-folds", type=int, default=1, help="run only the first N folds")
     parser.add_argument("--votes", type=int, nargs="+", default=[10, 30, 100, 300])
     parser.add_argument(
-        "--expression",
-        action="store_true",
-        help="konomi and the baseline read the HOG blocks beside the descriptor "
-        "(model/expression.py; the PCA fitted on each fold's pool)",
+        "--descriptor-only",
+        dest="expression",
+        action="store_false",
+        help="konomi and the baseline read the descriptor alone, not the expression "
+        "features beside it as the bot does (model/expression.py; the basis fitted on "
+        "each fold's pool)",
     )
     parser.add_argument(
         "--original-people",

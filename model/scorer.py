@@ -15,7 +15,7 @@ import numpy as np
 from model.settings import ScorerConfig
 
 ARCHITECTURE = "konomi-cnn-v1"
-HEAD_LAYERS = ("head_dense", "score", "taste_space", "taste")
+HEAD_LAYERS = ("head_dense", "score", "taste_space", "taste", "personal_linear")
 
 
 def build_trunk(config: ScorerConfig) -> keras.Model:
@@ -57,9 +57,20 @@ def build_head(config: ScorerConfig, regularizers: dict | None = None) -> keras.
         kernel_regularizer=regularizers.get("score/kernel"),
         bias_regularizer=regularizers.get("score/bias"),
     )(x)
+    terms = [score, linear_term(inputs)]
     if config.taste_dims:
-        score = keras.layers.Add(name="with_taste")([score, taste_term(config, inputs)])
-    return keras.Model(inputs, score, name="head")
+        terms.append(taste_term(config, inputs))
+    return keras.Model(inputs, keras.layers.Add(name="score_terms")(terms), name="head")
+
+
+def linear_term(features):
+    """A person's linear correction on the head's features (model/linear_taste.py),
+    set from outside after their head is trained, never by gradient steps; zero in the
+    guild model and before it is set."""
+    layer = keras.layers.Dense(
+        1, use_bias=False, kernel_initializer="zeros", trainable=False, name="personal_linear"
+    )
+    return layer(features)
 
 
 def taste_term(config: ScorerConfig, features):

@@ -86,12 +86,15 @@ def build_stacked_head(
         bias_regularizer=pulled("score/bias"),
         name="score",
     )(x)
+    linear = StackedDense(people, 1, use_bias=False, name="personal_linear")
+    linear.trainable = False  # zeros while heads train: the correction comes after
+    terms = [score, linear(inputs)]
     if config.taste_dims:
         coordinates = StackedDense(people, config.taste_dims, use_bias=False, name="taste_space")
         position = StackedDense(people, 1, use_bias=False, name="taste")
         coordinates.trainable = position.trainable = False
-        score = keras.layers.Add(name="with_taste")([score, position(coordinates(inputs))])
-    return keras.Model(inputs, score, name="stacked_head")
+        terms.append(position(coordinates(inputs)))
+    return keras.Model(inputs, keras.layers.Add(name="score_terms")(terms), name="stacked_head")
 
 
 def stack(heads: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from model.augment import augment
 from model.bradley_terry import fit_offsets
+from model.linear_taste import correction
 from model.losses import RankNetLoss, StackedRankNetLoss
 from model.metrics import ModelKind, ModelMetrics, PairwiseMetrics, pairwise_metrics
 from model.pairs import Pairs, plan_batches, traced_size
@@ -433,6 +434,7 @@ def train_personal_batch(
             guild_scores,
             person(trained, p),
             guild_head,
+            views[0],
             coordinates,
             {
                 **asdict(fits[p]),
@@ -484,10 +486,20 @@ def _personal_result(
     guild_scores: np.ndarray,
     trained_head: dict[str, np.ndarray],
     guild_head: dict[str, np.ndarray],
+    features: np.ndarray,
     coordinates: np.ndarray,
     timings: dict,
 ) -> TrainingResult:
-    """The head a person uses (theirs or the guild's), their offsets and metrics."""
+    """What a person is served, their offsets and metrics. Of the head they trained and
+    the guild's, theirs unless the guild's predicts their held-out votes clearly better;
+    then, unless that head predicts them clearly better, their linear taste
+    (model/linear_taste.py): their centre in the guild's taste space (the guild's
+    score plus their place), scaled, plus a linear term on the face features, as
+    large as cross-validation on their votes finds that it pays. The centre saw their
+    votes only through their few coordinates, so cross-validating on them is fair,
+    and a taste the guild's head cannot express still gets what a linear model of
+    their votes gets. Choices and held-out figures rest on the training votes; what
+    is served is fitted on all of them."""
     train, held_out = split
     settings = job.settings
     count = len(job.crops)
@@ -498,20 +510,43 @@ def _personal_result(
             pairs, count, base=scores, prior=prior, strength=settings.personal_offset_prior
         )
 
+    centre_head = dict(guild_head)
+    if "taste/kernel" in trained_head:
+        centre_head["taste/kernel"] = trained_head["taste/kernel"]
+    centre = guild_scores + coordinates @ centre_head.get("taste/kernel", np.zeros((0, 1)))[:, 0]
+
+    # The linear term reads the frozen face features (descriptor, expression), as the
+    # plain reference does, not the CNN's embedding: learned for the guild's taste,
+    # the centre carries what it knows. The CNN alone has nothing else to read.
+    start = features.shape[1] - job.scorer.features_size if job.scorer.features_size else 0
+
+    def linear_taste(votes: Pairs) -> tuple[float, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(settings.seed)  # the same votes, the same taste
+        scale, linear = correction(features[:, start:], centre, votes, rng)
+        linear = np.concatenate([np.zeros(start), linear])
+        return scale, linear, scale * centre + features @ linear
+
     personal_final_scores = with_offsets(personal_scores, train)
     guild_final_scores = with_offsets(guild_scores, train)
-    personal = pairwise_metrics(personal_final_scores, held_out)
     guild_final = pairwise_metrics(guild_final_scores, held_out)
     use_personal = not _clearly_better(guild_final_scores, personal_final_scores, held_out)
-    chosen_scores = personal_scores if use_personal else guild_scores
-    weights = trained_head if use_personal else guild_head
-    offsets = with_offsets(chosen_scores, job.pairs) - chosen_scores
+    head_final_scores = personal_final_scores if use_personal else guild_final_scores
+    linear_final_scores = with_offsets(linear_taste(train)[2], train)
+    use_linear = not _clearly_better(head_final_scores, linear_final_scores, held_out)
+    final = pairwise_metrics(linear_final_scores if use_linear else head_final_scores, held_out)
+    if use_linear:
+        scale, linear, served = linear_taste(job.pairs)
+        weights = _with_correction(centre_head, scale, linear)
+    else:
+        served = personal_scores if use_personal else guild_scores
+        weights = trained_head if use_personal else guild_head
+    offsets = with_offsets(served, job.pairs) - served
     metrics = ModelMetrics(
         kind=ModelKind.PERSONAL,
         train_votes=len(train),
         held_out_votes=len(held_out),
-        uses=ModelKind.PERSONAL if use_personal else ModelKind.GUILD,
-        final=personal,
+        uses=ModelKind.PERSONAL if use_personal or use_linear else ModelKind.GUILD,
+        final=final,
         cnn=pairwise_metrics(personal_scores, held_out),
         guild_cnn=pairwise_metrics(guild_scores, held_out),
         guild_final=guild_final,
@@ -521,12 +556,25 @@ def _personal_result(
     return TrainingResult(
         weights,
         offsets,
-        chosen_scores + offsets,
+        served + offsets,
         metrics,
         trained_head,
         personal_scores,
         coordinates if coordinates.shape[1] else None,
     )
+
+
+def _with_correction(
+    head: dict[str, np.ndarray], scale: float, linear: np.ndarray
+) -> dict[str, np.ndarray]:
+    """A head whose score is `scale` times the head's plus `linear` on its features:
+    the score's and the taste position's weights scaled, the correction set."""
+    weights = dict(head)
+    for name in ("score/kernel", "score/bias", "taste/kernel"):
+        if name in weights:
+            weights[name] = (weights[name] * scale).astype(np.float32)
+    weights["personal_linear/kernel"] = linear.astype(np.float32)[:, None]
+    return weights
 
 
 def train(job: TrainingJob, progress: Progress | None = None) -> TrainingResult:
