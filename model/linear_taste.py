@@ -72,29 +72,32 @@ def log_loss(x: np.ndarray, y: np.ndarray, weights: np.ndarray, offset: np.ndarr
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def choose_strength(
+Prior = tuple[float | np.ndarray, np.ndarray | None]  # L2 strength(s), and their target
+
+
+def choose_prior(
     x: np.ndarray,
     y: np.ndarray,
     rng: np.random.Generator,
-    strengths: tuple[float | np.ndarray, ...] = STRENGTHS,
+    priors: list[Prior],
     offset: np.ndarray | None = None,
-    target: np.ndarray | None = None,
-) -> float | np.ndarray:
-    """The L2 strength with the least 3-fold cross-validated log-loss on these votes
-    (the first of equals: list the strongest first to prefer the least change)."""
+) -> Prior:
+    """Of these priors (L2 strengths and the weights they pull towards), the one with
+    the least 3-fold cross-validated log-loss on these votes (the first of equals:
+    list the strongest first to prefer the least change)."""
     offset = np.zeros(len(y)) if offset is None else offset
     if len(y) < 3:
-        return strengths[0]
+        return priors[0]
     folds = np.array_split(rng.permutation(len(y)), 3)
     losses = []
-    for strength in strengths:
+    for strength, target in priors:
         loss = 0.0
         for held in folds:
             kept = np.setdiff1d(np.arange(len(y)), held)
             weights = fit_logistic(x[kept], y[kept], strength, offset[kept], target)
             loss += log_loss(x[held], y[held], weights, offset[held])
         losses.append(loss)
-    return strengths[int(np.argmin(losses))]
+    return priors[int(np.argmin(losses))]
 
 
 def _standardized(features: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,28 +115,30 @@ def logistic_scores(
     dims) standardized over the `pool` faces: the plain reference."""
     standard, _ = _standardized(features, pool)
     x, y = standard[votes.a] - standard[votes.b], votes.y.astype(float)
-    return standard @ fit_logistic(x, y, choose_strength(x, y, rng))
+    strength, _ = choose_prior(x, y, rng, [(strength, None) for strength in STRENGTHS])
+    return standard @ fit_logistic(x, y, strength)
 
 
 def correction(
     features: np.ndarray, base: np.ndarray, votes: Pairs, rng: np.random.Generator
 ) -> tuple[float, np.ndarray]:
     """A scale on the `base` scores and weights on the raw `features` (faces x dims)
-    whose sum best predicts `votes`, as cross-validation on them judges: (1, zeros) when
-    the base alone predicts them as well. The scale is pulled towards 1 (a head whose
-    scores are too sure, too timid or of the wrong sign is set right as far as the
-    votes show), the weights towards 0; features standardized over all the faces
-    given (the pool)."""
+    whose sum best predicts `votes`, as cross-validation on them judges between: the
+    base alone (1, zeros); the base, its scale pulled towards 1, plus the weights; or
+    the weights alone (scale 0: a base that misleads is dropped, which leaves the
+    plain reference). The weights' L2 strength is chosen with it. Features
+    standardized over all the faces given (the pool)."""
     standard, scale = _standardized(features, np.arange(len(features)))
     x = np.concatenate(
         [(base[votes.a] - base[votes.b])[:, None], standard[votes.a] - standard[votes.b]], axis=1
     )
     y = votes.y.astype(float)
-    target = np.zeros(x.shape[1])
-    target[0] = 1.0
-    strengths = [np.full(x.shape[1], NONE)]
+    dims = x.shape[1] - 1
+    with_base = np.concatenate([[1.0], np.zeros(dims)])
+    priors: list[Prior] = [(np.full(dims + 1, NONE), with_base)]
     for strength in STRENGTHS[::-1]:
-        strengths.append(np.concatenate([[BASE_PULL], np.full(x.shape[1] - 1, strength)]))
-    chosen = choose_strength(x, y, rng, tuple(strengths), target=target)
-    weights = fit_logistic(x, y, chosen, target=target)
+        priors.append((np.concatenate([[BASE_PULL], np.full(dims, strength)]), with_base))
+        priors.append((np.concatenate([[NONE], np.full(dims, strength)]), np.zeros(dims + 1)))
+    strength, target = choose_prior(x, y, rng, priors)
+    weights = fit_logistic(x, y, strength, target=target)
     return float(weights[0]), weights[1:] / scale
