@@ -133,6 +133,19 @@ class ExpressionPCA:
         return cls(means, components, scales)
 
 
+def with_expression(
+    descriptors: np.ndarray, raw: np.ndarray | None, basis: ExpressionPCA | None
+) -> np.ndarray:
+    """What a scorer reads beside each crop: the descriptors, then the raw HOGs
+    projected on the guild model's `basis` (zeros without one, or without HOGs)."""
+    descriptors = np.asarray(descriptors, np.float32)
+    if basis is None or raw is None:
+        projected = np.zeros((len(descriptors), EXPRESSION_SIZE), np.float32)
+    else:
+        projected = basis.project(raw)
+    return np.concatenate([descriptors, projected], axis=1)
+
+
 def pack_expression(raw: np.ndarray) -> bytes:
     """A face's raw HOG as stored: float16 (7.4 KB; HOG values lie in [0, 1])."""
     return np.asarray(raw, dtype="<f2").tobytes()

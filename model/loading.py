@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from model.expression import ExpressionPCA
+from model.expression import ExpressionPCA, with_expression
 from model.faces import resize_square
 from model.scorer import ARCHITECTURE, ScorerConfig, build_scorer, scorer_inputs, set_weights
 from model.store import expression_basis, unpack
@@ -34,18 +34,6 @@ class LoadedScorer:
     config: ScorerConfig
     basis: ExpressionPCA | None = None
 
-    def features(self, descriptors: np.ndarray, expressions: np.ndarray | None) -> np.ndarray:
-        """What the model reads beside the crop: the descriptors, then the raw
-        expression HOGs projected on the guild model's basis (zeros without one)."""
-        descriptors = np.asarray(descriptors, np.float32)
-        if not self.config.expression_size:
-            return descriptors
-        if self.basis is None or expressions is None:
-            projected = np.zeros((len(descriptors), self.config.expression_size), np.float32)
-        else:
-            projected = self.basis.project(expressions)
-        return np.concatenate([descriptors, projected], axis=1)
-
     def score_crops(
         self,
         crops: np.ndarray,
@@ -57,8 +45,8 @@ class LoadedScorer:
         about pool faces."""
         size = self.config.input_size
         crops = np.stack([resize_square(crop, size) for crop in crops])
-        if descriptors is not None and self.config.features_size:
-            descriptors = self.features(descriptors, expressions)
+        if descriptors is not None and self.config.expression_size:
+            descriptors = with_expression(descriptors, expressions, self.basis)
         return predict(self.model, scorer_inputs(self.config, crops, descriptors))
 
     def score_pool(

@@ -64,9 +64,9 @@ def build_head(config: ScorerConfig, regularizers: dict | None = None) -> keras.
 
 
 def linear_term(features):
-    """A person's linear correction on the head's features (model/linear_taste.py),
-    set from outside after their head is trained, never by gradient steps; zero in the
-    guild model and before it is set."""
+    """The linear term of a person's linear taste on the head's features
+    (model/linear_taste.py), set from outside after their head is trained, never by
+    gradient steps; zero in the guild model and in a trained head."""
     layer = keras.layers.Dense(
         1, use_bias=False, kernel_initializer="zeros", trainable=False, name="personal_linear"
     )

@@ -87,7 +87,7 @@ def build_stacked_head(
         name="score",
     )(x)
     linear = StackedDense(people, 1, use_bias=False, name="personal_linear")
-    linear.trainable = False  # zeros while heads train: the correction comes after
+    linear.trainable = False  # zeros while heads train: a linear taste is fitted after
     terms = [score, linear(inputs)]
     if config.taste_dims:
         coordinates = StackedDense(people, config.taste_dims, use_bias=False, name="taste_space")

@@ -494,8 +494,8 @@ def _personal_result(
     the guild's, theirs unless the guild's predicts their held-out votes clearly better;
     then, unless that head predicts them clearly better, their linear taste
     (model/linear_taste.py): their centre in the guild's taste space (the guild's
-    score plus their place), scaled, plus a linear term on the face features, as
-    large as cross-validation on their votes finds that it pays. The centre saw their
+    score plus their place) and a linear term on the face features, each as far as
+    cross-validation on their votes finds that it pays. The centre saw their
     votes only through their few coordinates, so cross-validating on them is fair,
     and a taste the guild's head cannot express still gets what a linear model of
     their votes gets. Choices and held-out figures rest on the training votes; what

@@ -25,11 +25,11 @@ from bot.services.errors import (
 from bot.services.voting import votes_on
 from model.descriptor import DESCRIPTOR_SIZE, stack_descriptors, unpack_descriptor
 from model.expression import (
-    EXPRESSION_SIZE,
     RAW_SIZE,
     ExpressionPCA,
     stack_expressions,
     unpack_expression,
+    with_expression,
 )
 from model.faces import resize_square
 from model.images import decode_png
@@ -85,12 +85,7 @@ class PoolFaces:
         HOG projected on `basis` (the guild model's)."""
         if self.expressions is None:
             return self.descriptors
-        projected = (
-            basis.project(self.expressions)
-            if basis is not None
-            else np.zeros((len(self.ids), EXPRESSION_SIZE), np.float32)
-        )
-        return np.concatenate([self.descriptors, projected], axis=1)
+        return with_expression(self.descriptors, self.expressions, basis)
 
 
 @dataclass(frozen=True)
