@@ -19,7 +19,8 @@ from model.bradley_terry import win_chance
 from model.pairs import Pairs
 
 STRENGTHS = (0.1, 1.0, 10.0, 100.0, 1000.0)  # L2 on the weights, per vote summed
-NONE = np.inf  # the strength that keeps a weight at its target
+NONE = np.inf  # the correction's strength that keeps the head as it is
+BASE_PULL = 1.0  # how strongly the correction's scale on the head is held at 1
 
 
 def fit_logistic(
@@ -119,32 +120,25 @@ def logistic_scores(
 
 
 def correction(
-    features: np.ndarray,
-    anchors: np.ndarray,
-    targets: np.ndarray,
-    pulls: np.ndarray,
-    votes: Pairs,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weights on the `anchors` (faces x k scores already known, e.g. the guild's score
-    and a person's taste coordinates) and on the raw `features` (faces x dims) whose
-    sum best predicts `votes`, as cross-validation on them judges between: the anchors
-    at their `targets` alone (the weights zero); the anchors, each pulled towards its
-    target with its strength in `pulls`, plus the weights; or the weights alone (the
-    anchors dropped where they mislead, which leaves the plain reference). The
-    weights' L2 strength is chosen with it. Features standardized over all the faces
-    given (the pool)."""
+    features: np.ndarray, base: np.ndarray, votes: Pairs, rng: np.random.Generator
+) -> tuple[float, np.ndarray]:
+    """A scale on the `base` scores and weights on the raw `features` (faces x dims)
+    whose sum best predicts `votes`, as cross-validation on them judges between: the
+    base alone (1, zeros); the base, its scale pulled towards 1, plus the weights; or
+    the weights alone (scale 0: a base that misleads is dropped, which leaves the
+    plain reference). The weights' L2 strength is chosen with it. Features
+    standardized over all the faces given (the pool)."""
     standard, scale = _standardized(features, np.arange(len(features)))
     x = np.concatenate(
-        [anchors[votes.a] - anchors[votes.b], standard[votes.a] - standard[votes.b]], axis=1
+        [(base[votes.a] - base[votes.b])[:, None], standard[votes.a] - standard[votes.b]], axis=1
     )
     y = votes.y.astype(float)
-    k, dims = anchors.shape[1], features.shape[1]
-    anchored = np.concatenate([targets, np.zeros(dims)])
-    priors: list[Prior] = [(np.full(k + dims, NONE), anchored)]
+    dims = x.shape[1] - 1
+    with_base = np.concatenate([[1.0], np.zeros(dims)])
+    priors: list[Prior] = [(np.full(dims + 1, NONE), with_base)]
     for strength in STRENGTHS[::-1]:
-        priors.append((np.concatenate([pulls, np.full(dims, strength)]), anchored))
-        priors.append((np.concatenate([np.full(k, NONE), np.full(dims, strength)]), 0 * anchored))
+        priors.append((np.concatenate([[BASE_PULL], np.full(dims, strength)]), with_base))
+        priors.append((np.concatenate([[NONE], np.full(dims, strength)]), np.zeros(dims + 1)))
     strength, target = choose_prior(x, y, rng, priors)
     weights = fit_logistic(x, y, strength, target=target)
-    return weights[:k], weights[k:] / scale
+    return float(weights[0]), weights[1:] / scale

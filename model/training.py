@@ -493,11 +493,10 @@ def _personal_result(
     """What a person is served, their offsets and metrics. Of the head they trained and
     the guild's, theirs unless the guild's predicts their held-out votes clearly better;
     then, unless that head predicts them clearly better, their linear taste
-    (model/linear_taste.py): the guild's score and their taste coordinates (pulled
-    towards 1 and their place, their centre in the guild's taste space) and a linear
-    term on the face features, each as far as cross-validation on their votes finds
-    that it pays. The centre saw their votes only through their few coordinates,
-    so cross-validating on them is fair,
+    (model/linear_taste.py): their centre in the guild's taste space (the guild's
+    score plus their place) and a linear term on the face features, each as far as
+    cross-validation on their votes finds that it pays. The centre saw their
+    votes only through their few coordinates, so cross-validating on them is fair,
     and a taste the guild's head cannot express still gets what a linear model of
     their votes gets. Choices and held-out figures rest on the training votes; what
     is served is fitted on all of them."""
@@ -511,20 +510,21 @@ def _personal_result(
             pairs, count, base=scores, prior=prior, strength=settings.personal_offset_prior
         )
 
+    centre_head = dict(guild_head)
+    if "taste/kernel" in trained_head:
+        centre_head["taste/kernel"] = trained_head["taste/kernel"]
+    centre = guild_scores + coordinates @ centre_head.get("taste/kernel", np.zeros((0, 1)))[:, 0]
+
     # The linear term reads the frozen face features (descriptor, expression), as the
     # plain reference does, not the CNN's embedding: learned for the guild's taste,
-    # the guild's score carries what it knows. The CNN alone has nothing else to read.
+    # the centre carries what it knows. The CNN alone has nothing else to read.
     start = features.shape[1] - job.scorer.features_size if job.scorer.features_size else 0
-    position = trained_head.get("taste/kernel", np.zeros((0, 1)))[:, 0]
-    anchors = np.column_stack([guild_scores, coordinates])  # the person's centre, in parts
-    targets = np.concatenate([[1.0], position])
-    pulls = np.concatenate([[1.0], np.full(len(position), settings.taste_position_prior)])
 
-    def linear_taste(votes: Pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def linear_taste(votes: Pairs) -> tuple[float, np.ndarray, np.ndarray]:
         rng = np.random.default_rng(settings.seed)  # the same votes, the same taste
-        weights, linear = correction(features[:, start:], anchors, targets, pulls, votes, rng)
+        scale, linear = correction(features[:, start:], centre, votes, rng)
         linear = np.concatenate([np.zeros(start), linear])
-        return weights, linear, anchors @ weights + features @ linear
+        return scale, linear, scale * centre + features @ linear
 
     personal_final_scores = with_offsets(personal_scores, train)
     guild_final_scores = with_offsets(guild_scores, train)
@@ -535,8 +535,8 @@ def _personal_result(
     use_linear = not _clearly_better(head_final_scores, linear_final_scores, held_out)
     final = pairwise_metrics(linear_final_scores if use_linear else head_final_scores, held_out)
     if use_linear:
-        anchored, linear, served = linear_taste(job.pairs)
-        weights = _linear_head(guild_head, anchored, linear)
+        scale, linear, served = linear_taste(job.pairs)
+        weights = _with_correction(centre_head, scale, linear)
     else:
         served = personal_scores if use_personal else guild_scores
         weights = trained_head if use_personal else guild_head
@@ -564,16 +564,15 @@ def _personal_result(
     )
 
 
-def _linear_head(
-    guild_head: dict[str, np.ndarray], anchored: np.ndarray, linear: np.ndarray
+def _with_correction(
+    head: dict[str, np.ndarray], scale: float, linear: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """A linear taste as head arrays: the guild head's score times `anchored[0]`, the
-    taste position `anchored[1:]`, and the linear term on the head's features."""
-    weights = dict(guild_head)
-    for name in ("score/kernel", "score/bias"):
-        weights[name] = (weights[name] * anchored[0]).astype(np.float32)
-    if "taste/kernel" in weights:
-        weights["taste/kernel"] = anchored[1:].astype(np.float32)[:, None]
+    """A head whose score is `scale` times the head's plus `linear` on its features:
+    the score's and the taste position's weights scaled, the correction set."""
+    weights = dict(head)
+    for name in ("score/kernel", "score/bias", "taste/kernel"):
+        if name in weights:
+            weights[name] = (weights[name] * scale).astype(np.float32)
     weights["personal_linear/kernel"] = linear.astype(np.float32)[:, None]
     return weights
 

@@ -7,9 +7,6 @@ from model.linear_taste import correction, logistic_scores
 from model.metrics import pairwise_metrics
 from model.pairs import Pairs
 
-ONE = np.ones(1)  # one anchor, its target and its pull
-RNG = np.random.default_rng
-
 
 def _votes(taste: np.ndarray, faces: np.ndarray, count: int, seed: int) -> Pairs:
     rng = np.random.default_rng(seed)
@@ -36,28 +33,26 @@ def test_the_reference_learns_a_linear_taste_for_faces_it_never_saw():
     assert accuracy > 0.75
 
 
-def test_an_anchor_that_already_predicts_the_votes_is_left_as_it_is():
+def test_a_head_that_already_predicts_the_votes_is_left_as_it_is():
     features, taste, pool, _ = _world()
     votes = _votes(taste, pool, 100, 3)
-    anchored, weights = correction(
-        features[pool], 3 * taste[pool, None], ONE, ONE, votes, np.random.default_rng(0)
-    )
-    assert anchored == 1 and np.array_equal(weights, np.zeros(features.shape[1]))
+    scale, weights = correction(features[pool], 3 * taste[pool], votes, np.random.default_rng(0))
+    assert scale == 1 and np.array_equal(weights, np.zeros(features.shape[1]))
 
 
-def test_an_anchor_that_misses_the_taste_is_corrected_as_far_as_the_votes_show():
-    """An anchor that holds the guild's taste (unrelated to this person's): the
-    correction adds what a linear model of the person's votes sees, on faces it never
-    saw; the same votes and seed give the same weights."""
+def test_a_head_that_misses_the_taste_is_corrected_as_far_as_the_votes_show():
+    """A head that learned the guild's taste (unrelated to this person's): the correction
+    adds what a linear model of the person's votes sees, on faces it never saw; the
+    same votes and seed give the same weights."""
     features, taste, pool, unseen = _world()
     guild = features @ np.random.default_rng(9).normal(size=40)
     guild = 2 * guild / guild.std()  # a trained head's scores: a few logits across
     votes = _votes(taste, pool, 150, 4)
-    anchored, weights = correction(features, guild[:, None], ONE, ONE, votes, RNG(0))
-    again = correction(features, guild[:, None], ONE, ONE, votes, RNG(0))
+    scale, weights = correction(features, guild, votes, np.random.default_rng(0))
+    again = correction(features, guild, votes, np.random.default_rng(0))
     test = _votes(taste, unseen, 3000, 5)
     before = pairwise_metrics(guild, test).accuracy
-    after = pairwise_metrics(anchored[0] * guild + features @ weights, test).accuracy
-    print(f"unseen faces: {before:.3f} the guild alone, {after:.3f} corrected ({anchored[0]:.3f})")
-    assert anchored == again[0] and np.array_equal(weights, again[1])
+    after = pairwise_metrics(scale * guild + features @ weights, test).accuracy
+    print(f"unseen faces: {before:.3f} the head alone, {after:.3f} corrected (scale {scale:.3f})")
+    assert scale == again[0] and np.array_equal(weights, again[1])
     assert after > 0.72 and after > before + 0.15
