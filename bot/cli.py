@@ -214,7 +214,10 @@ def _cmd_faces(settings: Settings, args: argparse.Namespace) -> int:
         described, refused = await service.pool.describe_missing(
             args.guild, progress=not args.quiet
         )
-        print(f"faces described: {described}; refused by the descriptor: {refused}")
+        print(
+            f"faces described: {described}; refused by the descriptor: {refused} "
+            "(they keep scoring without it)"
+        )
         return 0
 
     return _service_call(settings, describe)
@@ -348,7 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     health.set_defaults(handler=_cmd_health)
 
     faces = commands.add_parser(
-        "faces", help="compute the face descriptors of faces stored without one (resumable)"
+        "faces",
+        help="compute the descriptors and expression features of faces stored without them"
+        " (resumable)",
     )
     _add_config(faces)
     faces.add_argument("action", choices=["describe"])
