@@ -3,12 +3,13 @@ regression on the difference of two faces' standardized features (a tie is a sof
 label of 0.5), its strength chosen by 3-fold cross-validation on the person's own
 votes, then refitted on all of them.
 
-It is both the plain reference a personal model must beat (`bench/baseline.py`) and
-the personal model's last step (`correction`): the trained head's score as a fixed
-offset, and a linear term on the head's features, as large as cross-validation on
-the person's votes allows (none at all when it does not pay). A person whose taste
-the guild's head cannot express (an independent one) still gets what a linear model
-of their votes gets. Newton's method: a few hundred features, a few hundred votes.
+It is both the plain reference a personal model must beat (`logistic_scores`, which
+the benchmarks run beside konomi) and a person's linear taste (`correction`): their
+centre in the guild's taste space, scaled, and a linear term on the face features,
+each as far as cross-validation on the person's votes finds that it pays (the centre
+alone, or the term alone, when that predicts them best). A person whose taste the
+guild's head cannot express (an independent one) still gets what a linear model of
+their votes gets. Newton's method: a few hundred features, a few hundred votes.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from model.bradley_terry import win_chance
 from model.pairs import Pairs
 
 STRENGTHS = (0.1, 1.0, 10.0, 100.0, 1000.0)  # L2 on the weights, per vote summed
-NONE = np.inf  # the correction's strength that keeps the head as it is
-BASE_PULL = 1.0  # how strongly the correction's scale on the head is held at 1
+NONE = np.inf  # the strength that keeps a weight at its target
+BASE_PULL = 1.0  # how strongly the scale on the centre is held at 1
 
 
 def fit_logistic(
