@@ -54,8 +54,7 @@ def fit_logistic(
     for _ in range(50):
         p = win_chance(offset + x @ fitted)
         gradient = x.T @ (p - y) + strength * (fitted - target)
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(strength)
-        step = np.linalg.solve(hessian, gradient)
+        step = _newton_step(x, p * (1 - p), strength, gradient)
         for _ in range(30):  # halved until it helps: a saturated start overshoots
             trial = objective(fitted - step)
             if trial <= current:
@@ -68,6 +67,20 @@ def fit_logistic(
             break
     weights[free] = fitted
     return weights
+
+
+def _newton_step(
+    x: np.ndarray, curvature: np.ndarray, strength: np.ndarray, gradient: np.ndarray
+) -> np.ndarray:
+    """H^-1 gradient for H = x' diag(curvature) x + diag(strength). With fewer votes
+    than weights (most people's case) through the votes' system, not the weights'
+    (the Woodbury identity): 64 x 64 instead of 257 x 257 for 100 votes in a fold."""
+    if len(x) >= x.shape[1] or np.any(strength <= 0):
+        return np.linalg.solve((x * curvature[:, None]).T @ x + np.diag(strength), gradient)
+    rows = x * np.sqrt(curvature)[:, None]
+    scaled = gradient / strength
+    inner = np.eye(len(x)) + (rows / strength) @ rows.T
+    return scaled - (rows.T @ np.linalg.solve(inner, rows @ scaled)) / strength
 
 
 def vote_losses(
