@@ -3,7 +3,9 @@ on the 1,004 OMI faces, (1) how well a ridge reads each rated attribute from the
 features (cross-validated R^2), and (2) the plain logistic baseline's accuracy on
 unseen faces for simulated tastes of every kind (bench/quality_omi.py's people), with
 the descriptor alone and with the HOG blocks beside it (model/expression.py; its PCA
-fitted on each split's pool faces only). Also the cost of the HOG per face.
+fitted on each split's pool faces only), and other weight-free options beside the
+bot's: fewer or more PCA directions per region, and the chip's colour (CIELAB mean and
+spread in each region). Also the cost of the HOG per face.
 
     python bench/expression_features.py [--data ../shared/data] [--out bench/out]
 """
@@ -25,6 +27,56 @@ from bench.quality_omi import KINDS, Person, load, tastes, unseen_split  # noqa:
 from model.linear_taste import logistic_scores  # noqa: E402
 
 ATTRIBUTES = ("happy", "outgoing", "alert", "gender", "age")
+FEWER = {"whole": 32, "eyes": 16, "mouth": 16}
+MORE = {"whole": 128, "eyes": 64, "mouth": 64}
+
+
+def region_colours(crops: np.ndarray, cache: Path) -> np.ndarray:
+    """Each face's colour on its aligned chip: CIELAB mean and spread in each of the
+    HOG's regions (faces x 18; cached). Colour is what gradients ignore: skin tone,
+    make-up, lighting."""
+    import cv2
+
+    from model.descriptor import aligned_chip
+    from model.expression import REGIONS
+    from model.settings import DetectorSettings
+
+    if cache.exists():
+        return np.load(cache)["colours"]
+    rows = []
+    for crop in crops:
+        lab = cv2.cvtColor(aligned_chip(crop, DetectorSettings().margin), cv2.COLOR_RGB2LAB)
+        row = []
+        for _, ys, xs, _ in REGIONS:
+            patch = lab[ys, xs].reshape(-1, 3).astype(np.float32)
+            row += [*patch.mean(0), *patch.std(0)]
+        rows.append(row)
+    colours = np.array(rows, np.float32)
+    np.savez(cache, colours=colours)
+    return colours
+
+
+def feature_options(descriptors, hogs, colours, pool) -> dict[str, np.ndarray]:
+    """The feature sets compared, the bot's among them; every PCA fitted on `pool`."""
+    from model.expression import ExpressionPCA
+
+    def with_hog(widths):
+        return np.concatenate(
+            [
+                descriptors,
+                ExpressionPCA.for_pool(descriptors[pool], hogs[pool], widths).project(hogs),
+            ],
+            axis=1,
+        )
+
+    bot = features(descriptors, hogs, pool, True)
+    return {
+        "descriptor": descriptors,
+        "descriptor + HOG (the bot: 64 / 32 / 32 directions)": bot,
+        "descriptor + HOG, 32 / 16 / 16 directions": with_hog(FEWER),
+        "descriptor + HOG, 128 / 64 / 64 directions": with_hog(MORE),
+        "descriptor + HOG + colour": np.concatenate([bot, colours], axis=1),
+    }
 
 
 def ridge_r2(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray], raw=None, desc=None) -> float:
@@ -55,6 +107,7 @@ def main() -> None:
     began = time.time()
     crops, descriptors, names, attributes = load(args.data, args.out)
     hogs, hog_ms, descriptor_ms = raw_hogs(crops, args.out / "omi_hogs.npz")
+    colours = region_colours(crops, args.out / "omi_colours.npz")
     rng = np.random.default_rng(0)
     folds = np.array_split(rng.permutation(len(crops)), 5)
     lines = [
@@ -76,10 +129,7 @@ def main() -> None:
 
     for split in range(args.splits):
         unseen, pool = unseen_split(len(crops), rng)
-        variants = {
-            "descriptor": features(descriptors, hogs, pool, False),
-            "descriptor + HOG": features(descriptors, hogs, pool, True),
-        }
+        variants = feature_options(descriptors, hogs, colours, pool)
         for kind in KINDS:
             for weights in tastes(names, kind, args.people, 0.35, rng):
                 person = Person(weights, attributes, rng)
@@ -100,7 +150,7 @@ def main() -> None:
         "| features | kind | " + " | ".join(f"@ {n}" for n in args.votes) + " |",
         "|---|---|" + "---|" * len(args.votes),
     ]
-    for name in ("descriptor", "descriptor + HOG"):
+    for name in variants:
         for kind in (*KINDS, "all"):
             cells = []
             for n in args.votes:

@@ -11,7 +11,7 @@ to the strength of the real ones), keeps the directions the pool varies along.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -70,41 +70,48 @@ class ExpressionPCA:
     means: dict[str, np.ndarray]
     components: dict[str, np.ndarray]  # (directions, raw size of the region)
     scales: dict[str, float]
+    # Each region's width in the projection (its directions, zeros after those kept):
+    # the bot's are COMPONENTS; the benchmarks try others.
+    widths: dict[str, int] = field(default_factory=lambda: dict(COMPONENTS))
 
     @classmethod
-    def fit(cls, raw: np.ndarray, reference: float = 1.0) -> ExpressionPCA:
+    def fit(
+        cls, raw: np.ndarray, reference: float = 1.0, widths: dict[str, int] = COMPONENTS
+    ) -> ExpressionPCA:
         """Fitted on the pool's raw HOG rows only (faces x RAW_SIZE)."""
         means, components, scales = {}, {}, {}
         for name, block in _blocks(raw).items():
             mean = block.mean(0)
             _, singular, directions = np.linalg.svd(block - mean, full_matrices=False)
-            kept = min(COMPONENTS[name], int((singular > 1e-6).sum()))
+            kept = min(widths[name], int((singular > 1e-6).sum()))
             variance = float((singular[:kept] ** 2).sum() / max(1, len(block) - 1))
             means[name], components[name] = mean, directions[:kept]
             scales[name] = float(np.sqrt(reference / variance)) if variance > 0 else 1.0
-        return cls(means, components, scales)
+        return cls(means, components, scales, dict(widths))
 
     @classmethod
-    def for_pool(cls, descriptors: np.ndarray, raw: np.ndarray) -> ExpressionPCA:
+    def for_pool(
+        cls, descriptors: np.ndarray, raw: np.ndarray, widths: dict[str, int] = COMPONENTS
+    ) -> ExpressionPCA:
         """Fitted on a pool's faces (the rows whose raw HOG is not all zeros: faces
         dlib refused have none), each block given the descriptors' total variance."""
         described = np.abs(raw).sum(1) > 0
         if described.sum() < 2:
-            return cls.fit(np.zeros((2, RAW_SIZE), np.float32))
+            return cls.fit(np.zeros((2, RAW_SIZE), np.float32), widths=widths)
         reference = float(descriptors[described].var(0).sum()) or 1.0
-        return cls.fit(raw[described], reference)
+        return cls.fit(raw[described], reference, widths)
 
     def project(self, raw: np.ndarray) -> np.ndarray:
-        """Faces x EXPRESSION_SIZE: each region's coordinates on the pool's directions,
-        scaled; zeros for a face without a raw HOG (all zeros), like a missing
-        descriptor."""
+        """Faces x the widths' sum (EXPRESSION_SIZE in the bot): each region's
+        coordinates on the pool's directions, scaled; zeros for a face without a raw
+        HOG (all zeros), like a missing descriptor."""
         raw = np.atleast_2d(raw)
-        projected = np.zeros((len(raw), EXPRESSION_SIZE), np.float32)
+        projected = np.zeros((len(raw), sum(self.widths.values())), np.float32)
         start = 0
         for name, block in _blocks(raw).items():
             values = (block - self.means[name]) @ self.components[name].T * self.scales[name]
             projected[:, start : start + values.shape[1]] = values
-            start += COMPONENTS[name]
+            start += self.widths[name]
         projected[np.abs(raw).sum(1) == 0] = 0
         return projected
 
