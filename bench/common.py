@@ -107,12 +107,13 @@ def raw_hogs(crops: np.ndarray, cache: Path) -> tuple[np.ndarray, float, float]:
     return hogs, hog_ms, descriptor_ms
 
 
-def features(descriptors, hogs, pool, with_hog: bool) -> np.ndarray:
+def features(descriptors, hogs, pool, with_hog: bool, widths=None) -> np.ndarray:
     """The descriptor, and beside it the HOG blocks projected on the basis a guild
-    model fits on its pool's faces (`ExpressionPCA.for_pool`, as the bot does)."""
-    from model.expression import ExpressionPCA
+    model fits on its pool's faces (`ExpressionPCA.for_pool` and `with_expression`, as
+    the bot does); `widths`: directions per region (None: the bot's)."""
+    from model.expression import COMPONENTS, ExpressionPCA, with_expression
 
     if not with_hog:
         return descriptors
-    basis = ExpressionPCA.for_pool(descriptors[pool], hogs[pool])
-    return np.concatenate([descriptors, basis.project(hogs)], axis=1)
+    basis = ExpressionPCA.for_pool(descriptors[pool], hogs[pool], widths or COMPONENTS)
+    return with_expression(descriptors, hogs, basis)

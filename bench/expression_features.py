@@ -58,23 +58,12 @@ def region_colours(crops: np.ndarray, cache: Path) -> np.ndarray:
 
 def feature_options(descriptors, hogs, colours, pool) -> dict[str, np.ndarray]:
     """The feature sets compared, the bot's among them; every PCA fitted on `pool`."""
-    from model.expression import ExpressionPCA
-
-    def with_hog(widths):
-        return np.concatenate(
-            [
-                descriptors,
-                ExpressionPCA.for_pool(descriptors[pool], hogs[pool], widths).project(hogs),
-            ],
-            axis=1,
-        )
-
     bot = features(descriptors, hogs, pool, True)
     return {
         "descriptor": descriptors,
         "descriptor + HOG (the bot: 64 / 32 / 32 directions)": bot,
-        "descriptor + HOG, 32 / 16 / 16 directions": with_hog(FEWER),
-        "descriptor + HOG, 128 / 64 / 64 directions": with_hog(MORE),
+        "descriptor + HOG, 32 / 16 / 16 directions": features(descriptors, hogs, pool, True, FEWER),
+        "descriptor + HOG, 128 / 64 / 64 directions": features(descriptors, hogs, pool, True, MORE),
         "descriptor + HOG + colour": np.concatenate([bot, colours], axis=1),
     }
 
