@@ -29,12 +29,13 @@ def lfw_faces(size: int = 100) -> list[np.ndarray]:
     ]
 
 
-def lfw_crops(size: int = 80) -> list[np.ndarray]:
-    """Face crops of the LFW faces that the default Haar cascade finds (about 80 of 100)."""
+def lfw_crops(size: int = 80, first: int = 0) -> list[np.ndarray]:
+    """Face crops of the LFW faces from the `first` on that the default Haar cascade
+    finds (about 80 of 100)."""
     from model.faces import DetectorSettings, NoFaceFound, extract_faces
 
     crops = []
-    for image in lfw_faces():
+    for image in lfw_faces()[first:]:
         with contextlib.suppress(NoFaceFound):
             crops.append(extract_faces(image, DetectorSettings(crop_size=size))[0].pixels)
     return crops
