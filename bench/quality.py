@@ -88,14 +88,16 @@ class Konomi:
         descriptor: bool,
         taste_dims: int | None = None,
     ):
+        from model.descriptor import DESCRIPTOR_SIZE
         from model.faces import resize_square
 
         config, self.settings = bot_settings()
+        # The bench's features: the descriptor, then the HOG blocks when it asks for them.
+        expression = max(0, descriptors.shape[1] - DESCRIPTOR_SIZE) if descriptor else 0
         self.config = dataclasses.replace(
             config,
-            # the bench passes its features whole (descriptor, and HOG blocks when asked)
-            descriptor_size=descriptors.shape[1] if descriptor else 0,
-            expression_size=0,
+            descriptor_size=descriptors.shape[1] - expression if descriptor else 0,
+            expression_size=expression,
             taste_dims=config.taste_dims if taste_dims is None else taste_dims,
         )
         # The CNN's input, downscaled from the stored crops as the bot's training does.

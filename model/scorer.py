@@ -4,7 +4,9 @@ Split into a trunk (convolutions -> embedding) shared by everyone in a guild and
 head (dense -> score) that a person's model may replace. With `descriptor_size` > 0
 the head reads the CNN's embedding and the general face descriptor side by side
 (model/descriptor.py), then the expression features (`expression_size`,
-model/expression.py); a face without them gets zeros there.
+model/expression.py); a face without them gets zeros there. The head's dense layer
+does not read the expression features (its rows for them stay zero): the taste space
+and a person's linear term do.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from model.constraints import ZeroRowsFrom
 from model.settings import ScorerConfig
 
 ARCHITECTURE = "konomi-cnn-v1"
@@ -39,17 +42,27 @@ def head_width(config: ScorerConfig) -> int:
     return config.widths[-1] + config.features_size
 
 
+def dense_rows_read(config: ScorerConfig) -> ZeroRowsFrom | None:
+    """The head's dense layer reads the embedding and the descriptor, not the
+    expression block (model/constraints.py): None when there is no block."""
+    if not config.expression_size:
+        return None
+    return ZeroRowsFrom(config.widths[-1] + config.descriptor_size)
+
+
 def build_head(config: ScorerConfig, regularizers: dict | None = None) -> keras.Model:
     """Features -> score; `regularizers` maps "head_dense/kernel"-style names to regularizers."""
     regularizers = regularizers or {}
     inputs = keras.Input((head_width(config),), name="embedding_in")
-    x = keras.layers.Dense(
+    dense = keras.layers.Dense(
         config.dense_units,
         activation="relu",
         name="head_dense",
         kernel_regularizer=regularizers.get("head_dense/kernel"),
         bias_regularizer=regularizers.get("head_dense/bias"),
-    )(inputs)
+        kernel_constraint=dense_rows_read(config),
+    )
+    x = dense(inputs)
     x = keras.layers.Dropout(config.dropout, name="dropout")(x)
     score = keras.layers.Dense(
         1,
@@ -60,7 +73,10 @@ def build_head(config: ScorerConfig, regularizers: dict | None = None) -> keras.
     terms = [score, linear_term(inputs)]
     if config.taste_dims:
         terms.append(taste_term(config, inputs))
-    return keras.Model(inputs, keras.layers.Add(name="score_terms")(terms), name="head")
+    head = keras.Model(inputs, keras.layers.Add(name="score_terms")(terms), name="head")
+    if dense.kernel_constraint is not None:  # from the first step on, not after it
+        dense.kernel.assign(dense.kernel_constraint(dense.kernel))
+    return head
 
 
 def linear_term(features):

@@ -14,7 +14,7 @@ import numpy as np
 from keras import ops
 
 from model.regularizers import PullTowards
-from model.scorer import head_width
+from model.scorer import dense_rows_read, head_width
 from model.settings import ScorerConfig
 
 
@@ -29,17 +29,22 @@ class StackedDense(keras.layers.Layer):
         use_bias: bool = True,
         regularizer: keras.regularizers.Regularizer | None = None,
         bias_regularizer: keras.regularizers.Regularizer | None = None,
+        constraint: keras.constraints.Constraint | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.people, self.units, self.use_bias = people, units, use_bias
         self.activation = keras.activations.get(activation)
         self.regularizer, self.bias_regularizer = regularizer, bias_regularizer
+        self.constraint = constraint
 
     def build(self, input_shape) -> None:
         width = input_shape[-1]
         self.kernel = self.add_weight(
-            (self.people, width, self.units), name="kernel", regularizer=self.regularizer
+            (self.people, width, self.units),
+            name="kernel",
+            regularizer=self.regularizer,
+            constraint=self.constraint,
         )
         if self.use_bias:
             self.bias = self.add_weight(
@@ -76,6 +81,7 @@ def build_stacked_head(
         "relu",
         regularizer=pulled("head_dense/kernel"),
         bias_regularizer=pulled("head_dense/bias"),
+        constraint=dense_rows_read(config),
         name="head_dense",
     )(inputs)
     x = keras.layers.Dropout(config.dropout, name="dropout")(x)

@@ -293,3 +293,56 @@ def test_a_taste_the_guild_cannot_express_is_served_as_well_as_the_plain_referen
     print(", ".join(f"{name} {value:.3f}" for name, value in accuracy.items()), "on unseen faces")
     assert accuracy["konomi"] >= accuracy["reference"] - 0.01
     assert accuracy["konomi"] > accuracy["guild"] + 0.15
+
+
+def test_the_head_ignores_the_expression_block_and_a_persons_linear_taste_reads_it(
+    lfw_crops, split, descriptors
+):
+    """The guild's head reads the embedding and the descriptor, not the expression
+    block: its scores do not move when the block does. A person whose taste lies in the
+    block still gets it, through their linear taste, on faces nobody voted on."""
+    seen, unseen = split
+    rng = np.random.default_rng(21)
+    block = rng.normal(size=(len(lfw_crops), 16)).astype(np.float32)
+    features = np.concatenate([descriptors, block], axis=1)
+    config = ScorerConfig(expression_size=16)
+    brightness = lfw_crops.mean(axis=(1, 2, 3))
+    guild = train(
+        TrainingJob(
+            "guild",
+            lfw_crops,
+            planted_votes(brightness, seen, 700, 1),
+            config,
+            FAST,
+            descriptors=features,
+        )
+    )
+    model = build_scorer(config)
+    set_weights(model, guild.weights)
+    moved = np.concatenate([descriptors, rng.normal(size=block.shape)], axis=1)
+    before = predict(model, scorer_inputs(config, lfw_crops, features))
+    after = predict(model, scorer_inputs(config, lfw_crops, moved))
+    print(f"guild scores moved by at most {np.abs(after - before).max():.2e}")
+    assert np.allclose(before, after, atol=1e-5)
+
+    from model.linear_taste import logistic_scores
+
+    taste = block @ rng.normal(size=16)
+    votes = planted_votes(taste, seen, 150, 22)
+    job = TrainingJob(
+        "personal", lfw_crops, votes, config, FAST, guild.weights, guild.offsets, features
+    )
+    served = train(job)
+    reference = logistic_scores(features, seen, votes, np.random.default_rng(0))
+    test = planted_votes(taste, unseen, 2000, 23)
+    accuracy = {
+        name: pairwise_metrics(scores, test).accuracy
+        for name, scores in (
+            ("konomi", served.scores - served.offsets),
+            ("reference", reference),
+            ("guild", guild.scores),
+        )
+    }
+    print(", ".join(f"{name} {value:.3f}" for name, value in accuracy.items()), "on unseen faces")
+    assert accuracy["konomi"] >= accuracy["reference"] - 0.01
+    assert accuracy["konomi"] > accuracy["guild"] + 0.15
