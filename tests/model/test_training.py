@@ -254,6 +254,36 @@ def test_the_guild_head_replaces_a_persons_only_on_clear_evidence():
     assert not _clearly_better(wrong_on(guild, 6), person, votes)
 
 
+def bright_faces_guild(lfw_crops, seen, config, features):
+    """A guild model of voters who like bright faces, reading `features` beside the CNN."""
+    brightness = lfw_crops.mean(axis=(1, 2, 3))
+    votes = planted_votes(brightness, seen, 700, 1)
+    return train(TrainingJob("guild", lfw_crops, votes, config, FAST, descriptors=features))
+
+
+def served_reference_and_guild(lfw_crops, split, config, features, guild, taste, seed):
+    """Accuracy on faces nobody voted on for a person with this `taste` and 150 votes:
+    what konomi serves them, the plain reference on the same features and votes, and
+    the guild's model."""
+    from model.linear_taste import logistic_scores
+
+    seen, unseen = split
+    votes = planted_votes(taste, seen, 150, seed)
+    job = TrainingJob(
+        "personal", lfw_crops, votes, config, FAST, guild.weights, guild.offsets, features
+    )
+    served = train(job)
+    content = served.scores - served.offsets  # unseen faces have no offsets
+    reference = logistic_scores(features, seen, votes, np.random.default_rng(0))
+    test = planted_votes(taste, unseen, 2000, seed + 1)
+    accuracy = {
+        name: pairwise_metrics(scores, test).accuracy
+        for name, scores in (("konomi", content), ("reference", reference), ("guild", guild.scores))
+    }
+    print(", ".join(f"{name} {value:.3f}" for name, value in accuracy.items()), "on unseen faces")
+    return accuracy
+
+
 def test_a_taste_the_guild_cannot_express_is_served_as_well_as_the_plain_reference(
     lfw_crops, split, descriptors
 ):
@@ -262,35 +292,10 @@ def test_a_taste_the_guild_cannot_express_is_served_as_well_as_the_plain_referen
     them is at least as good as the plain reference (a logistic regression on the same
     features, its strength by cross-validation on the same votes), and far better than
     the guild's model."""
-    from model.linear_taste import logistic_scores
-
-    seen, unseen = split
     config = ScorerConfig(expression_size=0)
-    brightness = lfw_crops.mean(axis=(1, 2, 3))
-    guild = train(
-        TrainingJob(
-            "guild",
-            lfw_crops,
-            planted_votes(brightness, seen, 700, 1),
-            config,
-            FAST,
-            descriptors=descriptors,
-        )
-    )
+    guild = bright_faces_guild(lfw_crops, split[0], config, descriptors)
     taste = descriptors @ np.random.default_rng(11).normal(size=descriptors.shape[1])
-    votes = planted_votes(taste, seen, 150, 12)
-    job = TrainingJob(
-        "personal", lfw_crops, votes, config, FAST, guild.weights, guild.offsets, descriptors
-    )
-    served = train(job)
-    content = served.scores - served.offsets  # unseen faces have no offsets
-    reference = logistic_scores(descriptors, seen, votes, np.random.default_rng(0))
-    test = planted_votes(taste, unseen, 2000, 13)
-    accuracy = {
-        name: pairwise_metrics(scores, test).accuracy
-        for name, scores in (("konomi", content), ("reference", reference), ("guild", guild.scores))
-    }
-    print(", ".join(f"{name} {value:.3f}" for name, value in accuracy.items()), "on unseen faces")
+    accuracy = served_reference_and_guild(lfw_crops, split, config, descriptors, guild, taste, 12)
     assert accuracy["konomi"] >= accuracy["reference"] - 0.01
     assert accuracy["konomi"] > accuracy["guild"] + 0.15
 
@@ -301,22 +306,11 @@ def test_the_head_ignores_the_expression_block_and_a_persons_linear_taste_reads_
     """The guild's head reads the embedding and the descriptor, not the expression
     block: its scores do not move when the block does. A person whose taste lies in the
     block still gets it, through their linear taste, on faces nobody voted on."""
-    seen, unseen = split
     rng = np.random.default_rng(21)
     block = rng.normal(size=(len(lfw_crops), 16)).astype(np.float32)
     features = np.concatenate([descriptors, block], axis=1)
     config = ScorerConfig(expression_size=16)
-    brightness = lfw_crops.mean(axis=(1, 2, 3))
-    guild = train(
-        TrainingJob(
-            "guild",
-            lfw_crops,
-            planted_votes(brightness, seen, 700, 1),
-            config,
-            FAST,
-            descriptors=features,
-        )
-    )
+    guild = bright_faces_guild(lfw_crops, split[0], config, features)
     model = build_scorer(config)
     set_weights(model, guild.weights)
     moved = np.concatenate([descriptors, rng.normal(size=block.shape)], axis=1)
@@ -325,24 +319,7 @@ def test_the_head_ignores_the_expression_block_and_a_persons_linear_taste_reads_
     print(f"guild scores moved by at most {np.abs(after - before).max():.2e}")
     assert np.allclose(before, after, atol=1e-5)
 
-    from model.linear_taste import logistic_scores
-
     taste = block @ rng.normal(size=16)
-    votes = planted_votes(taste, seen, 150, 22)
-    job = TrainingJob(
-        "personal", lfw_crops, votes, config, FAST, guild.weights, guild.offsets, features
-    )
-    served = train(job)
-    reference = logistic_scores(features, seen, votes, np.random.default_rng(0))
-    test = planted_votes(taste, unseen, 2000, 23)
-    accuracy = {
-        name: pairwise_metrics(scores, test).accuracy
-        for name, scores in (
-            ("konomi", served.scores - served.offsets),
-            ("reference", reference),
-            ("guild", guild.scores),
-        )
-    }
-    print(", ".join(f"{name} {value:.3f}" for name, value in accuracy.items()), "on unseen faces")
+    accuracy = served_reference_and_guild(lfw_crops, split, config, features, guild, taste, 22)
     assert accuracy["konomi"] >= accuracy["reference"] - 0.01
     assert accuracy["konomi"] > accuracy["guild"] + 0.15
