@@ -4,8 +4,11 @@ features (cross-validated R^2), and (2) the plain logistic baseline's accuracy o
 unseen faces for simulated tastes of every kind (bench/quality_omi.py's people), with
 the descriptor alone and with the HOG blocks beside it (model/expression.py; its PCA
 fitted on each split's pool faces only), and other weight-free options beside the
-bot's: fewer or more PCA directions per region, and the chip's colour (CIELAB mean and
-spread in each region). Also the cost of the HOG per face.
+bot's: fewer or more PCA directions per region, the chip's colour (CIELAB mean and
+spread in each region), and the whole head (HOG and colour of a wider chip that takes
+in the hair, the jaw and the neck). For each feature set, also the best taste linear
+in it (fitted to every pool face's true appeal: what no number of votes passes). Also
+the cost of the HOG per face.
 
     python bench/expression_features.py [--data ../shared/data] [--out bench/out]
 """
@@ -24,11 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import DEFAULT_DATA, features, machine, raw_hogs  # noqa: E402
 from bench.quality import random_pairs, test_pairs  # noqa: E402
 from bench.quality_omi import KINDS, Person, load, tastes, unseen_split  # noqa: E402
+from bench.taste_ceiling import best_linear  # noqa: E402
 from model.linear_taste import logistic_scores  # noqa: E402
 
 ATTRIBUTES = ("happy", "outgoing", "alert", "gender", "age")
 FEWER = {"whole": 32, "eyes": 16, "mouth": 16}
 MORE = {"whole": 128, "eyes": 64, "mouth": 64}
+CEILING = 0  # the column of the best linear taste (no votes: every pool face's appeal)
 
 
 def region_colours(crops: np.ndarray, cache: Path) -> np.ndarray:
@@ -56,15 +61,57 @@ def region_colours(crops: np.ndarray, cache: Path) -> np.ndarray:
     return colours
 
 
-def feature_options(descriptors, hogs, colours, pool) -> dict[str, np.ndarray]:
+def whole_heads(crops: np.ndarray, cache: Path) -> np.ndarray:
+    """Each face's whole head: the aligned chip with 0.6 of the face's size around it
+    (hair, jaw, neck), its HOG at 64 px beside its CIELAB mean on a 4 x 4 grid (faces
+    x 1,812; cached)."""
+    import cv2
+
+    from model.descriptor import aligned_chip
+    from model.settings import DetectorSettings
+
+    if cache.exists():
+        return np.load(cache)["heads"]
+    hog = cv2.HOGDescriptor((64, 64), (16, 16), (8, 8), (8, 8), 9)
+    rows = []
+    for crop in crops:
+        chip = aligned_chip(crop, DetectorSettings().margin, padding=0.6)
+        gray = cv2.resize(cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY), (64, 64), cv2.INTER_AREA)
+        lab = cv2.resize(cv2.cvtColor(chip, cv2.COLOR_RGB2LAB), (4, 4), cv2.INTER_AREA)
+        rows.append(np.concatenate([hog.compute(gray).ravel(), lab.ravel() / 255.0]))
+    heads = np.array(rows, np.float32)
+    np.savez(cache, heads=heads)
+    return heads
+
+
+def principal(block: np.ndarray, pool: np.ndarray, kept: int, variance: float) -> np.ndarray:
+    """`block` on its `kept` leading directions over the pool, scaled to `variance`."""
+    mean = block[pool].mean(0)
+    directions = np.linalg.svd(block[pool] - mean, full_matrices=False)[2][:kept]
+    projected = (block - mean) @ directions.T
+    return projected * np.sqrt(variance / projected[pool].var(0).sum())
+
+
+def feature_options(descriptors, hogs, colours, heads, pool) -> dict[str, np.ndarray]:
     """The feature sets compared, the bot's among them; every PCA fitted on `pool`."""
     bot = features(descriptors, hogs, pool, True)
+    variance = float(descriptors[pool].var(0).sum())
+    head = np.concatenate(
+        [
+            principal(heads[:, :-48], pool, 64, variance),
+            principal(heads[:, -48:], pool, 24, variance),
+        ],
+        axis=1,
+    )
     return {
         "descriptor": descriptors,
         "descriptor + HOG (the bot: 64 / 32 / 32 directions)": bot,
         "descriptor + HOG, 32 / 16 / 16 directions": features(descriptors, hogs, pool, True, FEWER),
         "descriptor + HOG, 128 / 64 / 64 directions": features(descriptors, hogs, pool, True, MORE),
         "descriptor + HOG + colour": np.concatenate([bot, colours], axis=1),
+        "descriptor + HOG + the whole head (64 + 24 directions)": np.concatenate(
+            [bot, head], axis=1
+        ),
     }
 
 
@@ -97,6 +144,7 @@ def main() -> None:
     crops, descriptors, names, attributes = load(args.data, args.out)
     hogs, hog_ms, descriptor_ms = raw_hogs(crops, args.out / "omi_hogs.npz")
     colours = region_colours(crops, args.out / "omi_colours.npz")
+    heads = whole_heads(crops, args.out / "omi_heads.npz")
     rng = np.random.default_rng(0)
     folds = np.array_split(rng.permutation(len(crops)), 5)
     lines = [
@@ -118,11 +166,16 @@ def main() -> None:
 
     for split in range(args.splits):
         unseen, pool = unseen_split(len(crops), rng)
-        variants = feature_options(descriptors, hogs, colours, pool)
+        variants = feature_options(descriptors, hogs, colours, heads, pool)
         for kind in KINDS:
             for weights in tastes(names, kind, args.people, 0.35, rng):
                 person = Person(weights, attributes, rng)
                 truth = person.truth(*test_pairs(unseen))
+                for name, x in variants.items():
+                    z = (x - x[pool].mean(0)) / (x[pool].std(0) + 1e-6)
+                    best = best_linear(np.c_[z, np.ones(len(z))], pool, person.utility)
+                    ceiling = pairwise_metrics(best, truth).accuracy
+                    accuracy.setdefault((name, kind, CEILING), []).append(ceiling)
                 for n in args.votes:
                     votes = person.answer(*random_pairs(pool, n, rng))
                     for name, x in variants.items():
@@ -136,13 +189,15 @@ def main() -> None:
         f"Plain logistic baseline, unseen faces ({args.people} people of each kind x "
         f"{args.splits} splits):",
         "",
-        "| features | kind | " + " | ".join(f"@ {n}" for n in args.votes) + " |",
-        "|---|---|" + "---|" * len(args.votes),
+        "| features | kind | "
+        + " | ".join(f"@ {n}" for n in args.votes)
+        + " | best linear taste (every pool face's appeal) |",
+        "|---|---|" + "---|" * (len(args.votes) + 1),
     ]
     for name in variants:
         for kind in (*KINDS, "all"):
             cells = []
-            for n in args.votes:
+            for n in (*args.votes, CEILING):
                 values = [
                     v
                     for (m, k, count), vs in accuracy.items()

@@ -4,11 +4,14 @@ makes them), a logistic taste fitted on the face descriptor alone, with a plain 
 prior, with a prior learned from the guild's members (the second moment of their own
 fitted tastes), and with konomi's taste space (model/taste_space.py) fitted on the
 members' votes, against a ridge on the true attributes; from 30 to 5,000 votes, on
-faces none of them saw. Also how much of each attribute the descriptor carries
-linearly. Numpy (and a small Keras fit for the taste space): 2 minutes once the
-descriptors are cached.
+faces none of them saw; and the best taste linear in the features at all (fitted to
+every pool face's true appeal, no votes, no noise), which no amount of votes passes.
+Also how much of each attribute the features carry linearly. `--features bot` reads
+what the bot reads (the descriptor and the HOG blocks of model/expression.py, their
+PCA fitted on the pool faces). Numpy (and a small Keras fit for the taste space): 2
+minutes once the descriptors are cached (5 with the HOG blocks).
 
-    python bench/taste_ceiling.py [--data ../shared/data] [--out bench/out]
+    python bench/taste_ceiling.py [--features descriptor|bot] [--data ../shared/data]
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import DEFAULT_DATA, machine  # noqa: E402
+from bench.common import DEFAULT_DATA, machine, raw_hogs  # noqa: E402
+from bench.common import features as bot_features  # noqa: E402
 from bench.quality import merge, random_pairs, test_pairs  # noqa: E402
 from bench.quality_omi import KINDS, Person, load, ridge, tastes, unseen_split  # noqa: E402
 
@@ -41,6 +45,24 @@ def logistic(x: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray:
     return weights
 
 
+def best_linear(design: np.ndarray, seen: np.ndarray, utility: np.ndarray) -> np.ndarray:
+    """Every face's score from the ridge of a person's true appeal on the features,
+    fitted on all the pool faces, its strength chosen by leave-one-out: the most any
+    linear taste on these features can reach, however many votes."""
+    u, s, vt = np.linalg.svd(design[seen], full_matrices=False)
+    target = utility[seen]
+    best = None
+    for strength in (0.1, 1, 10, 100, 1000):
+        shrink = s**2 / (s**2 + strength)
+        fitted = u @ (shrink * (u.T @ target))
+        leverage = (u**2 * shrink).sum(1)
+        error = np.mean(((target - fitted) / (1 - leverage)) ** 2)
+        if best is None or error < best[0]:
+            best = (error, strength)
+    weights = vt.T @ (s / (s**2 + best[1]) * (u.T @ target))
+    return design @ weights
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -48,23 +70,27 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=10, help="held-out people of each kind")
     parser.add_argument("--votes", type=int, nargs="+", default=[30, 100, 300, 1000, 5000])
     parser.add_argument("--taste-dims", type=int, default=4)
+    parser.add_argument("--features", choices=("descriptor", "bot"), default="descriptor")
     args = parser.parse_args()
 
     from model.metrics import pairwise_metrics
     from model.taste_space import fit_directions, locate
 
-    _, descriptors, names, attributes = load(args.data, args.out)
+    crops, descriptors, names, attributes = load(args.data, args.out)
     count = len(descriptors)
     rng = np.random.default_rng(0)
     unseen, seen = unseen_split(count, rng)
-    features = (descriptors - descriptors[seen].mean(0)) / (descriptors[seen].std(0) + 1e-6)
+    read = descriptors
+    if args.features == "bot":
+        read = bot_features(descriptors, raw_hogs(crops, args.out / "omi_hogs.npz")[0], seen, True)
+    features = (read - read[seen].mean(0)) / (read[seen].std(0) + 1e-6)
     width = features.shape[1]
     plain = {strength: strength * np.eye(width) for strength in (1.0, 10.0)}
 
     def fit(votes, penalty: np.ndarray) -> np.ndarray:
         return features @ logistic(features[votes.a] - features[votes.b], votes.y, penalty)
 
-    # How much of each attribute is a linear function of the descriptor (unseen faces).
+    # How much of each attribute is a linear function of the features (unseen faces).
     design = np.c_[features, np.ones(count)]
     explained = {}
     for index, name in enumerate(names):
@@ -96,33 +122,38 @@ def main() -> None:
         for w in tastes(names, kind, args.people, 0.35, rng)
     ]
     methods = {
-        "descriptor, L2 1": lambda v: fit(v, plain[1.0]),
-        "descriptor, L2 10": lambda v: fit(v, plain[10.0]),
-        "descriptor, guild's taste prior": lambda v: fit(v, learned),
-        f"descriptor, place in the taste space ({args.taste_dims} dims)": lambda v: (
+        f"{args.features}, L2 1": lambda v: fit(v, plain[1.0]),
+        f"{args.features}, L2 10": lambda v: fit(v, plain[10.0]),
+        f"{args.features}, guild's taste prior": lambda v: fit(v, learned),
+        f"{args.features}, place in the taste space ({args.taste_dims} dims)": lambda v: (
             coordinates @ locate(coordinates, np.zeros(count), v)
         ),
-        "descriptor, taste space + narrow prior beside it": lambda v: fit(v, beside),
+        f"{args.features}, taste space + narrow prior beside it": lambda v: fit(v, beside),
         "guild's taste (40 members x 150)": lambda v: guild,
         "ridge on the true attributes": lambda v: ridge(attributes, v),
     }
+    best = "best linear taste on these features (every pool face's true appeal)"
     table = {}
     for kind, person in people:
         truth = person.truth(*test_pairs(unseen))
+        ceiling = pairwise_metrics(best_linear(design, seen, person.utility), truth).accuracy
         for votes in args.votes:
             own = person.answer(*random_pairs(seen, votes, rng))
             for method, scores in methods.items():
                 accuracy = pairwise_metrics(scores(own), truth).accuracy
                 table.setdefault((method, votes, kind), []).append(accuracy)
+            table.setdefault((best, votes, kind), []).append(ceiling)
+    methods[best] = None
 
     print(f"machine: {machine()}")
     print(
         f"OMI: {count} faces ({len(unseen)} unseen), {len(names)} attributes; "
-        f"{args.people} held-out people of each kind ({', '.join(KINDS)})"
+        f"{args.people} held-out people of each kind ({', '.join(KINDS)}); features: "
+        f"{args.features} ({width} numbers)"
     )
     shown = sorted(explained, key=explained.get, reverse=True)
     print(
-        "attributes' R^2 from the descriptor (linear, unseen faces): "
+        "attributes' R^2 from the features (linear, unseen faces): "
         + ", ".join(f"{name} {explained[name]:.2f}" for name in shown[:6])
         + f"; median {np.median(list(explained.values())):.2f}; attractive "
         f"{explained['attractive']:.2f}"

@@ -70,16 +70,20 @@ def _embedding(embedder, pixels: np.ndarray, landmarks) -> np.ndarray:
     return np.asarray(embedder.compute_face_descriptor(pixels, landmarks), dtype=np.float32)
 
 
-def aligned_chip(crop: np.ndarray, margin: float, size: int = 150) -> np.ndarray:
+def aligned_chip(
+    crop: np.ndarray, margin: float, size: int = 150, padding: float = 0.25
+) -> np.ndarray:
     """The face of a crop aligned on its five landmarks (eyes level, the same place in
-    every chip), as dlib's embedding sees it: a `size` px uint8 RGB square."""
-    return _chip(*_landmarks(crop, margin), size)
+    every chip), as dlib's embedding sees it: a `size` px uint8 RGB square; a larger
+    `padding` (a share of the face's size) takes in more of the head around it."""
+    return _chip(*_landmarks(crop, margin), size, padding)
 
 
-def _chip(pixels: np.ndarray, landmarks, size: int) -> np.ndarray:
+def _chip(pixels: np.ndarray, landmarks, size: int, padding: float = 0.25) -> np.ndarray:
     import dlib
 
-    return np.asarray(dlib.get_face_chip(pixels, landmarks, size=size), dtype=np.uint8)
+    chip = dlib.get_face_chip(pixels, landmarks, size=size, padding=padding)
+    return np.asarray(chip, dtype=np.uint8)
 
 
 def describe_and_align(
