@@ -10,6 +10,7 @@ stored (`mark_sent`, `sent_jobs`); the broker, not a pid, holds it meanwhile.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,6 +19,8 @@ import aiosqlite
 
 from storage.db import NOW, transaction
 from storage.guilds import ensure_guild
+
+log = logging.getLogger(__name__)
 
 
 class JobKind(StrEnum):
@@ -33,7 +36,7 @@ class JobState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"  # claimed by a local worker, or sent to Celery (task_id set)
     DONE = "done"  # model_id is the model it stored
-    FAILED = "failed"  # error says why
+    FAILED = "failed"  # error says why (for the operator), refusal what the person reads
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Job:
     task_id: str | None = None
     sent_at: float | None = None
     task_worker: str | None = None
+    refusal: str | None = None  # a refused job: why, as the person who asked reads it
 
     @classmethod
     def from_row(cls, row: tuple) -> Job:
@@ -190,12 +194,16 @@ async def finish(db: aiosqlite.Connection, job_id: int, model_id: int | None) ->
     )
 
 
-async def fail(db: aiosqlite.Connection, job_id: int, error: str) -> None:
-    """A job that cannot succeed (bad data, too few votes): failed at once, error kept."""
+async def fail(
+    db: aiosqlite.Connection, job_id: int, error: str, refusal: str | None = None
+) -> None:
+    """A job that cannot succeed (bad data, too few votes): failed at once, error kept;
+    `refusal`: why, for the person who asked, when konomi refused it for a reason of
+    theirs (None: it failed on konomi's side)."""
     await db.execute(
-        "UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, worker_pid = NULL"
-        " WHERE id = ?",
-        (error, time.time(), job_id),
+        "UPDATE jobs SET state = 'failed', error = ?, refusal = ?, finished_at = ?,"
+        " worker_pid = NULL WHERE id = ?",
+        (error, refusal, time.time(), job_id),
     )
 
 
@@ -217,11 +225,13 @@ async def requeue_orphans(
             if job.worker_pid in alive_pids:
                 continue
             if job.attempts >= max_attempts:
+                why = f"the worker died {job.attempts} times running this job"
                 await db.execute(
                     "UPDATE jobs SET state = 'failed', finished_at = ?, worker_pid = NULL,"
                     " error = ? WHERE id = ?",
-                    (time.time(), f"the worker died {job.attempts} times running this job", job.id),
+                    (time.time(), why, job.id),
                 )
+                log.error("job %d failed: %s", job.id, why)
                 continue
             async with db.execute(
                 "SELECT id FROM jobs WHERE guild_id = ? AND user_id IS ? AND state = 'queued'",

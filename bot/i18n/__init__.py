@@ -11,6 +11,7 @@ command line renders the same refusals in English, with its own advice
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -79,6 +80,27 @@ class Text:
 
     def __str__(self) -> str:
         return self.render(FALLBACK)
+
+    def to_json(self) -> str:
+        """Kept for later (a refused job's reason, told when its notice is sent): the
+        key and the fields, nested Text included; fields are numbers or strings."""
+        return json.dumps(_plain(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str) -> Text:
+        return _text(json.loads(data))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Text):
+        return {"key": value.key, "fields": {k: _plain(v) for k, v in value.fields.items()}}
+    return value
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return Text(value["key"], {k: _text(v) for k, v in value["fields"].items()})
+    return value
 
 
 def msg(key: str, /, **fields: Any) -> Text:

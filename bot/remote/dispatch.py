@@ -76,8 +76,7 @@ class Dispatcher:
         except UserError as error:  # the guild's step: too few votes
             refused = dict.fromkeys(range(len(claimed)), error)
         for index, error in refused.items():  # too few votes, no guild model, outdated
-            await self.jobs.fail(claimed[index], str(error))
-            log.info("job %d not run: %s", claimed[index].id, error)
+            await self.jobs.record(claimed[index], error)
         sending = [job for index, job in enumerate(claimed) if index not in refused]
         if not sending:
             return True
@@ -87,6 +86,12 @@ class Dispatcher:
         if len(payload) > self.settings.max_message_bytes:
             for job in sending:
                 await self.jobs.fail(job, "the job is larger than a message may be")
+            log.error(
+                "jobs %s: %d bytes, more than [remote] max_message_bytes (%d)",
+                _ids(sending),
+                len(payload),
+                self.settings.max_message_bytes,
+            )
             return True
         task_id = f"konomi-job-{sending[0].id}-{uuid.uuid4().hex[:16]}"
         try:

@@ -14,6 +14,7 @@ import os
 import aiosqlite
 
 from bot.config import Settings
+from bot.i18n import Text
 from bot.services.errors import UserError
 from bot.services.training import ModelRefused, TrainingService
 from storage import jobs, privacy
@@ -70,7 +71,7 @@ class JobsService:
         if isinstance(outcome, UserError) and await self._forgotten_since_claimed(job):
             outcome = ModelRefused("the person asked to be forgotten while it trained")
         if isinstance(outcome, UserError):  # too few votes, no guild model, outdated settings
-            await self.fail(job, str(outcome))
+            await self.fail(job, str(outcome), outcome.text)
             log.info("job %d not run: %s", job.id, outcome)
         elif isinstance(outcome, ModelRefused):
             await self.fail(job, str(outcome))  # a no-op when forget deleted it
@@ -87,8 +88,9 @@ class JobsService:
         forgotten = await privacy.forgotten_at(self.db, job.guild_id, job.user_id)
         return forgotten is not None and forgotten >= (job.started_at or job.created_at)
 
-    async def fail(self, job: Job, reason: str) -> None:
-        await jobs.fail(self.db, job.id, reason)
+    async def fail(self, job: Job, reason: str, refusal: Text | None = None) -> None:
+        """`reason` for the operator; `refusal` for the person, when it is theirs to act on."""
+        await jobs.fail(self.db, job.id, reason, refusal.to_json() if refusal else None)
 
     async def requeue_orphans(self) -> list[int]:
         """Put back jobs whose local worker process is gone (this one counts as alive),

@@ -14,7 +14,7 @@ from discord.ext import commands, tasks
 from bot.discord_adapter.cogs.voting import is_private_place
 from bot.discord_adapter.loops import resilient
 from bot.discord_adapter.replies import answers_first
-from bot.i18n import t
+from bot.i18n import Text, t
 from bot.services.jobs import JobState
 from bot.services.render import held_out, percent
 from bot.services.training import Finished
@@ -33,8 +33,9 @@ def completion_text(done: Finished, locale: object) -> str:
     never saw, beside the server's model on the same votes."""
     job, metrics = done.job, done.metrics
     if job.state == JobState.FAILED or done.model is None or metrics is None:
-        error = job.error or t(locale, "training.unknown_error")
-        return t(locale, "training.did_not_run", error=error)
+        if job.refusal is None:  # konomi's own failure: its detail is in the log
+            return t(locale, "training.failed_on_our_side", job=job.id)
+        return t(locale, "training.did_not_run", error=Text.from_json(job.refusal))
     if done.previous is None:
         opening = t(locale, "training.first_ready")
     else:

@@ -105,3 +105,44 @@ async def test_told_exactly_once_when_the_bot_restarted_before_the_job_finished(
 
     await asyncio.sleep(3)
     assert len(told(world, world.alice)) == 1
+
+
+async def test_a_failed_retrain_is_told_in_the_members_language_without_konomis_internals(
+    tmp_path,
+):
+    """A job konomi refused for the member's reason is told in their language; one that
+    failed on konomi's side tells them what to do and gives admins the job to look up,
+    never the exception (which may hold paths or a driver's words)."""
+    from bot.discord_adapter.cogs.training import completion_text
+    from bot.services.errors import NoGuildModel
+    from bot.services.training import Finished
+    from storage import jobs
+    from tests.bot.discord_adapter.test_languages import japanese
+    from tests.bot.services.conftest import open_service
+
+    internals = "CUDA_ERROR_OUT_OF_MEMORY in /srv/konomi/model/training.py"
+    service = await open_service(tmp_path, faces=4, crowd_votes=0, alice_votes=0)
+    try:
+        refused, _ = await jobs.enqueue(service.db, 1, 42, requested=True)
+        broken, _ = await jobs.enqueue(service.db, 1, 43, requested=True)
+        await service.jobs.record(refused, NoGuildModel("errors.no_guild_model_yet"))
+        await service.jobs.record(broken, RuntimeError(internals))
+        refused, broken = [await jobs.get_job(service.db, j.id) for j in (refused, broken)]
+    finally:
+        await service.close()
+    told = {
+        (job.id, locale): completion_text(Finished(job, None, None, None, None), locale)
+        for job in (refused, broken)
+        for locale in ("en-US", "ja")
+    }
+    for (job_id, locale), text in told.items():
+        print(f"job {job_id}, {locale}: {text}")
+    assert refused.state == broken.state == "failed"
+    assert internals in broken.error  # the operator keeps the detail
+    assert "this server has no guild model yet" in told[refused.id, "en-US"]
+    assert "サーバーのモデルがありません" in told[refused.id, "ja"]
+    assert japanese(told[refused.id, "ja"]) and japanese(told[broken.id, "ja"])
+    for locale, retrain in (("en-US", "`/retrain` again"), ("ja", "`/再学習`")):
+        text = told[broken.id, locale]
+        assert "CUDA" not in text and "/srv" not in text
+        assert retrain in text and f"{broken.id}" in text
