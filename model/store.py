@@ -21,6 +21,10 @@ _OFFSET_VALUES = "__offset_values"
 _SCORES = "__scores"  # the pool's scores when the model was trained, by _OFFSET_IDS
 _COORDINATES = "__taste_coordinates"  # the pool's places in the guild's taste space
 _EXPRESSION = "__expression/"  # a guild model's expression basis (model/expression.py)
+# How a head reads its features, beyond its settings: 1, every feature; 2, the rows of
+# the expression block held at zero (model/constraints.py), so the block shapes a
+# person's taste only. Personal heads sit only on a guild model of today's version.
+HEAD_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class ModelRecord:
     kind: ModelKind
     base_model_id: int | None = None
     pool_median: float = 0.0
+    head_version: int = HEAD_VERSION
 
     def to_json(self) -> dict:
         return {
@@ -41,6 +46,7 @@ class ModelRecord:
             "kind": str(self.kind),
             "base_model_id": self.base_model_id,
             "pool_median": self.pool_median,
+            "head_version": self.head_version,
         }
 
     @classmethod
@@ -50,6 +56,7 @@ class ModelRecord:
             ModelKind(data["kind"]),
             data.get("base_model_id"),
             float(data.get("pool_median", 0.0)),
+            int(data.get("head_version", 1)),  # stored before versions: every feature
         )
 
 

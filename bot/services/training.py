@@ -35,7 +35,7 @@ from model.faces import resize_square
 from model.images import decode_png
 from model.metrics import ModelKind, ModelMetrics
 from model.settings import ScorerConfig
-from model.store import ModelRecord, expression_basis, pack, unpack
+from model.store import HEAD_VERSION, ModelRecord, expression_basis, pack, unpack
 from storage import jobs, members, models, pool, votes
 from storage.jobs import Job
 from storage.models import ModelRefused, StoredModel
@@ -178,10 +178,11 @@ class TrainingService:
 
     def _is_current(self, model: StoredModel | None) -> bool:
         """Whether personal heads may sit on this guild model: trained with today's
-        model settings."""
-        return (
-            model is not None and ModelRecord.from_json(model.config).scorer == self.settings.model
-        )
+        model settings, its head reading its features as today's do."""
+        if model is None:
+            return False
+        record = ModelRecord.from_json(model.config)
+        return record.scorer == self.settings.model and record.head_version == HEAD_VERSION
 
     async def votes_for_model(self, guild_id: int, user_id: int | None) -> list:
         """The votes a model of the person (or of the guild, for None) trains on;

@@ -200,3 +200,41 @@ async def test_the_guild_model_keeps_an_expression_basis_fitted_on_its_pool_alon
         assert (await models.latest_model(service.db, GUILD, None)).id == guild.id
     finally:
         await service.close()
+
+
+async def test_a_guild_model_whose_head_read_the_expression_block_is_retrained_first(tmp_path):
+    """A guild model stored before the head's expression rows were held at zero (its
+    record has no head version) is not what a person's head may sit on: the person's
+    next retrain trains the guild's model again first, and the new one ignores the
+    block."""
+    from model.store import ModelRecord, unpack
+    from storage import models
+
+    service = await open_service(tmp_path, faces=10, crowd_votes=30, alice_votes=30)
+    try:
+        await service.pool.describe_missing(GUILD)
+        trained = await service.training.train_now(GUILD, None)
+        before_versions = dict(trained.config)
+        del before_versions["head_version"]
+        old = await models.save_model(
+            service.db,
+            guild_id=GUILD,
+            user_id=None,
+            architecture=trained.architecture,
+            config=before_versions,
+            weights_npz=trained.weights_npz,
+            metrics=trained.metrics,
+        )
+        assert ModelRecord.from_json(old.config).head_version == 1
+        assert not (await service.training.guild_start(GUILD)).current
+        personal = await service.training.train_now(GUILD, ALICE)
+        guild = await models.latest_model(service.db, GUILD, None)
+    finally:
+        await service.close()
+    print(f"guild models: {trained.id}, {old.id} (stored as before), {guild.id}")
+    assert guild.id > old.id
+    assert ModelRecord.from_json(personal.config).base_model_id == guild.id
+    scorer = ModelRecord.from_json(guild.config).scorer
+    kernel = unpack(guild.weights_npz)[0]["head_dense/kernel"]
+    assert scorer.expression_size and np.abs(kernel[-scorer.expression_size :]).max() == 0
+    assert np.abs(kernel[: -scorer.expression_size]).max() > 0
