@@ -108,7 +108,12 @@ def unpack_descriptor(data: bytes | None) -> np.ndarray | None:
     return values.astype(np.float32)
 
 
+def stack_rows(rows: list[np.ndarray | None], size: int) -> np.ndarray:
+    """(N, size) float32 for the scorer, zeros for a face without the row (not
+    described yet, or refused by dlib): such a face still scores."""
+    empty = np.zeros(size, np.float32)
+    return np.stack([empty if row is None else row for row in rows]).astype(np.float32)
+
+
 def stack_descriptors(descriptors: list[np.ndarray | None]) -> np.ndarray:
-    """(N, 128) float32 for the scorer, zeros for a face without a descriptor."""
-    empty = np.zeros(DESCRIPTOR_SIZE, np.float32)
-    return np.stack([empty if d is None else d for d in descriptors]).astype(np.float32)
+    return stack_rows(descriptors, DESCRIPTOR_SIZE)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from model.descriptor import stack_rows
+
 CHIP = 150  # dlib's chip side, in pixels
 # (name, rows, columns of the chip, the size it is resized to (width, height) for HOG)
 REGIONS = (
@@ -168,9 +170,7 @@ def unpack_expression(data: bytes | None) -> np.ndarray | None:
 
 
 def stack_expressions(raws: list[np.ndarray | None]) -> np.ndarray:
-    """(N, RAW_SIZE) float32, zeros for a face without a raw HOG."""
-    empty = np.zeros(RAW_SIZE, np.float32)
-    return np.stack([empty if r is None else r for r in raws]).astype(np.float32)
+    return stack_rows(raws, RAW_SIZE)
 
 
 def _blocks(raw: np.ndarray) -> dict[str, np.ndarray]:
