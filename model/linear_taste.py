@@ -5,15 +5,21 @@ label of 0.5), its strength chosen by cross-validation on the person's own votes
 on all of them.
 
 It is both the plain reference a personal model must beat (`logistic_scores`, which
-the benchmarks run beside konomi) and a person's linear taste (`correction`): their
-centre in the guild's taste space, scaled, and a linear term on the face features,
-each as far as cross-validation on the person's votes finds that it pays (the centre
-alone, or the term alone, when that predicts them best). A person whose taste the
-guild's head cannot express (an independent one) still gets what a linear model of
-their votes gets. Newton's method: a few hundred features, a few hundred votes.
+the benchmarks run beside konomi) and a person's linear taste (`correction`): the
+guild's score, scaled; their place in the guild's taste space (its coordinates, under a
+prior ten times wider than the features': the directions the guild's votes found are
+the likeliest ones); and a linear term on the face features, each as far as
+cross-validation on the person's votes finds that it pays (the guild's score dropped,
+or the place, when that predicts them best). The place is fitted inside every fold
+like the rest: a place located on all the votes beforehand would be judged on the
+votes it was fitted to and trusted too much. A person whose taste the guild's head
+cannot express (an independent one) still gets what a linear model of their votes
+gets. Newton's method: a few hundred features, a few hundred votes.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,7 +28,8 @@ from model.pairs import Pairs
 
 STRENGTHS = (0.1, 1.0, 10.0, 100.0, 1000.0)  # L2 on the weights, per vote summed
 NONE = np.inf  # the strength that keeps a weight at its target
-BASE_PULL = 1.0  # how strongly the scale on the centre is held at 1
+BASE_PULL = 1.0  # how strongly the scale on the guild's score is held at 1
+PLACE_WIDTH = 10.0  # the taste-space place's prior: this many times wider than the features'
 FOLDS = 5  # face groups for cross-validation: each fold fits ~64% of the votes
 
 
@@ -172,26 +179,59 @@ def logistic_scores(
     return standard @ fit_logistic(x, y, strength)
 
 
+@dataclass(frozen=True)
+class LinearTaste:
+    """A person's linear taste: `scale` times the guild's score, plus `position` on the
+    taste-space coordinates, plus `weights` on the raw face features."""
+
+    scale: float
+    position: np.ndarray
+    weights: np.ndarray
+
+    def scores(self, base: np.ndarray, coordinates: np.ndarray, features: np.ndarray):
+        return self.scale * base + coordinates @ self.position + features @ self.weights
+
+
 def correction(
-    features: np.ndarray, base: np.ndarray, votes: Pairs, rng: np.random.Generator
-) -> tuple[float, np.ndarray]:
-    """A scale on the `base` scores and weights on the raw `features` (faces x dims)
-    whose sum best predicts `votes`, as cross-validation on them judges between: the
-    base alone (1, zeros); the base, its scale pulled towards 1, plus the weights; or
-    the weights alone (scale 0: a base that misleads is dropped, which leaves the
-    plain reference). The weights' L2 strength is chosen with it. Features
-    standardized over all the faces given (the pool)."""
-    standard, scale = _standardized(features, np.arange(len(features)))
-    x = np.concatenate(
-        [(base[votes.a] - base[votes.b])[:, None], standard[votes.a] - standard[votes.b]], axis=1
-    )
+    features: np.ndarray,
+    base: np.ndarray,
+    votes: Pairs,
+    rng: np.random.Generator,
+    coordinates: np.ndarray | None = None,
+) -> LinearTaste:
+    """The linear taste whose scores best predict `votes`, as cross-validation on them
+    judges between (for each L2 strength, the strongest first): the `base` scores alone;
+    the base, its scale pulled towards 1, with the place on `coordinates` (faces x the
+    taste space's directions) and with or without the feature term; the place and the
+    term without the base (a base that misleads is dropped); the term alone (the plain
+    reference). Features and coordinates standardized over all the faces given (the
+    pool)."""
+    faces = np.arange(len(features))
+    if coordinates is None:
+        coordinates = np.zeros((len(features), 0))
+    standard, scale = _standardized(features, faces)
+    places, place_scale = _standardized(coordinates, faces)
+    everything = np.concatenate([base[:, None], places, standard], axis=1)
+    x = everything[votes.a] - everything[votes.b]
     y = votes.y.astype(float)
-    dims = x.shape[1] - 1
-    with_base = np.concatenate([[1.0], np.zeros(dims)])
-    priors: list[Prior] = [(np.full(dims + 1, NONE), with_base)]
+    dims, features_dims = places.shape[1], standard.shape[1]
+
+    def prior(base_strength: float, place: float, term: float) -> np.ndarray:
+        return np.concatenate([[base_strength], np.full(dims, place), np.full(features_dims, term)])
+
+    with_base = np.concatenate([[1.0], np.zeros(dims + features_dims)])
+    without = np.zeros(1 + dims + features_dims)
+    priors: list[Prior] = [(prior(NONE, NONE, NONE), with_base)]
     for strength in STRENGTHS[::-1]:
-        priors.append((np.concatenate([[BASE_PULL], np.full(dims, strength)]), with_base))
-        priors.append((np.concatenate([[NONE], np.full(dims, strength)]), np.zeros(dims + 1)))
-    strength, target = choose_prior(x, y, face_folds(votes, rng), priors)
-    weights = fit_logistic(x, y, strength, target=target)
-    return float(weights[0]), weights[1:] / scale
+        place = strength / PLACE_WIDTH
+        if dims:
+            priors.append((prior(BASE_PULL, place, NONE), with_base))
+        priors.append((prior(BASE_PULL, place, strength), with_base))
+        if dims:
+            priors.append((prior(NONE, place, strength), without))
+        priors.append((prior(NONE, NONE, strength), without))
+    strengths, target = choose_prior(x, y, face_folds(votes, rng), priors)
+    weights = fit_logistic(x, y, strengths, target=target)
+    return LinearTaste(
+        float(weights[0]), weights[1 : 1 + dims] / place_scale, weights[1 + dims :] / scale
+    )

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import keras
 import numpy as np
 
 from model.augment import augment
 from model.bradley_terry import fit_offsets
-from model.linear_taste import correction
+from model.linear_taste import LinearTaste, correction
 from model.losses import RankNetLoss, StackedRankNetLoss
 from model.metrics import ModelKind, ModelMetrics, PairwiseMetrics, pairwise_metrics
 from model.pairs import Pairs, plan_batches, traced_size
@@ -493,13 +493,13 @@ def _personal_result(
     """What a person is served, their offsets and metrics. Of the head they trained and
     the guild's, theirs unless the guild's predicts their held-out votes clearly better;
     then, unless that head predicts them clearly better, their linear taste
-    (model/linear_taste.py): their centre in the guild's taste space (the guild's
-    score plus their place) and a linear term on the face features, each as far as
-    cross-validation on their votes finds that it pays. The centre saw their
-    votes only through their few coordinates, so cross-validating on them is fair,
-    and a taste the guild's head cannot express still gets what a linear model of
-    their votes gets. Choices and held-out figures rest on the training votes; what
-    is served is fitted on all of them."""
+    (model/linear_taste.py): the guild's score, their place in the guild's taste space
+    and a linear term on the face features, each as far as cross-validation on their
+    votes finds that it pays, the place refitted in every fold (the place their head
+    trained from was located on all their training votes: judged on those, it looked
+    better than it was). A taste the guild's head cannot express still gets what a
+    linear model of their votes gets. Choices and held-out figures rest on the training
+    votes; what is served is fitted on all of them."""
     train, held_out = split
     settings = job.settings
     count = len(job.crops)
@@ -510,33 +510,28 @@ def _personal_result(
             pairs, count, base=scores, prior=prior, strength=settings.personal_offset_prior
         )
 
-    centre_head = dict(guild_head)
-    if "taste/kernel" in trained_head:
-        centre_head["taste/kernel"] = trained_head["taste/kernel"]
-    centre = guild_scores + coordinates @ centre_head.get("taste/kernel", np.zeros((0, 1)))[:, 0]
-
-    # The linear term reads the frozen face features (descriptor, expression), as the
-    # plain reference does, not the CNN's embedding: learned for the guild's taste,
-    # the centre carries what it knows. The CNN alone has nothing else to read.
+    # The linear taste reads the frozen face features (descriptor, expression), as the
+    # plain reference does, not the CNN's embedding: learned for the guild's taste, the
+    # guild's score carries what it knows. The CNN alone has nothing else to read.
     start = features.shape[1] - job.scorer.features_size if job.scorer.features_size else 0
 
-    def linear_taste(votes: Pairs) -> tuple[float, np.ndarray, np.ndarray]:
+    def linear_taste(votes: Pairs) -> tuple[LinearTaste, np.ndarray]:
         rng = np.random.default_rng(settings.seed)  # the same votes, the same taste
-        scale, linear = correction(features[:, start:], centre, votes, rng)
-        linear = np.concatenate([np.zeros(start), linear])
-        return scale, linear, scale * centre + features @ linear
+        taste = correction(features[:, start:], guild_scores, votes, rng, coordinates)
+        taste = replace(taste, weights=np.concatenate([np.zeros(start), taste.weights]))
+        return taste, taste.scores(guild_scores, coordinates, features)
 
     personal_final_scores = with_offsets(personal_scores, train)
     guild_final_scores = with_offsets(guild_scores, train)
     guild_final = pairwise_metrics(guild_final_scores, held_out)
     use_personal = not _clearly_better(guild_final_scores, personal_final_scores, held_out)
     head_final_scores = personal_final_scores if use_personal else guild_final_scores
-    linear_final_scores = with_offsets(linear_taste(train)[2], train)
+    linear_final_scores = with_offsets(linear_taste(train)[1], train)
     use_linear = not _clearly_better(head_final_scores, linear_final_scores, held_out)
     final = pairwise_metrics(linear_final_scores if use_linear else head_final_scores, held_out)
     if use_linear:
-        scale, linear, served = linear_taste(job.pairs)
-        weights = _with_correction(centre_head, scale, linear)
+        taste, served = linear_taste(job.pairs)
+        weights = _with_linear_taste(guild_head, taste)
     else:
         served = personal_scores if use_personal else guild_scores
         weights = trained_head if use_personal else guild_head
@@ -564,16 +559,16 @@ def _personal_result(
     )
 
 
-def _with_correction(
-    head: dict[str, np.ndarray], scale: float, linear: np.ndarray
-) -> dict[str, np.ndarray]:
-    """A head whose score is `scale` times the head's plus `linear` on its features:
-    the score's and the taste position's weights scaled, the correction set."""
+def _with_linear_taste(head: dict[str, np.ndarray], taste: LinearTaste) -> dict[str, np.ndarray]:
+    """The guild's head serving a person's linear taste: its score's weights scaled, the
+    person's place in the taste space and the linear term set."""
     weights = dict(head)
-    for name in ("score/kernel", "score/bias", "taste/kernel"):
+    for name in ("score/kernel", "score/bias"):
         if name in weights:
-            weights[name] = (weights[name] * scale).astype(np.float32)
-    weights["personal_linear/kernel"] = linear.astype(np.float32)[:, None]
+            weights[name] = (weights[name] * taste.scale).astype(np.float32)
+    if "taste/kernel" in weights:
+        weights["taste/kernel"] = taste.position.astype(np.float32)[:, None]
+    weights["personal_linear/kernel"] = taste.weights.astype(np.float32)[:, None]
     return weights
 
 

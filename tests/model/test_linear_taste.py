@@ -36,8 +36,8 @@ def test_the_reference_learns_a_linear_taste_for_faces_it_never_saw():
 def test_a_head_that_already_predicts_the_votes_is_left_as_it_is():
     features, taste, pool, _ = _world()
     votes = _votes(taste, pool, 100, 3)
-    scale, weights = correction(features[pool], 3 * taste[pool], votes, np.random.default_rng(0))
-    assert scale == 1 and np.array_equal(weights, np.zeros(features.shape[1]))
+    taste = correction(features[pool], 3 * taste[pool], votes, np.random.default_rng(0))
+    assert taste.scale == 1 and np.array_equal(taste.weights, np.zeros(features.shape[1]))
 
 
 def test_a_head_that_misses_the_taste_is_corrected_as_far_as_the_votes_show():
@@ -48,13 +48,13 @@ def test_a_head_that_misses_the_taste_is_corrected_as_far_as_the_votes_show():
     guild = features @ np.random.default_rng(9).normal(size=40)
     guild = 2 * guild / guild.std()  # a trained head's scores: a few logits across
     votes = _votes(taste, pool, 150, 4)
-    scale, weights = correction(features, guild, votes, np.random.default_rng(0))
+    fitted = correction(features, guild, votes, np.random.default_rng(0))
     again = correction(features, guild, votes, np.random.default_rng(0))
     test = _votes(taste, unseen, 3000, 5)
     before = pairwise_metrics(guild, test).accuracy
-    after = pairwise_metrics(scale * guild + features @ weights, test).accuracy
-    print(f"unseen faces: {before:.3f} the head alone, {after:.3f} corrected (scale {scale:.3f})")
-    assert scale == again[0] and np.array_equal(weights, again[1])
+    after = pairwise_metrics(fitted.scale * guild + features @ fitted.weights, test).accuracy
+    print(f"unseen faces: {before:.3f} the head alone, {after:.3f} corrected ({fitted.scale:.3f})")
+    assert fitted.scale == again.scale and np.array_equal(fitted.weights, again.weights)
     assert after > 0.72 and after > before + 0.15
 
 
@@ -72,9 +72,48 @@ def test_a_term_that_only_fits_the_pools_faces_costs_new_faces_little():
         taste = shared + 1.5 * rng.normal(size=180)  # and their liking of each face
         pool, unseen = np.arange(80), np.arange(80, 180)
         votes = _votes(taste, pool, 300, seed + 100)
-        scale, weights = correction(features, shared, votes, np.random.default_rng(0))
+        fitted = correction(features, shared, votes, np.random.default_rng(0))
         test = _votes(taste, unseen, 3000, seed + 200)
         before.append(pairwise_metrics(shared, test).accuracy)
-        after.append(pairwise_metrics(scale * shared + features @ weights, test).accuracy)
+        after.append(
+            pairwise_metrics(fitted.scores(shared, np.zeros((180, 0)), features), test).accuracy
+        )
     print(f"new faces: {np.mean(before):.3f} the head alone, {np.mean(after):.3f} with the term")
     assert np.mean(after) >= np.mean(before) - 0.015
+
+
+def test_a_place_in_the_taste_space_learns_a_taste_along_it_from_fewer_votes():
+    """The guild's taste space holds the directions its members' tastes spread along; a
+    person whose taste lies along them (and not along the guild's score) is found there
+    from 30 votes, well ahead of the plain reference on the same votes. A taste outside
+    the space is the reference's to find: with 30 votes cross-validation cannot tell it
+    from the space's directions, and by 100 votes it stands level with the reference."""
+    features, _, pool, unseen = _world()
+    directions = np.random.default_rng(7).normal(size=(40, 4))
+    coordinates = (features / features.std(0)) @ directions
+    guild = coordinates[:, 0] / coordinates[:, 0].std()
+    along_results, outside_results = [], []
+    for seed in range(8):
+        person = np.random.default_rng(seed)
+        along = coordinates[:, 1:] @ person.normal(size=3)
+        outside = (features / features.std(0)) @ person.normal(size=40)
+        for taste, count, results in ((along, 30, along_results), (outside, 100, outside_results)):
+            taste = taste / taste.std()
+            votes = _votes(taste, pool, count, seed + 10)
+            test = _votes(taste, unseen, 3000, seed + 20)
+            fitted = correction(features, guild, votes, np.random.default_rng(0), coordinates)
+            reference = logistic_scores(features, pool, votes, np.random.default_rng(0))
+            results.append(
+                [
+                    pairwise_metrics(fitted.scores(guild, coordinates, features), test).accuracy,
+                    pairwise_metrics(reference, test).accuracy,
+                ]
+            )
+    along, along_reference = np.mean(along_results, axis=0)
+    outside, outside_reference = np.mean(outside_results, axis=0)
+    print(
+        f"a taste along the space, 30 votes: {along:.3f} (the reference {along_reference:.3f}); "
+        f"outside it, 100 votes: {outside:.3f} ({outside_reference:.3f})"
+    )
+    assert along > along_reference + 0.1
+    assert outside > outside_reference - 0.01
