@@ -28,6 +28,7 @@ from bench.common import DEFAULT_DATA, features, machine, raw_hogs  # noqa: E402
 from bench.quality import random_pairs, test_pairs  # noqa: E402
 from bench.quality_omi import KINDS, Person, load, tastes, unseen_split  # noqa: E402
 from bench.taste_ceiling import best_linear  # noqa: E402
+from model.expression import principal_directions  # noqa: E402
 from model.linear_taste import logistic_scores  # noqa: E402
 
 ATTRIBUTES = ("happy", "outgoing", "alert", "gender", "age")
@@ -85,11 +86,10 @@ def whole_heads(crops: np.ndarray, cache: Path) -> np.ndarray:
 
 
 def principal(block: np.ndarray, pool: np.ndarray, kept: int, variance: float) -> np.ndarray:
-    """`block` on its `kept` leading directions over the pool, scaled to `variance`."""
-    mean = block[pool].mean(0)
-    directions = np.linalg.svd(block[pool] - mean, full_matrices=False)[2][:kept]
-    projected = (block - mean) @ directions.T
-    return projected * np.sqrt(variance / projected[pool].var(0).sum())
+    """`block` on its `kept` leading directions over the pool, scaled to `variance` (as
+    the bot reduces each HOG region)."""
+    mean, directions, scale = principal_directions(block[pool], kept, variance)
+    return (block - mean) @ directions.T * scale
 
 
 def feature_options(descriptors, hogs, colours, heads, pool) -> dict[str, np.ndarray]:
@@ -167,15 +167,19 @@ def main() -> None:
     for split in range(args.splits):
         unseen, pool = unseen_split(len(crops), rng)
         variants = feature_options(descriptors, hogs, colours, heads, pool)
+        ceilings = {  # per feature set, standardized over the pool, with an intercept
+            name: best_linear(
+                np.c_[(x - x[pool].mean(0)) / (x[pool].std(0) + 1e-6), np.ones(len(x))], pool
+            )
+            for name, x in variants.items()
+        }
         for kind in KINDS:
             for weights in tastes(names, kind, args.people, 0.35, rng):
                 person = Person(weights, attributes, rng)
                 truth = person.truth(*test_pairs(unseen))
-                for name, x in variants.items():
-                    z = (x - x[pool].mean(0)) / (x[pool].std(0) + 1e-6)
-                    best = best_linear(np.c_[z, np.ones(len(z))], pool, person.utility)
-                    ceiling = pairwise_metrics(best, truth).accuracy
-                    accuracy.setdefault((name, kind, CEILING), []).append(ceiling)
+                for name, ceiling in ceilings.items():
+                    best = pairwise_metrics(ceiling(person.utility), truth).accuracy
+                    accuracy.setdefault((name, kind, CEILING), []).append(best)
                 for n in args.votes:
                     votes = person.answer(*random_pairs(pool, n, rng))
                     for name, x in variants.items():

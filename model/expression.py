@@ -63,6 +63,20 @@ def expression_hog(chip: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32)
 
 
+def principal_directions(
+    block: np.ndarray, kept: int, reference: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """A block's mean over these rows, its `kept` leading directions (fewer when the
+    rows span fewer), and the scale that gives its projection the total variance
+    `reference`; unwhitened."""
+    mean = block.mean(0)
+    _, singular, directions = np.linalg.svd(block - mean, full_matrices=False)
+    kept = min(kept, int((singular > 1e-6).sum()))
+    variance = float((singular[:kept] ** 2).sum() / max(1, len(block) - 1))
+    scale = float(np.sqrt(reference / variance)) if variance > 0 else 1.0
+    return mean, directions[:kept], scale
+
+
 @dataclass(frozen=True)
 class ExpressionPCA:
     """Per region: the pool's mean HOG, its leading directions, and a scale that gives
@@ -83,12 +97,9 @@ class ExpressionPCA:
         """Fitted on the pool's raw HOG rows only (faces x RAW_SIZE)."""
         means, components, scales = {}, {}, {}
         for name, block in _blocks(raw).items():
-            mean = block.mean(0)
-            _, singular, directions = np.linalg.svd(block - mean, full_matrices=False)
-            kept = min(widths[name], int((singular > 1e-6).sum()))
-            variance = float((singular[:kept] ** 2).sum() / max(1, len(block) - 1))
-            means[name], components[name] = mean, directions[:kept]
-            scales[name] = float(np.sqrt(reference / variance)) if variance > 0 else 1.0
+            means[name], components[name], scales[name] = principal_directions(
+                block, widths[name], reference
+            )
         return cls(means, components, scales, dict(widths))
 
     @classmethod
