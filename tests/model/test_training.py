@@ -323,3 +323,27 @@ def test_the_head_ignores_the_expression_block_and_a_persons_linear_taste_reads_
     accuracy = served_reference_and_guild(lfw_crops, split, config, features, guild, taste, 22)
     assert accuracy["konomi"] >= accuracy["reference"] - 0.01
     assert accuracy["konomi"] > accuracy["guild"] + 0.15
+
+
+def test_from_ten_votes_a_person_is_served_the_head_they_trained(lfw_crops, split, descriptors):
+    """Ten votes hold two out: too few to judge the trained head against the linear
+    taste, fitted by cross-validation on eight. A person who likes the bright faces the
+    guild likes, and one who likes dark ones, are each served the head they trained (no
+    linear term), and faces nobody voted on come in their order."""
+    config = ScorerConfig(expression_size=0)
+    guild = bright_faces_guild(lfw_crops, split[0], config, descriptors)
+    brightness = lfw_crops.mean(axis=(1, 2, 3))
+    seen, unseen = split
+    for name, taste, seed in (("likes bright", brightness, 40), ("likes dark", -brightness, 41)):
+        votes = planted_votes(taste, seen, 10, seed)
+        job = TrainingJob(
+            "personal", lfw_crops, votes, config, FAST, guild.weights, guild.offsets, descriptors
+        )
+        result = train(job)
+        test = planted_votes(taste, unseen, 2000, seed + 1)
+        accuracy = pairwise_metrics(result.scores - result.offsets, test).accuracy
+        print(f"{name}, 10 votes: {accuracy:.3f} on unseen faces")
+        assert not np.any(result.weights["personal_linear/kernel"])
+        for layer, weights in result.personal_head.items():
+            np.testing.assert_array_equal(result.weights[layer], weights)
+        assert accuracy > 0.85
