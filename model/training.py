@@ -502,9 +502,8 @@ def _personal_result(
     trained from was located on all their training votes: judged on those, it looked
     better than it was). A taste the guild's head cannot express still gets what a
     linear model of their votes gets. With fewer than `JUDGED_FROM` held-out votes (ten
-    votes in all), the head alone.
-    Choices and held-out figures rest on the training votes; what is served is fitted
-    on all of them."""
+    votes in all), the head alone. Choices and held-out figures rest on the training
+    votes; what is served is fitted on all of them."""
     train, held_out = split
     settings = job.settings
     count = len(job.crops)
@@ -531,15 +530,13 @@ def _personal_result(
     guild_final = pairwise_metrics(guild_final_scores, held_out)
     use_personal = not _clearly_better(guild_final_scores, personal_final_scores, held_out)
     head_final_scores = personal_final_scores if use_personal else guild_final_scores
-    linear_final_scores = with_offsets(linear_taste(train)[1], train)
-    if len(held_out) < JUDGED_FROM:
-        # Too few held-out votes to judge the two, and the linear taste's choice rests on
-        # cross-validation over a handful of votes: the head, which starts from the
-        # guild's and the person's place (London's real raters at 10 votes: 0.720 on
-        # unseen faces, the linear taste 0.666, bench/README.md).
-        use_linear = False
-    else:
-        use_linear = not _clearly_better(head_final_scores, linear_final_scores, held_out)
+    # Two held-out votes (of ten) judge nothing, and the linear taste's own choice would
+    # rest on cross-validation over eight: then the head, which starts from the guild's
+    # and the person's place (London's real raters at 10 votes: 0.720 on unseen faces,
+    # the linear taste 0.666; bench/README.md).
+    judged = len(held_out) >= JUDGED_FROM
+    linear_final_scores = with_offsets(linear_taste(train)[1], train) if judged else None
+    use_linear = judged and not _clearly_better(head_final_scores, linear_final_scores, held_out)
     final = pairwise_metrics(linear_final_scores if use_linear else head_final_scores, held_out)
     if use_linear:
         taste, served = linear_taste(job.pairs)
