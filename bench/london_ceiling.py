@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEFAULT_DATA, features, machine, raw_hogs  # noqa: E402
 from bench.quality import test_pairs  # noqa: E402
-from bench.quality_london import answer, load  # noqa: E402
+from bench.quality_london import answer, held_out_and_folds, load  # noqa: E402
 from bench.taste_ceiling import best_linear  # noqa: E402
 
 ROWS = (
@@ -46,11 +46,9 @@ def main() -> None:
 
     crops, descriptors, raters, table = load(args.data, args.out)
     count = len(crops)
-    rng = np.random.default_rng(0)  # drawn as bench/quality_london.py draws them
-    numbers = np.array([int(r[1:]) for r in raters])
-    held = np.sort(rng.choice(np.flatnonzero(numbers % 5 == 0), args.held_out, replace=False))
+    rng = np.random.default_rng(0)  # the raters and folds of bench/quality_london.py
+    held, folds = held_out_and_folds(raters, count, args.held_out, args.folds, rng)
     hogs = raw_hogs(crops, args.out / "london_hogs.npz")[0]
-    folds = np.array_split(rng.permutation(count), args.folds)
     others = np.setdiff1d(np.arange(len(raters)), held)
     accuracies: dict[str, list[float]] = {row: [] for row in ROWS}
     for unseen in folds[: args.run_folds]:

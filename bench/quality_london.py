@@ -74,6 +74,23 @@ def load(data: Path, out: Path):
     return crops, descriptors, raters, np.stack([ratings[r] for r in raters])
 
 
+def held_out_and_folds(
+    raters: list[str],
+    count: int,
+    held_out: int,
+    folds: int,
+    rng: np.random.Generator,
+    tuning: bool = False,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The held-out raters (numbers divisible by 5; with `tuning`, the others) and the
+    folds of the faces, drawn in this order, so that every London script that draws
+    from the same generator gets the same raters and folds."""
+    numbers = np.array([int(r[1:]) for r in raters])
+    pool = np.flatnonzero((numbers % 5 != 0) if tuning else (numbers % 5 == 0))
+    held = np.sort(rng.choice(pool, held_out, replace=False))
+    return held, np.array_split(rng.permutation(count), folds)
+
+
 def answer(rating: np.ndarray, a: np.ndarray, b: np.ndarray):
     from model.pairs import Pairs
 
@@ -118,12 +135,10 @@ def main() -> None:
     stored, descriptors, raters, table = load(args.data, args.out)
     count = len(stored)
     rng = np.random.default_rng(0)
+    held, folds = held_out_and_folds(raters, count, args.held_out, args.folds, rng, args.tuning)
     numbers = np.array([int(r[1:]) for r in raters])
-    held_pool = np.flatnonzero((numbers % 5 != 0) if args.tuning else (numbers % 5 == 0))
-    held = np.sort(rng.choice(held_pool, args.held_out, replace=False))
     crowd_pool = np.setdiff1d(np.flatnonzero(numbers % 5 != 0), held)
     hogs = raw_hogs(stored, args.out / "london_hogs.npz")[0] if args.expression else None
-    folds = np.array_split(rng.permutation(count), args.folds)
     results = Results(METHODS, args.votes)
     fold_lines = [
         "| fold | " + " | ".join(f"{m} @ {n}" for m, n in FOLD_COLUMNS if n in args.votes) + " |",
