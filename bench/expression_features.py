@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import DEFAULT_DATA, features, machine, raw_hogs  # noqa: E402
 from bench.quality import random_pairs, test_pairs  # noqa: E402
 from bench.quality_omi import KINDS, Person, load, tastes, unseen_split  # noqa: E402
-from bench.taste_ceiling import best_linear  # noqa: E402
+from bench.taste_ceiling import best_linear, pool_design  # noqa: E402
 from model.expression import principal_directions  # noqa: E402
 from model.linear_taste import logistic_scores  # noqa: E402
 
@@ -167,12 +167,7 @@ def main() -> None:
     for split in range(args.splits):
         unseen, pool = unseen_split(len(crops), rng)
         variants = feature_options(descriptors, hogs, colours, heads, pool)
-        ceilings = {  # per feature set, standardized over the pool, with an intercept
-            name: best_linear(
-                np.c_[(x - x[pool].mean(0)) / (x[pool].std(0) + 1e-6), np.ones(len(x))], pool
-            )
-            for name, x in variants.items()
-        }
+        ceilings = {name: best_linear(pool_design(x, pool), pool) for name, x in variants.items()}
         for kind in KINDS:
             for weights in tastes(names, kind, args.people, 0.35, rng):
                 person = Person(weights, attributes, rng)

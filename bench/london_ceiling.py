@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import DEFAULT_DATA, features, machine, raw_hogs  # noqa: E402
 from bench.quality import test_pairs  # noqa: E402
 from bench.quality_london import answer, held_out_and_folds, load  # noqa: E402
-from bench.taste_ceiling import best_linear  # noqa: E402
+from bench.taste_ceiling import best_linear, pool_design  # noqa: E402
 
 ROWS = (
     "best linear taste on the features, fitted to the rater's own ratings",
@@ -53,16 +53,15 @@ def main() -> None:
     accuracies: dict[str, list[float]] = {row: [] for row in ROWS}
     for unseen in folds[: args.run_folds]:
         seen = np.setdiff1d(np.arange(count), unseen)
-        read = features(descriptors, hogs, seen, True)  # what the bot reads
-        read = (read - read[seen].mean(0)) / (read[seen].std(0) + 1e-6)
-        design = np.c_[read, np.ones(count)]
+        design = pool_design(features(descriptors, hogs, seen, True), seen)  # what the bot reads
+        guild_ceiling = best_linear(design, seen)  # the pool decomposed once per fold
         for rater in held:
             rating = table[rater]
             consensus = np.nanmean(table[np.setdiff1d(others, [rater])], axis=0)
             rated = seen[np.isfinite(rating[seen])]
             scores = (
                 best_linear(design, rated)(np.nan_to_num(rating)),
-                best_linear(design, seen)(consensus),
+                guild_ceiling(consensus),
                 consensus,
             )
             truth = answer(rating, *test_pairs(unseen))

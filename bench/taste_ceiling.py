@@ -46,6 +46,13 @@ def logistic(x: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray:
     return weights
 
 
+def pool_design(features: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """The features standardized over the pool faces, with an intercept column: what
+    `best_linear` fits."""
+    standard = (features - features[pool].mean(0)) / (features[pool].std(0) + 1e-6)
+    return np.c_[standard, np.ones(len(features))]
+
+
 def best_linear(design: np.ndarray, seen: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """For a person's true appeal of every face, every face's score from the ridge of it
     on the features, fitted on all the pool faces, its strength chosen by leave-one-out:
@@ -88,7 +95,8 @@ def main() -> None:
     read = descriptors
     if args.features == "bot":
         read = bot_features(descriptors, raw_hogs(crops, args.out / "omi_hogs.npz")[0], seen, True)
-    features = (read - read[seen].mean(0)) / (read[seen].std(0) + 1e-6)
+    design = pool_design(read, seen)
+    features = design[:, :-1]
     width = features.shape[1]
     plain = {strength: strength * np.eye(width) for strength in (1.0, 10.0)}
 
@@ -96,7 +104,6 @@ def main() -> None:
         return features @ logistic(features[votes.a] - features[votes.b], votes.y, penalty)
 
     # How much of each attribute is a linear function of the features (unseen faces).
-    design = np.c_[features, np.ones(count)]
     explained = {}
     for index, name in enumerate(names):
         target = attributes[:, index]
